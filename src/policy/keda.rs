@@ -1,1 +1,0 @@
-pub mod hpa_placeholder {}
