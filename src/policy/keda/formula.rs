@@ -300,11 +300,7 @@ impl Formula {
     pub fn variables(&self) -> Vec<String> {
         fn walk(e: &Expr, out: &mut Vec<String>) {
             match e {
-                Expr::Var(v) => {
-                    if !out.contains(v) {
-                        out.push(v.clone())
-                    }
-                }
+                Expr::Var(v) if !out.contains(v) => out.push(v.clone()),
                 Expr::Unary(_, a) => walk(a, out),
                 Expr::Binary(_, a, b) => {
                     walk(a, out);

@@ -533,6 +533,7 @@ impl PollDecision {
 
 /// Apply the fallback bookkeeping to one fetch of one metric: success resets the counter,
 /// failure bumps it; past the threshold the fallback value replaces the error.
+#[allow(clippy::too_many_arguments)]
 fn with_fallback(
     spec: &ScaledObjectSpec,
     state: &mut KedaState,
