@@ -154,7 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let mut patches = Vec::new();
             for s in &sets {
-                let Some((path, value)) = s.split_once('=') else {
+                let Some((path, value)) = split_assignment(s) else {
                     eprintln!(
                         "error: --set {s}: expected FIELD=VALUE, e.g. spec.cooldownPeriod=300"
                     );
@@ -189,6 +189,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Split `FIELD=VALUE` at the first `=` outside `[...]` (selectors like `[name=x]` hold one).
+fn split_assignment(s: &str) -> Option<(&str, &str)> {
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '=' if depth == 0 => return Some((&s[..i], &s[i + 1..])),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn input_error(e: &ManifestError) -> ExitCode {

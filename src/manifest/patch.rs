@@ -560,12 +560,12 @@ pub fn unified_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> Str
                 ops.push((' ', am[i]));
                 i += 1;
                 j += 1;
-            } else if j < m && (i == n || dp[i][j + 1] >= dp[i + 1][j]) {
-                ops.push(('+', bm[j]));
-                j += 1;
-            } else {
+            } else if i < n && (j == m || dp[i + 1][j] >= dp[i][j + 1]) {
                 ops.push(('-', am[i]));
                 i += 1;
+            } else {
+                ops.push(('+', bm[j]));
+                j += 1;
             }
         }
     } else {

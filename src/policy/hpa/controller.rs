@@ -625,3 +625,175 @@ fn limit_message(r: LimitReason) -> String {
     }
     .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// External metrics served from a map, one pod list for all.
+    struct Api(Vec<(String, Result<i64, String>)>, i32);
+
+    impl MetricsApi for Api {
+        fn pods(&mut self) -> Vec<PodInfo> {
+            (0..self.1)
+                .map(|i| PodInfo {
+                    name: format!("p{i}"),
+                    phase: PodPhase::Running,
+                    ready: Some(ReadyCondition {
+                        status: ConditionStatus::True,
+                        last_transition: SimTime::ZERO,
+                    }),
+                    deleting: false,
+                    start_time: Some(SimTime::ZERO),
+                    containers: vec![],
+                    pod_request_milli: None,
+                })
+                .collect()
+        }
+        fn resource_metrics(&mut self, _: &str) -> Result<Vec<ResourceSample>, String> {
+            Err("not served".into())
+        }
+        fn pods_metric(&mut self, _: &str) -> Result<Vec<PodMetricSample>, String> {
+            Err("not served".into())
+        }
+        fn object_metric(&mut self, _: &str, _: &ObjectRef) -> Result<i64, String> {
+            Err("not served".into())
+        }
+        fn external_metric(&mut self, m: &str) -> Result<Vec<i64>, String> {
+            self.0
+                .iter()
+                .find(|(n, _)| n == m)
+                .map(|(_, v)| v.clone().map(|x| vec![x]))
+                .unwrap_or(Err("unknown".into()))
+        }
+    }
+
+    fn ext(name: &str, target: i64) -> MetricSpec {
+        MetricSpec::External {
+            metric: name.into(),
+            target: MetricTarget::AverageValue(target),
+        }
+    }
+
+    fn sync(
+        spec: &HpaSpec,
+        st: &mut HpaState,
+        current: i32,
+        api: &mut Api,
+        t: i64,
+    ) -> SyncDecision {
+        let mut ok = |_: i32| Ok(());
+        reconcile(
+            spec,
+            st,
+            ScaleInfo {
+                spec_replicas: current,
+                status_replicas: current,
+            },
+            api,
+            &ControllerConfig::default(),
+            SimTime::from_secs(t),
+            &mut ok,
+        )
+    }
+
+    #[test]
+    fn decision_names_the_winning_metric_and_the_limit() {
+        let spec = HpaSpec {
+            min_replicas: 1,
+            max_replicas: 10,
+            metrics: vec![ext("queue", 5_000), ext("rps", 15_000)],
+            behavior: None,
+        };
+        let mut st = HpaState::default();
+        let mut api = Api(
+            vec![("queue".into(), Ok(20_000)), ("rps".into(), Ok(150_000))],
+            2,
+        );
+        let d = sync(&spec, &mut st, 2, &mut api, 0);
+        assert_eq!(d.winner().unwrap().label, "external/rps");
+        assert_eq!(d.prenormalized, Some(10));
+        assert_eq!(
+            d.limit,
+            Some(LimitReason::ScaleUpLimit),
+            "legacy cap max(2x2, 4) = 4"
+        );
+        assert_eq!(d.desired, 4);
+        let why = d.explain();
+        assert!(
+            why.contains("external/rps")
+                && why.contains("ScaleUpLimit -> 4")
+                && why.contains("scaled 2 -> 4"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn decision_says_when_tolerance_or_stabilization_held_it() {
+        let spec = HpaSpec {
+            min_replicas: 1,
+            max_replicas: 10,
+            metrics: vec![ext("queue", 10_000)],
+            behavior: None,
+        };
+        let mut st = HpaState::default();
+        let mut api = Api(vec![("queue".into(), Ok(105_000))], 10);
+        let d = sync(&spec, &mut st, 10, &mut api, 0);
+        assert_eq!(
+            d.winner().unwrap().result.as_ref().unwrap().path,
+            CalcPath::WithinTolerance
+        );
+        assert!(
+            d.explain().contains("inside the tolerance band"),
+            "{}",
+            d.explain()
+        );
+        // Load drops: the seeded history (10 at creation) holds the scale-down for 300 s.
+        api.0[0].1 = Ok(30_000);
+        let d = sync(&spec, &mut st, 10, &mut api, 15);
+        assert_eq!(
+            (d.prenormalized, d.stabilized, d.desired),
+            (Some(3), Some(10), 10)
+        );
+        assert!(
+            d.explain().contains("ScaleDownStabilized over 300s -> 10"),
+            "{}",
+            d.explain()
+        );
+        let d = sync(&spec, &mut st, 10, &mut api, 301);
+        assert_eq!(d.desired, 3, "{}", d.explain());
+    }
+
+    #[test]
+    fn failed_metric_blocks_scale_down_but_not_scale_up() {
+        let spec = HpaSpec {
+            min_replicas: 1,
+            max_replicas: 20,
+            metrics: vec![ext("a", 1_000), ext("b", 1_000)],
+            behavior: Some(Behavior::default()),
+        };
+        let mut st = HpaState {
+            recommendations: Some(vec![]),
+            ..HpaState::default()
+        };
+        let mut api = Api(
+            vec![
+                ("a".into(), Ok(2_000)),
+                ("b".into(), Err("source down".into())),
+            ],
+            5,
+        );
+        let d = sync(&spec, &mut st, 5, &mut api, 0);
+        assert_eq!(d.path, SyncPath::MetricsFailed);
+        assert!(d.explain().contains("source down"), "{}", d.explain());
+        assert_eq!(
+            st.condition(ConditionType::ScalingActive).unwrap().reason,
+            "FailedGetExternalMetric"
+        );
+        api.0[0].1 = Ok(9_000);
+        let d = sync(&spec, &mut st, 5, &mut api, 15);
+        assert_eq!(d.desired, 9, "{}", d.explain());
+        assert_eq!(st.scale_up_events.len(), 1);
+        assert_eq!(st.last_scale_time, Some(SimTime::from_secs(15)));
+    }
+}
