@@ -346,7 +346,7 @@ fn lint_scaled_object(
             out.push(Finding {
                 id: "ST002",
                 name: "average-value-non-additive",
-                severity: Severity::Error,
+                severity: Severity::Warning,
                 objects: vec![so_ref(so, tline)],
                 summary: format!(
                     "trigger {} ({}) is a latency/quantile under AverageValue: desired = ceil(value / {target}) whatever the replica count",

@@ -792,6 +792,10 @@ fn hpa_conformance() {
     for r in &report {
         eprintln!("{r}");
     }
-    println!("hpa conformance: {passed} passed, {failed} failed, {uncertain} uncertain");
+    // Written to the process's stdout directly so the summary shows even when the test
+    // harness captures output.
+    let line =
+        format!("hpa conformance: {passed} passed, {failed} failed, {uncertain} uncertain\n");
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), line.as_bytes());
     assert_eq!(failed, 0, "{} conformance case(s) failed", failed);
 }
