@@ -348,8 +348,12 @@ fn set_at(
             });
             Ok(())
         }
-        (PathSeg::Index(i), Kind::Seq { items, .. }) => match items.get(*i) {
-            Some(item) => set_at(
+        (PathSeg::Index(_), Kind::Seq { items, .. })
+        | (PathSeg::Key(_), Kind::Seq { items, .. }) => {
+            let item = select_item(items, seg).map_err(|(message, hint)| {
+                patch_error(file, node.start.line, full, message, hint)
+            })?;
+            set_at(
                 file,
                 src,
                 item,
@@ -360,41 +364,7 @@ fn set_at(
                 step,
                 nl,
                 edits,
-            ),
-            None => Err(patch_error(
-                file,
-                node.start.line,
-                full,
-                format!("the list has {} item(s), no index {i}", items.len()),
-                "patch an existing item",
-            )),
-        },
-        (PathSeg::Key(sel), Kind::Seq { items, .. }) if sel.contains('=') => {
-            let (k, v) = sel.split_once('=').unwrap();
-            match items
-                .iter()
-                .find(|it| it.get(k).and_then(Node::as_str) == Some(v))
-            {
-                Some(item) => set_at(
-                    file,
-                    src,
-                    item,
-                    key_of_node,
-                    rest,
-                    full,
-                    value,
-                    step,
-                    nl,
-                    edits,
-                ),
-                None => Err(patch_error(
-                    file,
-                    node.start.line,
-                    full,
-                    format!("no list item has {k}: {v}"),
-                    "check the selector",
-                )),
-            }
+            )
         }
         (seg, _) => Err(patch_error(
             file,
@@ -403,6 +373,30 @@ fn set_at(
             format!("cannot follow {seg:?} into {}", node.type_name()),
             "check the field path against the manifest",
         )),
+    }
+}
+
+/// The list item a path segment picks: `[N]` by index, `[key=value]` by a field's value.
+fn select_item<'n>(items: &'n [Node], seg: &PathSeg) -> Result<&'n Node, (String, &'static str)> {
+    match seg {
+        PathSeg::Index(i) => items.get(*i).ok_or_else(|| {
+            (
+                format!("the list has {} item(s), no index {i}", items.len()),
+                "patch an existing item",
+            )
+        }),
+        PathSeg::Key(sel) => {
+            let Some((k, v)) = sel.split_once('=') else {
+                return Err((
+                    format!("`{sel}` is not a list index or a [key=value] selector"),
+                    "use [N] or [name=value]",
+                ));
+            };
+            items
+                .iter()
+                .find(|it| it.get(k).and_then(Node::as_str) == Some(v))
+                .ok_or_else(|| (format!("no list item has {k}: {v}"), "check the selector"))
+        }
     }
 }
 

@@ -312,6 +312,12 @@ impl ScaledObjectSpec {
             .unwrap_or_else(|| format!("keda-hpa-{}", self.name))
     }
 
+    /// Whether the generated HPA exists: KEDA deletes it while the object is paused
+    /// (`paused` or `paused-replicas`), so nothing scales 1..N then.
+    pub fn hpa_exists(&self) -> bool {
+        !(self.annotations.paused || self.annotations.paused_replicas.is_some())
+    }
+
     /// Whether every trigger is cpu/memory (such objects are always active).
     pub fn only_resource_triggers(&self) -> bool {
         !self.triggers.is_empty() && self.triggers.iter().all(Trigger::is_resource)

@@ -443,3 +443,40 @@ fn fact10_scaler_specifics() {
     assert_eq!(streams.metric_name(1), "s1-redis-streams-agent-tasks");
     assert_eq!(streams.target(), 5.0);
 }
+
+// The pause annotations: paused stops the loop and removes the HPA; paused-replicas also pins
+// the count; paused-scale-out keeps a workload at zero.
+#[test]
+fn pause_annotations() {
+    let mut spec = so(vec![redis(5.0, 0.0)]);
+    spec.annotations.paused_replicas = Some(3);
+    let mut st = KedaState::new(t(0));
+    let d = poll(&spec, &mut st, 7, 7, t(30), &mut constant(100.0));
+    assert_eq!((d.reason, d.set_replicas), (PollReason::Paused, Some(3)));
+    assert!(!spec.hpa_exists());
+    spec.annotations.paused_replicas = None;
+    spec.annotations.paused = true;
+    assert_eq!(
+        poll(&spec, &mut st, 7, 7, t(60), &mut constant(100.0)).set_replicas,
+        None
+    );
+    spec.annotations.paused = false;
+    assert!(spec.hpa_exists());
+    spec.annotations.paused_scale_out = true;
+    let d = poll(&spec, &mut st, 0, 0, t(90), &mut constant(100.0));
+    assert_eq!(
+        (d.reason, d.set_replicas),
+        (PollReason::PausedScaleOut, None)
+    );
+    spec.annotations.paused_scale_out = false;
+    spec.annotations.paused_scale_in = true;
+    st.last_active_time = Some(t(-10_000));
+    let d = poll(&spec, &mut st, 4, 4, t(120), &mut constant(0.0));
+    assert_eq!(
+        (d.reason, d.set_replicas),
+        (PollReason::PausedScaleIn, None)
+    );
+    spec.annotations.paused_scale_in = false;
+    spec.annotations.force_activation = true;
+    assert!(poll(&spec, &mut st, 4, 4, t(150), &mut constant(0.0)).active);
+}
