@@ -57,6 +57,7 @@
 // once, so their size on the error path does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod engine;
 pub mod lint;
 pub mod manifest;
 pub mod models;

@@ -1,0 +1,14 @@
+//! The discrete-event engine: requests, queues and pods under the real scaling policy.
+
+pub mod dist;
+pub mod histogram;
+pub mod model;
+pub mod outcome;
+pub mod rng;
+pub mod sim;
+pub mod workload;
+
+pub use model::*;
+pub use outcome::*;
+pub use sim::{RunConfig, run};
+pub use workload::*;

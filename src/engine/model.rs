@@ -1,0 +1,246 @@
+//! The compiled service model the engine runs: deployments, queues, autoscalers and the
+//! metric signals their triggers read. Built (and validated) from a model folder by
+//! [`crate::engine::service`], or directly in code (the oracle tests do).
+
+use super::dist::{CountDist, DurationDist, Sampler};
+use crate::policy::hpa::{ControllerConfig, HpaSpec};
+use crate::policy::keda::ScaledObjectSpec;
+use serde::{Deserialize, Serialize};
+
+/// How a deployment spreads requests over its ready endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Routing {
+    Random,
+    #[default]
+    RoundRobin,
+    LeastOutstanding,
+}
+
+/// A deployment as the engine runs it.
+#[derive(Clone, Debug)]
+pub struct DeploymentModel {
+    pub name: String,
+    /// Requests (or jobs) served at once per pod.
+    pub concurrency: u32,
+    /// Waiting requests per pod (or in the shared queue) before new ones are rejected.
+    pub queue_limit: u32,
+    /// Client timeout in µs (`i64::MAX`: none).
+    pub timeout_us: i64,
+    pub routing: Routing,
+    /// One queue for the whole deployment instead of one per pod.
+    pub shared_queue: bool,
+    pub service: Sampler,
+    pub service_dist: DurationDist,
+    pub cpu_seconds_per_request: f64,
+    pub idle_cpu_millicores: f64,
+    pub memory_base_bytes: f64,
+    pub memory_per_inflight_bytes: f64,
+    /// Scheduling + image pull + process start, in seconds.
+    pub startup: Sampler,
+    pub readiness_initial_delay_us: i64,
+    pub readiness_period_us: i64,
+    pub endpoint_removal_delay_us: i64,
+    pub grace_period_us: i64,
+    /// Queue (index into [`Model::queues`]) this deployment consumes jobs from.
+    pub consumes: Option<usize>,
+    /// Jobs each completed request (or job) enqueues: `(queue index, count distribution)`.
+    pub fan_out: Vec<(usize, CountDist)>,
+    /// Tokens consumed per completed request/job (exported as a counter).
+    pub tokens: Option<Sampler>,
+    pub cpu_request_milli: i64,
+    pub memory_request_bytes: f64,
+    pub initial_replicas: u32,
+    pub container: String,
+}
+
+/// Redis list semantics (length = waiting items) or stream semantics (pending = delivered,
+/// not yet acknowledged; killed consumers' entries are re-delivered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueKind {
+    List,
+    Stream,
+}
+
+#[derive(Clone, Debug)]
+pub struct QueueModel {
+    pub name: String,
+    pub kind: QueueKind,
+}
+
+/// A simulated signal a trigger reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "signal", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Signal {
+    /// `sum(rate(requests_total[window]))` from Prometheus scrapes, req/s.
+    RequestRate {
+        deployment: Option<String>,
+        #[serde(default = "w60")]
+        window_s: f64,
+    },
+    /// Requests in service or waiting in the deployment's pods (a gauge, scraped).
+    InFlight { deployment: Option<String> },
+    /// `histogram_quantile(q, rate(duration_bucket[window]))` in seconds.
+    LatencyQuantile {
+        deployment: Option<String>,
+        quantile: f64,
+        #[serde(default = "w60")]
+        window_s: f64,
+    },
+    /// LLEN of a list (waiting items), read live.
+    QueueLength { queue: String },
+    /// XPENDING count of a stream's consumer group.
+    StreamPending { queue: String },
+    /// XLEN of a stream (entries not yet acknowledged).
+    StreamLength { queue: String },
+    /// Consumer-group lag (entries not yet delivered).
+    StreamLag { queue: String },
+    /// `sum(rate(tokens_total[window]))`, tokens/s.
+    TokenRate {
+        deployment: Option<String>,
+        #[serde(default = "w60")]
+        window_s: f64,
+    },
+    /// A constant (for triggers whose source is outside the model).
+    Constant { value: f64 },
+}
+
+fn w60() -> f64 {
+    60.0
+}
+
+/// A resolved signal (names turned into indices).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SignalRef {
+    RequestRate { dep: usize, window_us: i64 },
+    InFlight { dep: usize },
+    LatencyQuantile { dep: usize, q: f64, window_us: i64 },
+    QueueLength { queue: usize },
+    StreamPending { queue: usize },
+    StreamLength { queue: usize },
+    StreamLag { queue: usize },
+    TokenRate { dep: usize, window_us: i64 },
+    Constant(f64),
+}
+
+/// What drives a deployment's replica count.
+#[derive(Clone, Debug)]
+pub enum AutoscalerKind {
+    /// A KEDA ScaledObject (and the HPA it creates); one signal per trigger (`None` for
+    /// cpu/memory triggers, which read metrics-server).
+    Keda {
+        spec: Box<ScaledObjectSpec>,
+        signals: Vec<Option<SignalRef>>,
+    },
+    /// A plain HPA; External/Object/Pods metrics are bound by metric name.
+    Hpa {
+        spec: HpaSpec,
+        signals: Vec<(String, SignalRef)>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Autoscaler {
+    pub name: String,
+    pub deployment: usize,
+    pub kind: AutoscalerKind,
+}
+
+/// Pricing of requested resources.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    /// Price per requested CPU-hour.
+    #[serde(default)]
+    pub cpu_hour: f64,
+    /// Price per requested GiB-hour of memory.
+    #[serde(default)]
+    pub gib_hour: f64,
+    /// Price per pod-hour (added to the above).
+    #[serde(default)]
+    pub pod_hour: f64,
+}
+
+/// Metric pipeline settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Prometheus scrape interval.
+    #[serde(default = "s15")]
+    pub scrape_interval_s: f64,
+    /// metrics-server resolution (CPU/memory sample period and window).
+    #[serde(default = "s15")]
+    pub metrics_server_resolution_s: f64,
+    /// Latency histogram bucket bounds (seconds), as the service exports them.
+    #[serde(default = "default_buckets")]
+    pub latency_buckets_s: Vec<f64>,
+}
+
+fn s15() -> f64 {
+    15.0
+}
+
+fn default_buckets() -> Vec<f64> {
+    vec![
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ]
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            scrape_interval_s: 15.0,
+            metrics_server_resolution_s: 15.0,
+            latency_buckets_s: default_buckets(),
+        }
+    }
+}
+
+/// Everything a run needs besides the workload.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub name: String,
+    pub deployments: Vec<DeploymentModel>,
+    pub queues: Vec<QueueModel>,
+    pub autoscalers: Vec<Autoscaler>,
+    /// The deployment that receives the workload's HTTP requests.
+    pub entry: usize,
+    pub metrics: MetricsConfig,
+    pub controller: ControllerConfig,
+    pub cost: Cost,
+}
+
+impl DeploymentModel {
+    /// A deployment with fixed behaviour and the given service-time distribution; the
+    /// remaining settings take the documented defaults.
+    pub fn new(name: &str, service: DurationDist) -> Result<Self, String> {
+        service.validate()?;
+        Ok(DeploymentModel {
+            name: name.into(),
+            concurrency: 1,
+            queue_limit: 1000,
+            timeout_us: i64::MAX,
+            routing: Routing::RoundRobin,
+            shared_queue: false,
+            service: service.sampler()?,
+            service_dist: service,
+            cpu_seconds_per_request: 0.0,
+            idle_cpu_millicores: 0.0,
+            memory_base_bytes: 0.0,
+            memory_per_inflight_bytes: 0.0,
+            startup: Sampler::Const(0.0),
+            readiness_initial_delay_us: 0,
+            readiness_period_us: 10_000_000,
+            endpoint_removal_delay_us: 0,
+            grace_period_us: 30_000_000,
+            consumes: None,
+            fan_out: Vec::new(),
+            tokens: None,
+            cpu_request_milli: 1000,
+            memory_request_bytes: 0.0,
+            initial_replicas: 1,
+            container: "app".into(),
+        })
+    }
+}

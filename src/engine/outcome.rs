@@ -1,0 +1,230 @@
+//! What a run produced: per-deployment figures, SLO verdicts, time series, decisions.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of `outcome.json`; readers reject other versions.
+pub const OUTCOME_FORMAT_VERSION: u32 = 1;
+
+/// The SLOs a run is judged against.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// p95 latency bound, ms.
+    pub p95_ms: f64,
+    /// Minimum success rate (0..1).
+    pub success_rate: f64,
+    /// Fraction of windows that must meet both (0..1).
+    pub window_attainment: f64,
+}
+
+impl Default for Slo {
+    fn default() -> Self {
+        Slo {
+            p95_ms: 1500.0,
+            success_rate: 0.99,
+            window_attainment: 0.99,
+        }
+    }
+}
+
+/// Failures by cause. Nothing is silently dropped: every request that did not succeed is here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failures {
+    /// The pod's (or the shared) queue was full.
+    pub queue_full: u64,
+    /// No ready endpoint to route to.
+    pub no_endpoint: u64,
+    /// Waited or ran past the client timeout.
+    pub timeout: u64,
+    /// Lost when a terminating pod was killed at the end of its grace period.
+    pub killed: u64,
+}
+
+impl Failures {
+    pub fn total(&self) -> u64 {
+        self.queue_full + self.no_endpoint + self.timeout + self.killed
+    }
+}
+
+/// Latency summary in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyMs {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Little's law check: L (time-average number in system) against λ·W.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LittlesLaw {
+    pub throughput_per_s: f64,
+    pub mean_time_in_system_s: f64,
+    pub mean_number_in_system: f64,
+    pub relative_error: f64,
+}
+
+/// One deployment's figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentOutcome {
+    pub name: String,
+    /// Requests (or jobs) that arrived.
+    pub arrived: u64,
+    pub succeeded: u64,
+    pub failures: Failures,
+    /// Still in the system when the run ended (neither success nor failure).
+    pub in_system_at_end: u64,
+    pub success_rate: f64,
+    pub latency_ms: LatencyMs,
+    pub pod_hours: f64,
+    pub cost: f64,
+    pub scaling_events: u32,
+    pub scale_ups: u32,
+    pub scale_downs: u32,
+    /// Direction reversals between consecutive scaling events.
+    pub oscillations: u32,
+    pub max_replicas: u32,
+    pub time_at_max_s: f64,
+    pub windows: u32,
+    pub windows_attained: u32,
+    pub window_attainment: f64,
+    /// Seconds from each spike's start until the SLO was met again (0: never violated).
+    pub recovery_s: Vec<f64>,
+    /// The first offered load (req/s) at which a window missed the SLO (stress patterns).
+    pub breaking_point_rps: Option<f64>,
+    pub littles_law: LittlesLaw,
+    /// More than 1 % of requests failed for capacity reasons (queue full, no endpoint, timeout).
+    pub saturated: bool,
+}
+
+/// PASS/FAIL for each SLO, on the entry deployment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdicts {
+    pub p95: bool,
+    pub success_rate: bool,
+    pub window_attainment: bool,
+}
+
+/// One row of the fixed-resolution time series.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesRow {
+    pub t_s: f64,
+    pub deployment: String,
+    pub offered_rps: f64,
+    pub desired_replicas: u32,
+    pub current_replicas: u32,
+    pub ready_replicas: u32,
+    pub queue_length: u64,
+    pub utilization: f64,
+    pub p95_ms: f64,
+    pub success_rate: f64,
+}
+
+/// One autoscaler decision, with its reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub t_s: f64,
+    pub object: String,
+    pub controller: String,
+    pub current: i32,
+    pub desired: i32,
+    pub changed: bool,
+    pub reason: String,
+}
+
+/// The whole outcome of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub format_version: u32,
+    pub model: String,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub window_s: f64,
+    pub slo: Slo,
+    pub entry: String,
+    pub verdicts: Verdicts,
+    pub deployments: Vec<DeploymentOutcome>,
+    pub total_cost: f64,
+    pub total_pod_hours: f64,
+    pub events_processed: u64,
+    #[serde(skip)]
+    pub series: Vec<SeriesRow>,
+    #[serde(skip)]
+    pub decisions: Vec<DecisionRecord>,
+}
+
+impl Outcome {
+    /// The figures of one deployment.
+    pub fn deployment(&self, name: &str) -> Option<&DeploymentOutcome> {
+        self.deployments.iter().find(|d| d.name == name)
+    }
+
+    /// A human summary.
+    pub fn summary(&self) -> String {
+        let pf = |b: bool| if b { "PASS" } else { "FAIL" };
+        let mut s = format!(
+            "scaletwin simulate: model {}, {:.1} h simulated, seed {}\n",
+            self.model,
+            self.duration_s / 3600.0,
+            self.seed
+        );
+        for d in &self.deployments {
+            s.push_str(&format!(
+                "\n{}\n  requests {}  ok {}  failed {} (queue full {}, no endpoint {}, timeout {}, killed {})  success {:.3}%\n",
+                d.name,
+                d.arrived,
+                d.succeeded,
+                d.failures.total(),
+                d.failures.queue_full,
+                d.failures.no_endpoint,
+                d.failures.timeout,
+                d.failures.killed,
+                d.success_rate * 100.0
+            ));
+            s.push_str(&format!(
+                "  latency ms  p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}\n",
+                d.latency_ms.p50, d.latency_ms.p95, d.latency_ms.p99, d.latency_ms.max
+            ));
+            s.push_str(&format!(
+                "  pod-hours {:.2}  cost {:.2}  scaling events {} (up {}, down {}, reversals {})  max replicas {}  time at max {:.0} s\n",
+                d.pod_hours, d.cost, d.scaling_events, d.scale_ups, d.scale_downs, d.oscillations, d.max_replicas, d.time_at_max_s
+            ));
+            s.push_str(&format!(
+                "  SLO windows met {}/{} ({:.1}%)",
+                d.windows_attained,
+                d.windows,
+                d.window_attainment * 100.0
+            ));
+            if !d.recovery_s.is_empty() {
+                let worst = d.recovery_s.iter().copied().fold(0.0, f64::max);
+                s.push_str(&format!(
+                    "  spike recovery worst {worst:.0} s over {} spikes",
+                    d.recovery_s.len()
+                ));
+            }
+            if let Some(b) = d.breaking_point_rps {
+                s.push_str(&format!("  breaking point {b:.1} req/s"));
+            }
+            if d.saturated {
+                s.push_str("  SATURATED: capacity limits turned load into failures");
+            }
+            s.push('\n');
+        }
+        s.push_str(&format!(
+            "\nSLO ({}): p95 <= {} ms: {}   success >= {:.2}%: {}   windows met >= {:.1}%: {}\n",
+            self.entry,
+            self.slo.p95_ms,
+            pf(self.verdicts.p95),
+            self.slo.success_rate * 100.0,
+            pf(self.verdicts.success_rate),
+            self.slo.window_attainment * 100.0,
+            pf(self.verdicts.window_attainment)
+        ));
+        s.push_str(&format!(
+            "total pod-hours {:.2}, total cost {:.2}\n",
+            self.total_pod_hours, self.total_cost
+        ));
+        s
+    }
+}

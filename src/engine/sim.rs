@@ -1,0 +1,1469 @@
+//! The discrete-event simulator.
+//!
+//! Events are ordered by (time, sequence number), so ties resolve in the order they were
+//! scheduled and a run is a pure function of (model, workload, seed). Requests live in a slab
+//! that is reused, latencies go into fixed-size histograms and time series are kept at a fixed
+//! resolution: memory does not grow with the number of requests.
+
+use super::histogram::Histogram;
+use super::model::*;
+use super::outcome::*;
+use super::rng::{KeyedRng, Stream, mix};
+use super::workload::{SEGMENT_S, Workload, segment_arrivals};
+use crate::policy::hpa::{
+    self, ConditionStatus, ContainerRequest, ContainerUsage, HpaSpec, HpaState, MetricsApi,
+    ObjectRef, PodInfo, PodMetricSample, PodPhase, ReadyCondition, ResourceSample, ScaleInfo,
+};
+use crate::policy::keda::{self, KedaState, Trigger};
+use crate::time::{SimDuration, SimTime};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Settings of one run.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub duration_s: f64,
+    pub seed: u64,
+    /// SLO and time-series window.
+    pub window_s: f64,
+    pub slo: Slo,
+    /// Keep the decision log (HPA syncs and KEDA polls).
+    pub record_decisions: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            duration_s: 3600.0,
+            seed: 1,
+            window_s: 60.0,
+            slo: Slo::default(),
+            record_decisions: true,
+        }
+    }
+}
+
+const ARRIVAL: u8 = 0;
+const DONE: u8 = 1;
+const POD_STARTED: u8 = 2;
+const POD_READY: u8 = 3;
+const ENDPOINT_GONE: u8 = 4;
+const POD_KILL: u8 = 5;
+const SCRAPE: u8 = 6;
+const METRICS_SERVER: u8 = 7;
+const KEDA_POLL: u8 = 8;
+const HPA_SYNC: u8 = 9;
+const WINDOW: u8 = 10;
+const USER: u8 = 11;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ev {
+    t: i64,
+    seq: u64,
+    kind: u8,
+    a: u32,
+    b: u32,
+}
+
+impl Ord for Ev {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.t.cmp(&self.t).then(o.seq.cmp(&self.seq))
+    }
+}
+impl PartialOrd for Ev {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+const NO_QUEUE: u16 = u16::MAX;
+const NO_USER: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct Req {
+    arrival: i64,
+    key: u64,
+    service_us: i64,
+    dep: u16,
+    /// Broker queue a job came from (`NO_QUEUE` for HTTP requests).
+    queue: u16,
+    user: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PodState {
+    Pending,
+    Running,
+    Ready,
+    Gone,
+}
+
+#[derive(Clone, Debug)]
+struct Pod {
+    dep: u16,
+    serial: u64,
+    state: PodState,
+    created: i64,
+    started: i64,
+    ready_at: i64,
+    deleting: bool,
+    in_endpoints: bool,
+    in_flight: u32,
+    queue: VecDeque<u32>,
+    cpu_s: f64,
+    cpu_updated: i64,
+    cpu_at_sample: f64,
+    sample: Option<(i64, f64, f64)>,
+}
+
+/// A Prometheus scrape of one deployment's counters.
+#[derive(Clone, Debug)]
+struct Scrape {
+    t: i64,
+    requests: f64,
+    tokens: f64,
+    buckets: Vec<f64>,
+    in_flight: f64,
+}
+
+#[derive(Debug, Default)]
+struct DepRt {
+    pods: Vec<u32>,
+    endpoints: Vec<u32>,
+    rr: usize,
+    shared: VecDeque<u32>,
+    spec_replicas: u32,
+    max_replicas: u32,
+    // counters
+    arrived: u64,
+    succeeded: u64,
+    failures: Failures,
+    tokens: f64,
+    completed_total: f64,
+    buckets: Vec<f64>,
+    scrapes: VecDeque<Scrape>,
+    hist: Histogram,
+    win_hist: Histogram,
+    win_arrived: u64,
+    win_ok: u64,
+    win_fail: u64,
+    // integrals
+    last_t: i64,
+    in_service: u64,
+    in_system: u64,
+    busy_area: f64,
+    cap_area: f64,
+    system_area: f64,
+    sojourn_sum_s: f64,
+    sojourn_n: u64,
+    win_busy: f64,
+    win_cap: f64,
+    pod_seconds: f64,
+    max_seen: u32,
+    at_max_s: f64,
+    scale_events: u32,
+    ups: u32,
+    downs: u32,
+    reversals: u32,
+    last_dir: i8,
+    windows: u32,
+    attained: u32,
+    window_p95: Vec<(f64, bool, f64)>,
+}
+
+#[derive(Clone, Debug)]
+struct AsRt {
+    hpa: HpaSpec,
+    hpa_state: HpaState,
+    keda: Option<(keda::ScaledObjectSpec, KedaState, Vec<Option<SignalRef>>)>,
+    hpa_signals: Vec<(String, SignalRef)>,
+    name: String,
+    dep: usize,
+}
+
+/// The simulator.
+pub struct Sim<'m> {
+    m: &'m Model,
+    wl: &'m Workload,
+    cfg: RunConfig,
+    now: i64,
+    end: i64,
+    seq: u64,
+    heap: BinaryHeap<Ev>,
+    reqs: Vec<Req>,
+    free: Vec<u32>,
+    pods: Vec<Pod>,
+    deps: Vec<DepRt>,
+    queues: Vec<VecDeque<u32>>,
+    pending: Vec<u64>,
+    autoscalers: Vec<AsRt>,
+    arrivals: Vec<i64>,
+    arrival_idx: usize,
+    segment: u64,
+    arrival_count: u64,
+    user_iter: Vec<u64>,
+    pod_serial: u64,
+    events: u64,
+    series: Vec<SeriesRow>,
+    decisions: Vec<DecisionRecord>,
+    window_us: i64,
+    bucket_bounds_us: Vec<i64>,
+    stress_break: Vec<Option<f64>>,
+    scrape_keep_us: i64,
+}
+
+#[inline]
+fn us(s: f64) -> i64 {
+    (s * 1e6).round() as i64
+}
+
+impl<'m> Sim<'m> {
+    /// Prepare a run.
+    pub fn new(m: &'m Model, wl: &'m Workload, cfg: RunConfig) -> Self {
+        let window_us = us(cfg.window_s.max(1.0));
+        let end = us(cfg.duration_s);
+        let mut s = Sim {
+            m,
+            wl,
+            now: 0,
+            end,
+            seq: 0,
+            heap: BinaryHeap::with_capacity(1024),
+            reqs: Vec::with_capacity(1024),
+            free: Vec::new(),
+            pods: Vec::new(),
+            deps: (0..m.deployments.len()).map(|_| DepRt::default()).collect(),
+            queues: vec![VecDeque::new(); m.queues.len()],
+            pending: vec![0; m.queues.len()],
+            autoscalers: Vec::new(),
+            arrivals: Vec::new(),
+            arrival_idx: 0,
+            segment: 0,
+            arrival_count: 0,
+            user_iter: Vec::new(),
+            pod_serial: 0,
+            events: 0,
+            series: Vec::new(),
+            decisions: Vec::new(),
+            window_us,
+            bucket_bounds_us: m.metrics.latency_buckets_s.iter().map(|b| us(*b)).collect(),
+            stress_break: vec![None; m.deployments.len()],
+            scrape_keep_us: 0,
+            cfg,
+        };
+        for d in &mut s.deps {
+            d.buckets = vec![0.0; s.bucket_bounds_us.len() + 1];
+            d.max_replicas = u32::MAX;
+        }
+        for a in &m.autoscalers {
+            let (hpa, keda, hpa_signals) = match &a.kind {
+                AutoscalerKind::Keda { spec, signals } => {
+                    let mut st = KedaState::new(SimTime::from_secs(-3600));
+                    st.last_active_time = Some(SimTime::ZERO);
+                    (
+                        spec.to_hpa(),
+                        Some(((**spec).clone(), st, signals.clone())),
+                        Vec::new(),
+                    )
+                }
+                AutoscalerKind::Hpa { spec, signals } => (spec.clone(), None, signals.clone()),
+            };
+            s.deps[a.deployment].max_replicas = match &keda {
+                Some((so, _, _)) => so.max_replica_count as u32,
+                None => hpa.max_replicas as u32,
+            };
+            s.autoscalers.push(AsRt {
+                hpa,
+                hpa_state: HpaState::default(),
+                keda,
+                hpa_signals,
+                name: a.name.clone(),
+                dep: a.deployment,
+            });
+        }
+        s.scrape_keep_us = s.max_window_us() + us(2.0 * m.metrics.scrape_interval_s);
+        s
+    }
+
+    #[inline]
+    fn push(&mut self, t: i64, kind: u8, a: u32, b: u32) {
+        self.seq += 1;
+        self.heap.push(Ev {
+            t,
+            seq: self.seq,
+            kind,
+            a,
+            b,
+        });
+    }
+
+    /// Run to the end and return the outcome.
+    pub fn run(mut self) -> Outcome {
+        self.start();
+        while let Some(ev) = self.heap.pop() {
+            if ev.t > self.end {
+                break;
+            }
+            self.now = ev.t;
+            self.events += 1;
+            match ev.kind {
+                ARRIVAL => self.on_arrival(),
+                DONE => self.on_done(ev.a, ev.b),
+                POD_STARTED => self.on_started(ev.a),
+                POD_READY => self.on_ready(ev.a),
+                ENDPOINT_GONE => self.on_endpoint_gone(ev.a),
+                POD_KILL => self.on_kill(ev.a),
+                SCRAPE => self.on_scrape(),
+                METRICS_SERVER => self.on_metrics_server(),
+                KEDA_POLL => self.on_keda_poll(ev.a as usize),
+                HPA_SYNC => self.on_hpa_sync(ev.a as usize),
+                WINDOW => self.on_window(),
+                USER => self.on_user(ev.a),
+                _ => {}
+            }
+        }
+        self.now = self.end;
+        self.finish()
+    }
+
+    fn start(&mut self) {
+        for (i, d) in self.m.deployments.iter().enumerate() {
+            let n = d.initial_replicas;
+            self.deps[i].spec_replicas = n;
+            for _ in 0..n {
+                let p = self.new_pod(i, -600_000_000);
+                let pod = &mut self.pods[p as usize];
+                pod.started = -600_000_000;
+                pod.state = PodState::Running;
+                self.make_ready(p);
+            }
+        }
+        match self.wl {
+            Workload::Open { .. } => {
+                self.load_segment(0);
+                self.schedule_next_arrival();
+            }
+            Workload::Closed { users } => {
+                self.user_iter = vec![0; users.users as usize];
+                for u in 0..users.users {
+                    let t = if users.users > 1 {
+                        us(users.ramp_up_s * u as f64 / users.users as f64)
+                    } else {
+                        0
+                    };
+                    self.push(t, USER, u, 0);
+                }
+            }
+        }
+        self.push(us(self.m.metrics.scrape_interval_s), SCRAPE, 0, 0);
+        self.push(
+            us(self.m.metrics.metrics_server_resolution_s),
+            METRICS_SERVER,
+            0,
+            0,
+        );
+        let sync = self.m.controller.sync_period.as_micros();
+        for i in 0..self.autoscalers.len() {
+            if self.autoscalers[i].keda.is_some() {
+                self.push(0, KEDA_POLL, i as u32, 0);
+            }
+            self.push(sync, HPA_SYNC, i as u32, 0);
+        }
+        self.push(self.window_us, WINDOW, 0, 0);
+    }
+
+    // ---- arrivals -------------------------------------------------------------------------
+
+    fn load_segment(&mut self, seg: u64) {
+        if let Workload::Open { schedule } = self.wl {
+            let mut v = std::mem::take(&mut self.arrivals);
+            segment_arrivals(schedule, self.cfg.seed, seg, &mut v);
+            self.arrivals = v;
+            self.arrival_idx = 0;
+            self.segment = seg;
+        }
+    }
+
+    fn schedule_next_arrival(&mut self) {
+        let max_seg = (self.cfg.duration_s / SEGMENT_S).ceil() as u64 + 1;
+        while self.arrival_idx >= self.arrivals.len() {
+            if self.segment >= max_seg {
+                return;
+            }
+            let next = self.segment + 1;
+            self.load_segment(next);
+        }
+        let t = self.arrivals[self.arrival_idx];
+        self.push(t, ARRIVAL, 0, 0);
+    }
+
+    fn on_arrival(&mut self) {
+        self.arrival_idx += 1;
+        let key = self.arrival_count;
+        self.arrival_count += 1;
+        let entry = self.m.entry;
+        self.submit_http(entry, key, NO_USER);
+        self.schedule_next_arrival();
+    }
+
+    fn on_user(&mut self, u: u32) {
+        let it = self.user_iter[u as usize];
+        self.user_iter[u as usize] += 1;
+        let key = mix((u as u64) << 32 | (it & 0xFFFF_FFFF)) ^ 0x5555;
+        let entry = self.m.entry;
+        self.submit_http(entry, key, u);
+    }
+
+    fn user_done(&mut self, user: u32, key: u64) {
+        if user == NO_USER {
+            return;
+        }
+        if let Workload::Closed { users } = self.wl {
+            let think =
+                KeyedRng::new(self.cfg.seed, Stream::Think, key).exp(users.think_s.max(0.0));
+            let t = self.now + us(think);
+            self.push(t, USER, user, 0);
+        }
+    }
+
+    fn alloc(&mut self, r: Req) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.reqs[i as usize] = r;
+                i
+            }
+            None => {
+                self.reqs.push(r);
+                (self.reqs.len() - 1) as u32
+            }
+        }
+    }
+
+    #[inline]
+    fn advance(&mut self, dep: usize) {
+        let d = &mut self.deps[dep];
+        let dt = (self.now - d.last_t) as f64 * 1e-6;
+        if dt > 0.0 {
+            let ready = d.endpoints.len() as f64;
+            let conc = self.m.deployments[dep].concurrency as f64;
+            d.busy_area += d.in_service as f64 * dt;
+            d.win_busy += d.in_service as f64 * dt;
+            let cap = ready * conc * dt;
+            d.cap_area += cap;
+            d.win_cap += cap;
+            d.system_area += d.in_system as f64 * dt;
+            d.last_t = self.now;
+        }
+    }
+
+    fn submit_http(&mut self, dep: usize, key: u64, user: u32) {
+        let dm = &self.m.deployments[dep];
+        let service_us =
+            dm.service
+                .sample_micros(&mut KeyedRng::new(self.cfg.seed, Stream::Work, key));
+        let r = Req {
+            arrival: self.now,
+            key,
+            service_us,
+            dep: dep as u16,
+            queue: NO_QUEUE,
+            user,
+        };
+        self.deps[dep].arrived += 1;
+        self.deps[dep].win_arrived += 1;
+        if self.deps[dep].endpoints.is_empty() {
+            self.deps[dep].failures.no_endpoint += 1;
+            self.deps[dep].win_fail += 1;
+            self.user_done(user, key);
+            return;
+        }
+        let id = self.alloc(r);
+        self.advance(dep);
+        self.deps[dep].in_system += 1;
+        if dm.shared_queue {
+            if let Some(p) = self.free_pod(dep) {
+                self.start_service(p, id);
+            } else if self.deps[dep].shared.len() < dm.queue_limit as usize {
+                self.deps[dep].shared.push_back(id);
+            } else {
+                self.reject(dep, id, true);
+            }
+            return;
+        }
+        let p = self.route(dep, key);
+        let pod = &mut self.pods[p as usize];
+        if pod.in_flight < dm.concurrency {
+            self.start_service(p, id);
+        } else if pod.queue.len() < dm.queue_limit as usize {
+            pod.queue.push_back(id);
+        } else {
+            self.reject(dep, id, true);
+        }
+    }
+
+    fn reject(&mut self, dep: usize, id: u32, queue_full: bool) {
+        let r = self.reqs[id as usize];
+        let d = &mut self.deps[dep];
+        if queue_full {
+            d.failures.queue_full += 1;
+        } else {
+            d.failures.timeout += 1;
+        }
+        d.win_fail += 1;
+        d.in_system -= 1;
+        self.free.push(id);
+        self.user_done(r.user, r.key);
+    }
+
+    fn route(&mut self, dep: usize, key: u64) -> u32 {
+        let d = &mut self.deps[dep];
+        let n = d.endpoints.len();
+        match self.m.deployments[dep].routing {
+            Routing::Random => {
+                d.endpoints
+                    [KeyedRng::new(self.cfg.seed, Stream::Routing, key).below(n as u64) as usize]
+            }
+            Routing::RoundRobin => {
+                d.rr = (d.rr + 1) % n;
+                d.endpoints[d.rr]
+            }
+            Routing::LeastOutstanding => {
+                let pods = &self.pods;
+                *d.endpoints
+                    .iter()
+                    .min_by_key(|p| {
+                        let pod = &pods[**p as usize];
+                        pod.in_flight as usize + pod.queue.len()
+                    })
+                    .unwrap()
+            }
+        }
+    }
+
+    fn free_pod(&self, dep: usize) -> Option<u32> {
+        let conc = self.m.deployments[dep].concurrency;
+        let d = &self.deps[dep];
+        d.endpoints
+            .iter()
+            .copied()
+            .filter(|p| !self.pods[*p as usize].deleting)
+            .min_by_key(|p| self.pods[*p as usize].in_flight)
+            .filter(|p| self.pods[*p as usize].in_flight < conc)
+    }
+
+    fn start_service(&mut self, p: u32, id: u32) {
+        let r = self.reqs[id as usize];
+        let dep = r.dep as usize;
+        let dm = &self.m.deployments[dep];
+        if r.queue == NO_QUEUE && self.now - r.arrival > dm.timeout_us {
+            self.reject(dep, id, false);
+            return;
+        }
+        self.advance(dep);
+        self.deps[dep].in_service += 1;
+        let pod = &mut self.pods[p as usize];
+        pod.in_flight += 1;
+        let t = self.now + r.service_us;
+        self.push(t, DONE, p, id);
+    }
+
+    fn on_done(&mut self, p: u32, id: u32) {
+        let r = self.reqs[id as usize];
+        let dep = r.dep as usize;
+        if self.pods[p as usize].state == PodState::Gone {
+            // Killed at the end of its grace period: already counted.
+            self.free.push(id);
+            return;
+        }
+        self.advance(dep);
+        let dm = &self.m.deployments[dep];
+        {
+            let pod = &mut self.pods[p as usize];
+            pod.in_flight -= 1;
+            let idle = dm.idle_cpu_millicores * 1e-3 * (self.now - pod.cpu_updated) as f64 * 1e-6;
+            pod.cpu_s += idle + dm.cpu_seconds_per_request;
+            pod.cpu_updated = self.now;
+        }
+        let d = &mut self.deps[dep];
+        d.in_service -= 1;
+        d.in_system -= 1;
+        let latency = self.now - r.arrival;
+        d.sojourn_sum_s += latency as f64 * 1e-6;
+        d.sojourn_n += 1;
+        if r.queue != NO_QUEUE {
+            self.pending[r.queue as usize] -= 1;
+        }
+        if r.queue == NO_QUEUE && latency > dm.timeout_us {
+            d.failures.timeout += 1;
+            d.win_fail += 1;
+        } else {
+            d.succeeded += 1;
+            d.win_ok += 1;
+            d.completed_total += 1.0;
+            d.hist.record(latency as u64);
+            d.win_hist.record(latency as u64);
+            let b = self
+                .bucket_bounds_us
+                .partition_point(|bound| *bound < latency);
+            d.buckets[b] += 1.0;
+            if let Some(tok) = &dm.tokens {
+                d.tokens += tok.sample(&mut KeyedRng::new(
+                    self.cfg.seed,
+                    Stream::Work,
+                    r.key ^ 0x70_6b,
+                ));
+            }
+            for (j, (q, count)) in dm.fan_out.iter().enumerate() {
+                let n = count.sample(&mut KeyedRng::new(
+                    self.cfg.seed,
+                    Stream::FanOut,
+                    r.key ^ (j as u64) << 56,
+                ));
+                for k in 0..n {
+                    let key = mix(r.key ^ ((j as u64 + 1) << 48) ^ k as u64);
+                    self.enqueue_job(*q, key);
+                }
+            }
+        }
+        self.free.push(id);
+        self.user_done(r.user, r.key);
+        self.pull_next(p);
+        self.maybe_gone(p);
+    }
+
+    fn enqueue_job(&mut self, q: usize, key: u64) {
+        // The consumer of this queue.
+        let Some(dep) = self
+            .m
+            .deployments
+            .iter()
+            .position(|d| d.consumes == Some(q))
+        else {
+            return;
+        };
+        let dm = &self.m.deployments[dep];
+        let service_us =
+            dm.service
+                .sample_micros(&mut KeyedRng::new(self.cfg.seed, Stream::Work, key));
+        let id = self.alloc(Req {
+            arrival: self.now,
+            key,
+            service_us,
+            dep: dep as u16,
+            queue: q as u16,
+            user: NO_USER,
+        });
+        self.deps[dep].arrived += 1;
+        self.deps[dep].win_arrived += 1;
+        self.advance(dep);
+        self.deps[dep].in_system += 1;
+        if let Some(p) = self.free_pod(dep) {
+            self.pending[q] += 1;
+            self.start_service(p, id);
+        } else {
+            self.queues[q].push_back(id);
+        }
+    }
+
+    /// After a pod frees a slot: take the next waiting request or job.
+    fn pull_next(&mut self, p: u32) {
+        let dep = self.pods[p as usize].dep as usize;
+        let dm = &self.m.deployments[dep];
+        loop {
+            let pod = &self.pods[p as usize];
+            if pod.in_flight >= dm.concurrency || pod.state != PodState::Ready {
+                return;
+            }
+            let deleting = pod.deleting;
+            let next = if let Some(id) = self.pods[p as usize].queue.pop_front() {
+                Some(id)
+            } else if deleting {
+                None
+            } else if dm.shared_queue {
+                self.deps[dep].shared.pop_front()
+            } else if let Some(q) = dm.consumes {
+                let id = self.queues[q].pop_front();
+                if id.is_some() {
+                    self.pending[q] += 1;
+                }
+                id
+            } else {
+                None
+            };
+            match next {
+                Some(id) => self.start_service(p, id),
+                None => return,
+            }
+        }
+    }
+
+    // ---- pods -----------------------------------------------------------------------------
+
+    fn new_pod(&mut self, dep: usize, now: i64) -> u32 {
+        self.pod_serial += 1;
+        self.pods.push(Pod {
+            dep: dep as u16,
+            serial: self.pod_serial,
+            state: PodState::Pending,
+            created: now,
+            started: i64::MIN,
+            ready_at: i64::MIN,
+            deleting: false,
+            in_endpoints: false,
+            in_flight: 0,
+            queue: VecDeque::new(),
+            cpu_s: 0.0,
+            cpu_updated: now.max(0),
+            cpu_at_sample: 0.0,
+            sample: None,
+        });
+        let id = (self.pods.len() - 1) as u32;
+        self.deps[dep].pods.push(id);
+        id
+    }
+
+    fn make_ready(&mut self, p: u32) {
+        let dep = self.pods[p as usize].dep as usize;
+        self.advance(dep);
+        let pod = &mut self.pods[p as usize];
+        pod.state = PodState::Ready;
+        pod.ready_at = self.now;
+        pod.in_endpoints = true;
+        self.deps[dep].endpoints.push(p);
+        self.pull_next(p);
+    }
+
+    fn on_started(&mut self, p: u32) {
+        let pod = &mut self.pods[p as usize];
+        if pod.state != PodState::Pending {
+            return;
+        }
+        pod.state = PodState::Running;
+        pod.started = self.now;
+        pod.cpu_updated = self.now;
+        let dm = &self.m.deployments[pod.dep as usize];
+        let t = self.now + dm.readiness_initial_delay_us;
+        self.push(t, POD_READY, p, 0);
+    }
+
+    fn on_ready(&mut self, p: u32) {
+        if self.pods[p as usize].state == PodState::Running && !self.pods[p as usize].deleting {
+            self.make_ready(p);
+        }
+    }
+
+    fn remove_endpoint(&mut self, p: u32) {
+        let dep = self.pods[p as usize].dep as usize;
+        if self.pods[p as usize].in_endpoints {
+            self.advance(dep);
+            self.pods[p as usize].in_endpoints = false;
+            self.deps[dep].endpoints.retain(|x| *x != p);
+        }
+    }
+
+    fn on_endpoint_gone(&mut self, p: u32) {
+        self.remove_endpoint(p);
+        self.maybe_gone(p);
+    }
+
+    fn maybe_gone(&mut self, p: u32) {
+        let pod = &self.pods[p as usize];
+        if pod.deleting
+            && !pod.in_endpoints
+            && pod.in_flight == 0
+            && pod.queue.is_empty()
+            && pod.state != PodState::Gone
+        {
+            self.gone(p);
+        }
+    }
+
+    fn gone(&mut self, p: u32) {
+        let dep = self.pods[p as usize].dep as usize;
+        self.advance(dep);
+        let pod = &mut self.pods[p as usize];
+        pod.state = PodState::Gone;
+        let life = (self.now - pod.created.max(0)).max(0) as f64 * 1e-6;
+        self.deps[dep].pod_seconds += life;
+        self.deps[dep].pods.retain(|x| *x != p);
+        self.deps[dep].endpoints.retain(|x| *x != p);
+    }
+
+    fn on_kill(&mut self, p: u32) {
+        if self.pods[p as usize].state == PodState::Gone {
+            return;
+        }
+        let dep = self.pods[p as usize].dep as usize;
+        self.remove_endpoint(p);
+        self.advance(dep);
+        let queued: Vec<u32> = self.pods[p as usize].queue.drain(..).collect();
+        let in_flight = self.pods[p as usize].in_flight;
+        let stream_requeue = |s: &Self, id: u32| {
+            let r = s.reqs[id as usize];
+            r.queue != NO_QUEUE && s.m.queues[r.queue as usize].kind == QueueKind::Stream
+        };
+        for id in queued {
+            let r = self.reqs[id as usize];
+            if stream_requeue(self, id) {
+                self.queues[r.queue as usize].push_front(id);
+                continue;
+            }
+            let d = &mut self.deps[dep];
+            d.failures.killed += 1;
+            d.win_fail += 1;
+            d.in_system -= 1;
+            self.free.push(id);
+            self.user_done(r.user, r.key);
+        }
+        // In-service work: counted now, freed when its completion event fires.
+        let d = &mut self.deps[dep];
+        d.failures.killed += in_flight as u64;
+        d.win_fail += in_flight as u64;
+        d.in_service -= in_flight as u64;
+        d.in_system -= in_flight as u64;
+        self.pods[p as usize].in_flight = 0;
+        self.gone(p);
+    }
+
+    /// Make the deployment's pod count follow `n` (the Deployment/ReplicaSet controller).
+    fn set_replicas(&mut self, dep: usize, n: u32) {
+        let old = self.deps[dep].spec_replicas;
+        if n == old {
+            return;
+        }
+        let d = &mut self.deps[dep];
+        d.scale_events += 1;
+        let dir: i8 = if n > old { 1 } else { -1 };
+        if dir > 0 {
+            d.ups += 1;
+        } else {
+            d.downs += 1;
+        }
+        if d.last_dir != 0 && d.last_dir != dir {
+            d.reversals += 1;
+        }
+        d.last_dir = dir;
+        d.spec_replicas = n;
+        d.max_seen = d.max_seen.max(n);
+        let alive: Vec<u32> = d
+            .pods
+            .iter()
+            .copied()
+            .filter(|p| !self.pods[*p as usize].deleting)
+            .collect();
+        let dm = &self.m.deployments[dep];
+        if (n as usize) > alive.len() {
+            for _ in alive.len()..n as usize {
+                let p = self.new_pod(dep, self.now);
+                let serial = self.pods[p as usize].serial;
+                let delay = dm.startup.sample_micros(&mut KeyedRng::new(
+                    self.cfg.seed,
+                    Stream::Startup,
+                    serial ^ (dep as u64) << 40,
+                ));
+                self.push(self.now + delay, POD_STARTED, p, 0);
+            }
+        } else {
+            // ReplicaSet victim order: not ready before ready, not started before started,
+            // newest first.
+            let mut victims = alive;
+            victims.sort_by_key(|p| {
+                let pod = &self.pods[*p as usize];
+                (
+                    pod.state == PodState::Ready,
+                    pod.state != PodState::Pending,
+                    std::cmp::Reverse(pod.created),
+                    std::cmp::Reverse(pod.serial),
+                )
+            });
+            let k = victims.len() - n as usize;
+            for p in victims.into_iter().take(k) {
+                self.delete_pod(p);
+            }
+        }
+    }
+
+    fn delete_pod(&mut self, p: u32) {
+        let dep = self.pods[p as usize].dep as usize;
+        let dm = &self.m.deployments[dep];
+        self.pods[p as usize].deleting = true;
+        if self.pods[p as usize].state != PodState::Ready {
+            self.gone(p);
+            return;
+        }
+        self.push(self.now + dm.endpoint_removal_delay_us, ENDPOINT_GONE, p, 0);
+        self.push(self.now + dm.grace_period_us, POD_KILL, p, 0);
+    }
+
+    // ---- metrics --------------------------------------------------------------------------
+
+    fn on_scrape(&mut self) {
+        let keep = self.scrape_keep_us;
+        for d in self.deps.iter_mut() {
+            let in_flight: u64 = d.in_system;
+            d.scrapes.push_back(Scrape {
+                t: self.now,
+                requests: d.completed_total,
+                tokens: d.tokens,
+                buckets: d.buckets.clone(),
+                in_flight: in_flight as f64,
+            });
+            while d.scrapes.front().is_some_and(|s| s.t < self.now - keep) {
+                d.scrapes.pop_front();
+            }
+        }
+        self.push(
+            self.now + us(self.m.metrics.scrape_interval_s),
+            SCRAPE,
+            0,
+            0,
+        );
+    }
+
+    fn max_window_us(&self) -> i64 {
+        let mut w = us(60.0);
+        for a in &self.autoscalers {
+            let sigs = a
+                .keda
+                .as_ref()
+                .map(|k| k.2.iter().flatten().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
+            for s in sigs.iter().chain(a.hpa_signals.iter().map(|x| &x.1)) {
+                if let SignalRef::RequestRate { window_us, .. }
+                | SignalRef::LatencyQuantile { window_us, .. }
+                | SignalRef::TokenRate { window_us, .. } = s
+                {
+                    w = w.max(*window_us);
+                }
+            }
+        }
+        w
+    }
+
+    fn on_metrics_server(&mut self) {
+        let res = us(self.m.metrics.metrics_server_resolution_s);
+        for p in 0..self.pods.len() {
+            let pod = &mut self.pods[p];
+            if !matches!(pod.state, PodState::Running | PodState::Ready) {
+                continue;
+            }
+            let dm = &self.m.deployments[pod.dep as usize];
+            let idle = dm.idle_cpu_millicores * 1e-3 * (self.now - pod.cpu_updated) as f64 * 1e-6;
+            pod.cpu_s += idle;
+            pod.cpu_updated = self.now;
+            let window = (self.now - pod.started).clamp(1, res);
+            let cpu_milli = (pod.cpu_s - pod.cpu_at_sample) * 1e3 / (window as f64 * 1e-6);
+            pod.cpu_at_sample = pod.cpu_s;
+            let mem = dm.memory_base_bytes + dm.memory_per_inflight_bytes * pod.in_flight as f64;
+            if self.now - pod.started >= res {
+                pod.sample = Some((self.now, cpu_milli, mem * 1e3));
+            }
+        }
+        self.push(self.now + res, METRICS_SERVER, 0, 0);
+    }
+
+    /// `rate(counter[window])` from the scrapes in `(now - window, now]`.
+    fn rate(&self, dep: usize, window_us: i64, pick: impl Fn(&Scrape) -> f64) -> Option<f64> {
+        let s = &self.deps[dep].scrapes;
+        let from = self.now - window_us;
+        let first = s.iter().find(|x| x.t > from)?;
+        let last = s.back()?;
+        if last.t <= first.t {
+            return None;
+        }
+        Some((pick(last) - pick(first)) / ((last.t - first.t) as f64 * 1e-6))
+    }
+
+    fn latency_quantile(&self, dep: usize, q: f64, window_us: i64) -> Option<f64> {
+        let s = &self.deps[dep].scrapes;
+        let from = self.now - window_us;
+        let first = s.iter().find(|x| x.t > from)?;
+        let last = s.back()?;
+        let inc: Vec<f64> = last
+            .buckets
+            .iter()
+            .zip(&first.buckets)
+            .map(|(a, b)| a - b)
+            .collect();
+        let total: f64 = inc.iter().sum();
+        if total <= 0.0 {
+            return None;
+        }
+        // histogram_quantile: linear interpolation inside the bucket holding the rank.
+        let rank = q * total;
+        let mut cum = 0.0;
+        let bounds = &self.m.metrics.latency_buckets_s;
+        for (i, c) in inc.iter().enumerate() {
+            if cum + c >= rank && *c > 0.0 {
+                if i == bounds.len() {
+                    return bounds.last().copied();
+                }
+                let lo = if i == 0 { 0.0 } else { bounds[i - 1] };
+                let hi = bounds[i];
+                return Some(lo + (hi - lo) * (rank - cum) / c);
+            }
+            cum += c;
+        }
+        bounds.last().copied()
+    }
+
+    fn signal(&self, s: &SignalRef) -> Result<Option<f64>, String> {
+        Ok(match s {
+            SignalRef::RequestRate { dep, window_us } => {
+                self.rate(*dep, *window_us, |x| x.requests)
+            }
+            SignalRef::TokenRate { dep, window_us } => self.rate(*dep, *window_us, |x| x.tokens),
+            SignalRef::InFlight { dep } => self.deps[*dep].scrapes.back().map(|x| x.in_flight),
+            SignalRef::LatencyQuantile { dep, q, window_us } => {
+                self.latency_quantile(*dep, *q, *window_us)
+            }
+            SignalRef::QueueLength { queue } | SignalRef::StreamLag { queue } => {
+                Some(self.queues[*queue].len() as f64)
+            }
+            SignalRef::StreamPending { queue } => Some(self.pending[*queue] as f64),
+            SignalRef::StreamLength { queue } => {
+                Some((self.queues[*queue].len() as u64 + self.pending[*queue]) as f64)
+            }
+            SignalRef::Constant(v) => Some(*v),
+        })
+    }
+
+    fn ready_pods(&self, dep: usize) -> i32 {
+        self.deps[dep]
+            .pods
+            .iter()
+            .filter(|p| {
+                let pod = &self.pods[**p as usize];
+                pod.state == PodState::Ready
+            })
+            .count() as i32
+    }
+
+    fn on_keda_poll(&mut self, i: usize) {
+        let mut a = self.autoscalers[i].clone();
+        let dep = a.dep;
+        let current = self.deps[dep].spec_replicas as i32;
+        let ready = self.ready_pods(dep);
+        let now = SimTime::from_micros(self.now);
+        let Some((spec, st, sigs)) = a.keda.as_mut() else {
+            return;
+        };
+        let mut read = |idx: usize, _t: &Trigger| match sigs.get(idx).and_then(|s| s.as_ref()) {
+            Some(s) => self.signal(s),
+            None => Err("no signal bound to this trigger".to_string()),
+        };
+        let d = keda::poll(spec, st, current, ready, now, &mut read);
+        let interval = spec.polling_interval.as_micros();
+        if self.cfg.record_decisions {
+            self.decisions.push(DecisionRecord {
+                t_s: self.now as f64 * 1e-6,
+                object: spec.name.clone(),
+                controller: "keda".into(),
+                current,
+                desired: d.set_replicas.unwrap_or(current),
+                changed: d.set_replicas.is_some(),
+                reason: d.explain(),
+            });
+        }
+        self.autoscalers[i] = a;
+        if let Some(n) = d.set_replicas {
+            self.set_replicas(dep, n.max(0) as u32);
+        }
+        self.push(self.now + interval.max(1), KEDA_POLL, i as u32, 0);
+    }
+
+    fn on_hpa_sync(&mut self, i: usize) {
+        let sync = self.m.controller.sync_period.as_micros();
+        self.push(self.now + sync, HPA_SYNC, i as u32, 0);
+        if self.autoscalers[i]
+            .keda
+            .as_ref()
+            .is_some_and(|k| !k.0.hpa_exists())
+        {
+            return;
+        }
+        let mut a = self.autoscalers[i].clone();
+        let dep = a.dep;
+        let current = self.deps[dep].spec_replicas as i32;
+        let status = self.deps[dep]
+            .pods
+            .iter()
+            .filter(|p| !self.pods[**p as usize].deleting)
+            .count() as i32;
+        let now = SimTime::from_micros(self.now);
+        let mut desired = None;
+        let decision = {
+            let mut api = EngineApi {
+                sim: self,
+                dep,
+                keda: a.keda.as_mut(),
+                hpa_signals: &a.hpa_signals,
+                current,
+            };
+            let mut write = |n: i32| {
+                desired = Some(n);
+                Ok(())
+            };
+            hpa::reconcile(
+                &a.hpa,
+                &mut a.hpa_state,
+                ScaleInfo {
+                    spec_replicas: current,
+                    status_replicas: status,
+                },
+                &mut api,
+                &self.m.controller,
+                now,
+                &mut write,
+            )
+        };
+        if self.cfg.record_decisions {
+            self.decisions.push(DecisionRecord {
+                t_s: self.now as f64 * 1e-6,
+                object: a.name.clone(),
+                controller: "hpa".into(),
+                current,
+                desired: decision.desired,
+                changed: decision.scale_updated,
+                reason: decision.explain(),
+            });
+        }
+        self.autoscalers[i] = a;
+        if let Some(n) = desired {
+            self.set_replicas(dep, n.max(0) as u32);
+        }
+    }
+
+    fn on_window(&mut self) {
+        let w = self.window_us as f64 * 1e-6;
+        let slo = self.cfg.slo;
+        let t = self.now as f64 * 1e-6;
+        for dep in 0..self.deps.len() {
+            self.advance(dep);
+            let ready = self.ready_pods(dep) as u32;
+            let q = match self.m.deployments[dep].consumes {
+                Some(q) => self.queues[q].len() as u64,
+                None => {
+                    self.deps[dep].shared.len() as u64
+                        + self.deps[dep]
+                            .pods
+                            .iter()
+                            .map(|p| self.pods[*p as usize].queue.len() as u64)
+                            .sum::<u64>()
+                }
+            };
+            let current = self.deps[dep]
+                .pods
+                .iter()
+                .filter(|p| !self.pods[**p as usize].deleting)
+                .count() as u32;
+            let d = &mut self.deps[dep];
+            if d.spec_replicas >= d.max_replicas {
+                d.at_max_s += w;
+            }
+            d.max_seen = d.max_seen.max(current);
+            let n = d.win_ok + d.win_fail;
+            let p95 = d.win_hist.quantile(0.95) as f64 / 1000.0;
+            let ok_rate = if n == 0 {
+                1.0
+            } else {
+                d.win_ok as f64 / n as f64
+            };
+            let met = p95 <= slo.p95_ms && ok_rate >= slo.success_rate;
+            if n > 0 {
+                d.windows += 1;
+                if met {
+                    d.attained += 1;
+                }
+            }
+            let offered = d.win_arrived as f64 / w;
+            if !met
+                && n > 0
+                && self.stress_break[dep].is_none()
+                && matches!(self.wl, Workload::Open { schedule } if matches!(schedule.pattern, super::workload::Pattern::Stress { .. }))
+            {
+                self.stress_break[dep] = Some(offered);
+            }
+            d.window_p95.push((t, met || n == 0, p95));
+            self.series.push(SeriesRow {
+                t_s: t,
+                deployment: self.m.deployments[dep].name.clone(),
+                offered_rps: offered,
+                desired_replicas: d.spec_replicas,
+                current_replicas: current,
+                ready_replicas: ready,
+                queue_length: q,
+                utilization: if d.win_cap > 0.0 {
+                    d.win_busy / d.win_cap
+                } else {
+                    0.0
+                },
+                p95_ms: p95,
+                success_rate: ok_rate,
+            });
+            d.win_hist.clear();
+            d.win_arrived = 0;
+            d.win_ok = 0;
+            d.win_fail = 0;
+            d.win_busy = 0.0;
+            d.win_cap = 0.0;
+        }
+        self.push(self.now + self.window_us, WINDOW, 0, 0);
+    }
+
+    fn finish(mut self) -> Outcome {
+        let spikes = self.wl.spike_starts(self.cfg.duration_s);
+        let mut outs = Vec::new();
+        let mut total_cost = 0.0;
+        let mut total_hours = 0.0;
+        for dep in 0..self.deps.len() {
+            self.advance(dep);
+            let alive: Vec<u32> = self.deps[dep].pods.clone();
+            let dm = &self.m.deployments[dep];
+            let d = &mut self.deps[dep];
+            for p in alive {
+                d.pod_seconds +=
+                    (self.now - self.pods[p as usize].created.max(0)).max(0) as f64 * 1e-6;
+            }
+            let hours = d.pod_seconds / 3600.0;
+            let c = &self.m.cost;
+            let cost = hours
+                * (c.pod_hour
+                    + c.cpu_hour * dm.cpu_request_milli as f64 / 1000.0
+                    + c.gib_hour * dm.memory_request_bytes / (1u64 << 30) as f64);
+            total_cost += cost;
+            total_hours += hours;
+            let finished = d.succeeded + d.failures.total();
+            let dur = self.now as f64 * 1e-6;
+            let lambda = d.sojourn_n as f64 / dur.max(1e-9);
+            let w = if d.sojourn_n > 0 {
+                d.sojourn_sum_s / d.sojourn_n as f64
+            } else {
+                0.0
+            };
+            let l = d.system_area / dur.max(1e-9);
+            let capacity_failures =
+                d.failures.queue_full + d.failures.no_endpoint + d.failures.timeout;
+            let recovery = spikes
+                .iter()
+                .map(|s| {
+                    let bad: Vec<&(f64, bool, f64)> = d
+                        .window_p95
+                        .iter()
+                        .filter(|(t, met, _)| *t > *s && !met)
+                        .collect();
+                    let next_spike = spikes
+                        .iter()
+                        .copied()
+                        .find(|x| x > s)
+                        .unwrap_or(f64::INFINITY);
+                    let last_bad = bad
+                        .iter()
+                        .filter(|(t, _, _)| *t <= next_spike)
+                        .map(|(t, _, _)| *t)
+                        .fold(f64::NAN, f64::max);
+                    if last_bad.is_nan() { 0.0 } else { last_bad - s }
+                })
+                .collect();
+            outs.push(DeploymentOutcome {
+                name: dm.name.clone(),
+                arrived: d.arrived,
+                succeeded: d.succeeded,
+                failures: d.failures,
+                in_system_at_end: d.arrived.saturating_sub(finished),
+                success_rate: if finished == 0 {
+                    1.0
+                } else {
+                    d.succeeded as f64 / finished as f64
+                },
+                latency_ms: LatencyMs {
+                    mean: d.hist.mean() / 1000.0,
+                    p50: d.hist.quantile(0.5) as f64 / 1000.0,
+                    p95: d.hist.quantile(0.95) as f64 / 1000.0,
+                    p99: d.hist.quantile(0.99) as f64 / 1000.0,
+                    max: d.hist.max() as f64 / 1000.0,
+                },
+                pod_hours: hours,
+                cost,
+                scaling_events: d.scale_events,
+                scale_ups: d.ups,
+                scale_downs: d.downs,
+                oscillations: d.reversals,
+                max_replicas: d.max_seen.max(dm.initial_replicas),
+                time_at_max_s: d.at_max_s,
+                windows: d.windows,
+                windows_attained: d.attained,
+                window_attainment: if d.windows == 0 {
+                    1.0
+                } else {
+                    d.attained as f64 / d.windows as f64
+                },
+                recovery_s: recovery,
+                breaking_point_rps: self.stress_break[dep],
+                littles_law: LittlesLaw {
+                    throughput_per_s: lambda,
+                    mean_time_in_system_s: w,
+                    mean_number_in_system: l,
+                    relative_error: if l > 0.0 {
+                        ((lambda * w) - l).abs() / l
+                    } else {
+                        0.0
+                    },
+                },
+                saturated: d.arrived > 0 && capacity_failures as f64 > 0.01 * d.arrived as f64,
+            });
+        }
+        let entry = &outs[self.m.entry];
+        let slo = self.cfg.slo;
+        let verdicts = Verdicts {
+            p95: entry.latency_ms.p95 <= slo.p95_ms,
+            success_rate: entry.success_rate >= slo.success_rate,
+            window_attainment: entry.window_attainment >= slo.window_attainment,
+        };
+        Outcome {
+            format_version: OUTCOME_FORMAT_VERSION,
+            model: self.m.name.clone(),
+            seed: self.cfg.seed,
+            duration_s: self.cfg.duration_s,
+            window_s: self.cfg.window_s,
+            slo,
+            entry: self.m.deployments[self.m.entry].name.clone(),
+            verdicts,
+            deployments: outs,
+            total_cost,
+            total_pod_hours: total_hours,
+            events_processed: self.events,
+            series: std::mem::take(&mut self.series),
+            decisions: std::mem::take(&mut self.decisions),
+        }
+    }
+}
+
+/// The metric APIs the HPA reads, served from the engine's state.
+struct EngineApi<'a, 'm> {
+    sim: &'a Sim<'m>,
+    dep: usize,
+    keda: Option<&'a mut (keda::ScaledObjectSpec, KedaState, Vec<Option<SignalRef>>)>,
+    hpa_signals: &'a [(String, SignalRef)],
+    current: i32,
+}
+
+impl EngineApi<'_, '_> {
+    fn pod_name(&self, p: u32) -> String {
+        format!(
+            "{}-{}",
+            self.sim.m.deployments[self.dep].name, self.sim.pods[p as usize].serial
+        )
+    }
+    fn bound(&self, metric: &str) -> Result<Option<f64>, String> {
+        match self.hpa_signals.iter().find(|(n, _)| n == metric) {
+            Some((_, s)) => self.sim.signal(s),
+            None => Err(format!("no signal bound to metric {metric}")),
+        }
+    }
+}
+
+impl MetricsApi for EngineApi<'_, '_> {
+    fn pods(&mut self) -> Vec<PodInfo> {
+        let dm = &self.sim.m.deployments[self.dep];
+        self.sim.deps[self.dep]
+            .pods
+            .iter()
+            .map(|p| {
+                let pod = &self.sim.pods[*p as usize];
+                let started = pod.state != PodState::Pending;
+                PodInfo {
+                    name: self.pod_name(*p),
+                    phase: if started {
+                        PodPhase::Running
+                    } else {
+                        PodPhase::Pending
+                    },
+                    ready: started.then(|| ReadyCondition {
+                        status: if pod.state == PodState::Ready {
+                            ConditionStatus::True
+                        } else {
+                            ConditionStatus::False
+                        },
+                        last_transition: SimTime::from_micros(if pod.state == PodState::Ready {
+                            pod.ready_at
+                        } else {
+                            pod.started
+                        }),
+                    }),
+                    deleting: pod.deleting,
+                    start_time: started.then(|| SimTime::from_micros(pod.started)),
+                    containers: vec![ContainerRequest {
+                        name: dm.container.clone(),
+                        request_milli: Some(dm.cpu_request_milli),
+                    }],
+                    pod_request_milli: None,
+                }
+            })
+            .collect()
+    }
+
+    fn resource_metrics(&mut self, resource: &str) -> Result<Vec<ResourceSample>, String> {
+        let dm = &self.sim.m.deployments[self.dep];
+        let res = SimDuration::from_micros(us(self.sim.m.metrics.metrics_server_resolution_s));
+        Ok(self.sim.deps[self.dep]
+            .pods
+            .iter()
+            .filter_map(|p| {
+                let (t, cpu, mem) = self.sim.pods[*p as usize].sample?;
+                let v = if resource == "memory" { mem } else { cpu };
+                Some(ResourceSample {
+                    pod: self.pod_name(*p),
+                    timestamp: SimTime::from_micros(t),
+                    window: res,
+                    containers: vec![ContainerUsage {
+                        name: dm.container.clone(),
+                        usage_milli: Some(v.round() as i64),
+                    }],
+                })
+            })
+            .collect())
+    }
+
+    fn pods_metric(&mut self, metric: &str) -> Result<Vec<PodMetricSample>, String> {
+        // A Pods metric bound to a deployment-level signal is served as the same value per pod.
+        let v = self.bound(metric)?.unwrap_or(0.0);
+        let n = self.sim.deps[self.dep].pods.len().max(1) as f64;
+        Ok(self.sim.deps[self.dep]
+            .pods
+            .iter()
+            .map(|p| PodMetricSample {
+                pod: self.pod_name(*p),
+                value_milli: keda::to_milli(v / n),
+                timestamp: SimTime::from_micros(self.sim.now),
+                window: SimDuration::from_secs(60),
+            })
+            .collect())
+    }
+
+    fn object_metric(&mut self, metric: &str, _object: &ObjectRef) -> Result<i64, String> {
+        Ok(keda::to_milli(self.bound(metric)?.unwrap_or(0.0)))
+    }
+
+    fn external_metric(&mut self, metric: &str) -> Result<Vec<i64>, String> {
+        let ready = self.sim.ready_pods(self.dep);
+        match self.keda.as_mut() {
+            Some(k) => {
+                let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
+                let sim = self.sim;
+                let mut read =
+                    |idx: usize, _t: &Trigger| match sigs.get(idx).and_then(|s| s.as_ref()) {
+                        Some(s) => sim.signal(s),
+                        None => Err("no signal bound to this trigger".to_string()),
+                    };
+                keda::adapter_read(spec, st, metric, self.current, ready, &mut read)
+            }
+            None => Ok(vec![keda::to_milli(self.bound(metric)?.unwrap_or(0.0))]),
+        }
+    }
+}
+
+/// Run a model under a workload.
+pub fn run(model: &Model, workload: &Workload, cfg: RunConfig) -> Outcome {
+    Sim::new(model, workload, cfg).run()
+}
