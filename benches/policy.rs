@@ -43,11 +43,8 @@ fn cluster(n: usize) -> Cluster {
             }),
             deleting: false,
             start_time: Some(SimTime::from_secs(0)),
-            containers: vec![ContainerRequest {
-                name: "app".into(),
-                request_milli: Some(500),
-            }],
-            pod_request_milli: None,
+            containers: vec![ContainerRequest::new("app", "cpu", Some(500))],
+            pod_requests: vec![],
         })
         .collect();
     let samples = (0..n)

@@ -28,6 +28,40 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Simulate a service under its autoscalers (default: the AMAS model's day with spikes).
+    Simulate {
+        /// Model folder (service.yaml + manifests). Default: the embedded AMAS model.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Deployments to summarise (default: all).
+        #[arg(long = "deployment")]
+        deployments: Vec<String>,
+        /// A workload file (YAML, e.g. `{loop: open, pattern: constant, rate: 50}`) replacing
+        /// the model's scenario workload.
+        #[arg(long)]
+        workload: Option<PathBuf>,
+        /// Shortcut for a constant open-loop workload of this many requests per second.
+        #[arg(long, conflicts_with = "workload")]
+        rate: Option<f64>,
+        /// Simulated time: 3600, 90s, 15m, 24h, 2d (default: the scenario's).
+        #[arg(long)]
+        duration: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// p95 latency SLO in ms (default: the scenario's).
+        #[arg(long)]
+        slo_p95_ms: Option<f64>,
+        /// Success-rate SLO as a fraction, e.g. 0.99 (default: the scenario's).
+        #[arg(long)]
+        slo_success: Option<f64>,
+        /// Override any field for this run: `model.<path>`, `workload.<path>`, `slo.<path>`,
+        /// `manifest.<object>.<path>`. Repeatable.
+        #[arg(long = "set")]
+        sets: Vec<String>,
+        /// Output folder (default: output/simulate-<model>).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
     /// Find autoscaling pitfalls in manifests (default: the embedded AMAS model).
     Lint {
         /// Manifest files or folders (read recursively). Empty: the embedded AMAS model.
@@ -75,6 +109,29 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Simulate {
+            model,
+            deployments,
+            workload,
+            rate,
+            duration,
+            seed,
+            slo_p95_ms,
+            slo_success,
+            sets,
+            out,
+        } => simulate(SimulateArgs {
+            model,
+            deployments,
+            workload,
+            rate,
+            duration,
+            seed,
+            slo_p95_ms,
+            slo_success,
+            sets,
+            out,
+        }),
         Command::Lint {
             paths,
             strict,
@@ -203,6 +260,143 @@ fn split_assignment(s: &str) -> Option<(&str, &str)> {
         }
     }
     None
+}
+
+struct SimulateArgs {
+    model: Option<PathBuf>,
+    deployments: Vec<String>,
+    workload: Option<PathBuf>,
+    rate: Option<f64>,
+    duration: Option<String>,
+    seed: u64,
+    slo_p95_ms: Option<f64>,
+    slo_success: Option<f64>,
+    sets: Vec<String>,
+    out: Option<PathBuf>,
+}
+
+fn usage(msg: String) -> anyhow::Result<ExitCode> {
+    eprintln!("error: {msg}");
+    Ok(ExitCode::from(2))
+}
+
+fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
+    use scaletwin::engine::{self, output, service};
+    let mut sources = match &a.model {
+        Some(dir) => match service::ModelSources::read_dir(dir) {
+            Ok(s) => s,
+            Err(e) => return usage(e.to_string()),
+        },
+        None => service::embedded_amas(),
+    };
+    let mut sets = Vec::new();
+    for s in &a.sets {
+        match split_assignment(s) {
+            Some((k, v)) => sets.push((k.trim().to_string(), v.trim().to_string())),
+            None => {
+                return usage(format!(
+                    "--set {s}: expected PATH=VALUE, e.g. model.deployments.amas-worker.serving.concurrency=8"
+                ));
+            }
+        }
+    }
+    if let Err(e) = sources.apply_overrides(&sets) {
+        return usage(e.to_string());
+    }
+    let loaded = match sources.load() {
+        Ok(l) => l,
+        Err(e) => return usage(e.to_string()),
+    };
+    let mut scenario = loaded.scenario.clone();
+    if let Some(path) = &a.workload {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return usage(format!("{}: cannot read: {e}", path.display())),
+        };
+        scenario.workload = match serde_saphyr::from_str::<engine::Workload>(&text) {
+            Ok(w) => w,
+            Err(e) => {
+                return usage(format!(
+                    "{}: {}",
+                    path.display(),
+                    e.to_string().lines().take(8).collect::<Vec<_>>().join("\n")
+                ));
+            }
+        };
+        if let Err(e) = scenario.workload.validate() {
+            return usage(format!("{}: {e}", path.display()));
+        }
+    }
+    if let Some(r) = a.rate {
+        if !(r.is_finite() && r >= 0.0) {
+            return usage(format!("--rate {r}: must be >= 0"));
+        }
+        scenario.workload = engine::Workload::Open {
+            schedule: engine::RateSchedule::new(engine::Pattern::Constant { rate: r }),
+        };
+    }
+    if let Some(d) = &a.duration {
+        scenario.duration_s = match output::parse_duration(d) {
+            Ok(v) => v,
+            Err(e) => return usage(format!("--duration: {e}")),
+        };
+    }
+    if let Some(p) = a.slo_p95_ms {
+        scenario.slo.p95_ms = p;
+    }
+    if let Some(s) = a.slo_success {
+        if !(0.0..=1.0).contains(&s) {
+            return usage(format!("--slo-success {s}: a fraction between 0 and 1"));
+        }
+        scenario.slo.success_rate = s;
+    }
+    for d in &a.deployments {
+        if !loaded.model.deployments.iter().any(|x| &x.name == d) {
+            let names: Vec<&str> = loaded
+                .model
+                .deployments
+                .iter()
+                .map(|x| x.name.as_str())
+                .collect();
+            return usage(format!(
+                "--deployment {d}: not in the model (deployments: {})",
+                names.join(", ")
+            ));
+        }
+    }
+    let cfg = engine::RunConfig {
+        duration_s: scenario.duration_s,
+        seed: a.seed,
+        window_s: scenario.window_s,
+        slo: scenario.slo,
+        record_decisions: true,
+    };
+    let started = std::time::Instant::now();
+    let mut outcome = engine::run(&loaded.model, &scenario.workload, cfg);
+    let elapsed = started.elapsed();
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("output/simulate-{}", loaded.model.name)));
+    let written = output::write_outputs(&dir, &outcome)
+        .with_context(|| format!("writing results to {}", dir.display()))?;
+    if !a.deployments.is_empty() {
+        outcome
+            .deployments
+            .retain(|d| a.deployments.contains(&d.name));
+    }
+    print!("{}", outcome.summary());
+    println!(
+        "\n{} events in {:.2} s; results: {}",
+        outcome.events_processed,
+        elapsed.as_secs_f64(),
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn input_error(e: &ManifestError) -> ExitCode {

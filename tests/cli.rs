@@ -57,7 +57,10 @@ fn lint_amas_reports_the_cooldown_and_average_value_pitfalls() {
             "{avg}"
         );
         assert!(out.contains("ScaledObject amas-prod/amas-orchestrator"));
-        assert!(out.contains("lint: 3 file(s), 3 ScaledObject(s)"), "{out}");
+        assert!(
+            out.contains("3 ScaledObject(s), 0 HPA(s), 3 Deployment(s)"),
+            "{out}"
+        );
     }
 }
 

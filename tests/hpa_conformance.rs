@@ -29,7 +29,7 @@ fn tol(v: &Value) -> Tolerances {
     }
 }
 
-fn pod(p: &Value) -> PodInfo {
+fn pod(p: &Value, resource: &str) -> PodInfo {
     let phase = match p["phase"].as_str().unwrap() {
         "Pending" => PodPhase::Pending,
         "Running" => PodPhase::Running,
@@ -60,12 +60,18 @@ fn pod(p: &Value) -> PodInfo {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| ContainerRequest {
-                name: c["name"].as_str().unwrap().to_string(),
-                request_milli: c["request_milli"].as_i64(),
+            .map(|c| {
+                ContainerRequest::new(
+                    c["name"].as_str().unwrap(),
+                    resource,
+                    c["request_milli"].as_i64(),
+                )
             })
             .collect(),
-        pod_request_milli: p["pod_request_milli"].as_i64(),
+        pod_requests: p["pod_request_milli"]
+            .as_i64()
+            .map(|r| vec![(resource.to_string(), r)])
+            .unwrap_or_default(),
     }
 }
 
@@ -121,7 +127,12 @@ fn pod_metric_samples(inputs: &Value) -> Vec<PodMetricSample> {
 }
 
 fn pods(inputs: &Value) -> Vec<PodInfo> {
-    inputs["pods"].as_array().unwrap().iter().map(pod).collect()
+    inputs["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| pod(p, inputs["resource"].as_str().unwrap_or("cpu")))
+        .collect()
 }
 
 fn calc_cfg(inputs: &Value) -> ControllerConfig {

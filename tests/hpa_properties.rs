@@ -18,11 +18,8 @@ fn ready_pod(i: usize, request: i64) -> PodInfo {
         }),
         deleting: false,
         start_time: Some(SimTime::from_secs(0)),
-        containers: vec![ContainerRequest {
-            name: "c".into(),
-            request_milli: Some(request),
-        }],
-        pod_request_milli: None,
+        containers: vec![ContainerRequest::new("c", "cpu", Some(request))],
+        pod_requests: vec![],
     }
 }
 

@@ -16,7 +16,7 @@ fn amas() -> ManifestSet {
 #[test]
 fn amas_model_reads_with_every_setting() {
     let set = amas();
-    assert_eq!(set.files.len(), 3);
+    assert_eq!(set.files.len(), 4, "three manifests and service.yaml");
     assert_eq!(set.deployments.len(), 3);
     assert_eq!(set.scaled_objects.len(), 3);
     let skipped: Vec<_> = set.skipped.iter().map(|s| s.kind.as_str()).collect();

@@ -4,7 +4,9 @@ pub mod dist;
 pub mod histogram;
 pub mod model;
 pub mod outcome;
+pub mod output;
 pub mod rng;
+pub mod service;
 pub mod sim;
 pub mod workload;
 

@@ -42,8 +42,9 @@ pub struct DeploymentModel {
     pub readiness_period_us: i64,
     pub endpoint_removal_delay_us: i64,
     pub grace_period_us: i64,
-    /// Queue (index into [`Model::queues`]) this deployment consumes jobs from.
-    pub consumes: Option<usize>,
+    /// Queues (indices into [`Model::queues`]) this deployment's pods pull jobs from, in
+    /// priority order.
+    pub consumes: Vec<usize>,
     /// Jobs each completed request (or job) enqueues: `(queue index, count distribution)`.
     pub fan_out: Vec<(usize, CountDist)>,
     /// Tokens consumed per completed request/job (exported as a counter).
@@ -52,6 +53,9 @@ pub struct DeploymentModel {
     pub memory_request_bytes: f64,
     pub initial_replicas: u32,
     pub container: String,
+    /// p95 latency SLO (ms) judged per window for this deployment; the entry deployment
+    /// defaults to the run's SLO.
+    pub slo_p95_ms: Option<f64>,
 }
 
 /// Redis list semantics (length = waiting items) or stream semantics (pending = delivered,
@@ -234,13 +238,14 @@ impl DeploymentModel {
             readiness_period_us: 10_000_000,
             endpoint_removal_delay_us: 0,
             grace_period_us: 30_000_000,
-            consumes: None,
+            consumes: Vec::new(),
             fan_out: Vec::new(),
             tokens: None,
             cpu_request_milli: 1000,
             memory_request_bytes: 0.0,
             initial_replicas: 1,
             container: "app".into(),
+            slo_p95_ms: None,
         })
     }
 }

@@ -637,7 +637,7 @@ impl<'m> Sim<'m> {
             .m
             .deployments
             .iter()
-            .position(|d| d.consumes == Some(q))
+            .position(|d| d.consumes.contains(&q))
         else {
             return;
         };
@@ -681,10 +681,14 @@ impl<'m> Sim<'m> {
                 None
             } else if dm.shared_queue {
                 self.deps[dep].shared.pop_front()
-            } else if let Some(q) = dm.consumes {
-                let id = self.queues[q].pop_front();
-                if id.is_some() {
-                    self.pending[q] += 1;
+            } else if !dm.consumes.is_empty() {
+                let mut id = None;
+                for q in &dm.consumes {
+                    id = self.queues[*q].pop_front();
+                    if id.is_some() {
+                        self.pending[*q] += 1;
+                        break;
+                    }
                 }
                 id
             } else {
@@ -1141,16 +1145,16 @@ impl<'m> Sim<'m> {
         for dep in 0..self.deps.len() {
             self.advance(dep);
             let ready = self.ready_pods(dep) as u32;
-            let q = match self.m.deployments[dep].consumes {
-                Some(q) => self.queues[q].len() as u64,
-                None => {
-                    self.deps[dep].shared.len() as u64
-                        + self.deps[dep]
-                            .pods
-                            .iter()
-                            .map(|p| self.pods[*p as usize].queue.len() as u64)
-                            .sum::<u64>()
-                }
+            let consumes = &self.m.deployments[dep].consumes;
+            let q = if consumes.is_empty() {
+                self.deps[dep].shared.len() as u64
+                    + self.deps[dep]
+                        .pods
+                        .iter()
+                        .map(|p| self.pods[*p as usize].queue.len() as u64)
+                        .sum::<u64>()
+            } else {
+                consumes.iter().map(|q| self.queues[*q].len() as u64).sum()
             };
             let current = self.deps[dep]
                 .pods
@@ -1169,7 +1173,10 @@ impl<'m> Sim<'m> {
             } else {
                 d.win_ok as f64 / n as f64
             };
-            let met = p95 <= slo.p95_ms && ok_rate >= slo.success_rate;
+            let slo_p95 = self.m.deployments[dep]
+                .slo_p95_ms
+                .or((dep == self.m.entry).then_some(slo.p95_ms));
+            let met = slo_p95.is_none_or(|s| p95 <= s) && ok_rate >= slo.success_rate;
             if n > 0 {
                 d.windows += 1;
                 if met {
@@ -1395,9 +1402,16 @@ impl MetricsApi for EngineApi<'_, '_> {
                     start_time: started.then(|| SimTime::from_micros(pod.started)),
                     containers: vec![ContainerRequest {
                         name: dm.container.clone(),
-                        request_milli: Some(dm.cpu_request_milli),
+                        requests: [
+                            ("cpu", dm.cpu_request_milli),
+                            ("memory", (dm.memory_request_bytes * 1000.0) as i64),
+                        ]
+                        .into_iter()
+                        .filter(|(_, v)| *v > 0)
+                        .map(|(r, v)| (r.to_string(), v))
+                        .collect(),
                     }],
-                    pod_request_milli: None,
+                    pod_requests: vec![],
                 }
             })
             .collect()

@@ -94,19 +94,41 @@ fn default_peak() -> f64 {
 }
 
 /// An open-loop rate schedule: a pattern, optional spikes on top, and a scale factor.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Written flat: `{pattern: diurnal, mean: 40, amplitude: 0.6, spikes: {...}, scale: 1}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RateSchedule {
     #[serde(flatten)]
     pub pattern: Pattern,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spikes: Option<Spikes>,
-    #[serde(default = "one")]
     pub scale: f64,
 }
 
-fn one() -> f64 {
-    1.0
+/// Split `key` out of a mapping value.
+fn take(v: &mut serde_json::Value, key: &str) -> Option<serde_json::Value> {
+    v.as_object_mut().and_then(|o| o.remove(key))
+}
+
+impl<'de> Deserialize<'de> for RateSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut v = serde_json::Value::deserialize(d)?;
+        let spikes = take(&mut v, "spikes")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| D::Error::custom(format!("spikes: {e}")))?;
+        let scale = take(&mut v, "scale")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| D::Error::custom(format!("scale: {e}")))?
+            .unwrap_or(1.0);
+        let pattern = serde_json::from_value(v).map_err(D::Error::custom)?;
+        Ok(RateSchedule {
+            pattern,
+            spikes,
+            scale,
+        })
+    }
 }
 
 impl RateSchedule {
@@ -407,9 +429,10 @@ pub struct ClosedLoop {
     pub ramp_up_s: f64,
 }
 
-/// The workload of a run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "loop", rename_all = "lowercase", deny_unknown_fields)]
+/// The workload of a run: `loop: open` (the default) with a rate schedule, or `loop: closed`
+/// with users.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "loop", rename_all = "lowercase")]
 pub enum Workload {
     /// Open loop: Poisson arrivals under a rate schedule.
     Open {
@@ -421,6 +444,27 @@ pub enum Workload {
         #[serde(flatten)]
         users: ClosedLoop,
     },
+}
+
+impl<'de> Deserialize<'de> for Workload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut v = serde_json::Value::deserialize(d)?;
+        let kind = take(&mut v, "loop")
+            .map(|l| l.as_str().map(str::to_string).unwrap_or_default())
+            .unwrap_or_else(|| "open".into());
+        match kind.as_str() {
+            "open" => Ok(Workload::Open {
+                schedule: serde_json::from_value(v).map_err(D::Error::custom)?,
+            }),
+            "closed" => Ok(Workload::Closed {
+                users: serde_json::from_value(v).map_err(D::Error::custom)?,
+            }),
+            other => Err(D::Error::custom(format!(
+                "loop: `{other}` is not open or closed"
+            ))),
+        }
+    }
 }
 
 impl Workload {

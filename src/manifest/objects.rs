@@ -226,6 +226,16 @@ fn object(ctx: &mut Ctx, root: &Node, source: Source, set: &mut ManifestSet) -> 
     let kind = opt(root, "kind")
         .map(|n| ctx.string(n, "kind"))
         .transpose()?;
+    if api.is_none() && kind.is_none() && root.get("format_version").is_some() {
+        // One of scaletwin's own files (a service model, an experiment) in the same folder.
+        set.skipped.push(SkippedObject {
+            api_version: String::new(),
+            kind: "scaletwin file".into(),
+            name: String::new(),
+            source,
+        });
+        return Ok(());
+    }
     let (Some(api), Some(kind)) = (api, kind) else {
         return Err(ctx.missing(
             root,

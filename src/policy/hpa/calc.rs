@@ -168,7 +168,11 @@ pub fn pod_requests(
     let mut out = BTreeMap::new();
     for pod in pods {
         if container.is_none()
-            && let Some(r) = pod.pod_request_milli
+            && let Some(r) = pod
+                .pod_requests
+                .iter()
+                .find(|(res, _)| res == resource)
+                .map(|(_, v)| *v)
         {
             out.insert(pod.name.clone(), r);
             continue;
@@ -176,7 +180,7 @@ pub fn pod_requests(
         let mut sum = 0i64;
         for c in &pod.containers {
             if container.is_none_or(|n| n == c.name) {
-                match c.request_milli {
+                match c.request(resource) {
                     Some(r) => sum = sum.saturating_add(r),
                     None => {
                         return err(format!(

@@ -646,7 +646,7 @@ mod tests {
                     deleting: false,
                     start_time: Some(SimTime::ZERO),
                     containers: vec![],
-                    pod_request_milli: None,
+                    pod_requests: vec![],
                 })
                 .collect()
         }

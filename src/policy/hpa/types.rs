@@ -336,11 +336,31 @@ pub struct ReadyCondition {
     pub last_transition: SimTime,
 }
 
-/// A container's request for the resource in question (`None`: no request set).
+/// A container's resource requests, in milli-units by resource name (`cpu`, `memory`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerRequest {
     pub name: String,
-    pub request_milli: Option<i64>,
+    pub requests: Vec<(String, i64)>,
+}
+
+impl ContainerRequest {
+    /// A container with one request.
+    pub fn new(name: &str, resource: &str, milli: Option<i64>) -> Self {
+        ContainerRequest {
+            name: name.into(),
+            requests: milli
+                .map(|m| vec![(resource.to_string(), m)])
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The request of `resource`, if set.
+    pub fn request(&self, resource: &str) -> Option<i64> {
+        self.requests
+            .iter()
+            .find(|(r, _)| r == resource)
+            .map(|(_, v)| *v)
+    }
 }
 
 /// What the controller reads of a pod matched by the target's selector.
@@ -354,11 +374,10 @@ pub struct PodInfo {
     pub deleting: bool,
     /// `status.startTime` (`None`: absent).
     pub start_time: Option<SimTime>,
-    /// Regular containers plus restartable init containers, with their request of the
-    /// resource being evaluated.
+    /// Regular containers plus restartable init containers, with their requests.
     pub containers: Vec<ContainerRequest>,
-    /// Pod-level request (PodLevelResources), used when no container is named.
-    pub pod_request_milli: Option<i64>,
+    /// Pod-level requests (PodLevelResources), used when no container is named.
+    pub pod_requests: Vec<(String, i64)>,
 }
 
 impl PodInfo {
