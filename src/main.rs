@@ -33,7 +33,8 @@ enum Command {
         /// Model folder (service.yaml + manifests). Default: the embedded AMAS model.
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Deployments to summarise (default: all).
+        /// Simulate only these deployments (the entry among them); default: all. Fan-out into
+        /// queues of dropped deployments is dropped with them.
         #[arg(long = "deployment")]
         deployments: Vec<String>,
         /// A workload file (YAML, e.g. `{loop: open, pattern: constant, rate: 50}`) replacing
@@ -350,19 +351,9 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
         scenario.slo.success_rate = s;
     }
-    for d in &a.deployments {
-        if !loaded.model.deployments.iter().any(|x| &x.name == d) {
-            let names: Vec<&str> = loaded
-                .model
-                .deployments
-                .iter()
-                .map(|x| x.name.as_str())
-                .collect();
-            return usage(format!(
-                "--deployment {d}: not in the model (deployments: {})",
-                names.join(", ")
-            ));
-        }
+    let mut model = loaded.model.clone();
+    if let Err(e) = model.restrict(&a.deployments) {
+        return usage(format!("--deployment: {e}"));
     }
     let cfg = engine::RunConfig {
         duration_s: scenario.duration_s,
@@ -370,21 +361,23 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         window_s: scenario.window_s,
         slo: scenario.slo,
         record_decisions: true,
+        warmup_s: 0.0,
     };
-    let started = std::time::Instant::now();
-    let mut outcome = engine::run(&loaded.model, &scenario.workload, cfg);
-    let elapsed = started.elapsed();
     let dir = a
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("output/simulate-{}", loaded.model.name)));
-    let written = output::write_outputs(&dir, &outcome)
+        .unwrap_or_else(|| PathBuf::from(format!("output/simulate-{}", model.name)));
+    let mut sink =
+        output::FileSink::create(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let started = std::time::Instant::now();
+    let outcome = engine::sim::run_with_sink(&model, &scenario.workload, cfg, &mut sink);
+    let elapsed = started.elapsed();
+    let mut written = output::write_outcome(&dir, &outcome)
         .with_context(|| format!("writing results to {}", dir.display()))?;
-    if !a.deployments.is_empty() {
-        outcome
-            .deployments
-            .retain(|d| a.deployments.contains(&d.name));
-    }
+    written.extend(
+        sink.finish()
+            .with_context(|| format!("writing results to {}", dir.display()))?,
+    );
     print!("{}", outcome.summary());
     println!(
         "\n{} events in {:.2} s; results: {}",

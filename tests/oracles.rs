@@ -62,6 +62,8 @@ fn mean_wait(
                 seed,
                 window_s: 3600.0,
                 record_decisions: false,
+                // Leave the empty-system transient out of the statistics.
+                warmup_s: duration / 10.0,
                 ..RunConfig::default()
             },
         );
@@ -114,7 +116,7 @@ fn mmc_matches_erlang_c() {
                 Routing::RoundRobin,
             );
             // About 1.5 million requests in all, more at high load where waits vary most.
-            let duration = if rho > 0.9 { 400_000.0 } else { 150_000.0 } / c as f64;
+            let duration = if rho > 0.9 { 4_000_000.0 } else { 200_000.0 } / c as f64;
             let (w, half, outs) = mean_wait(&model, lambda, 1.0 / mu, duration, 10);
             let want = erlang_c(c, lambda / mu) / (c as f64 * mu - lambda);
             check(&format!("M/M/{c} rho={rho}"), w, half, want);
@@ -138,7 +140,7 @@ fn md1_matches_pollaczek_khinchine() {
             &model,
             lambda,
             1.0 / mu,
-            if rho > 0.9 { 200_000.0 } else { 60_000.0 },
+            if rho > 0.9 { 500_000.0 } else { 100_000.0 },
             10,
         );
         let want = rho / (2.0 * mu * (1.0 - rho));

@@ -71,6 +71,9 @@ pub enum QueueKind {
 pub struct QueueModel {
     pub name: String,
     pub kind: QueueKind,
+    /// Waiting items beyond which new jobs are rejected (counted as `queue_full` failures of
+    /// the consumer), so a diverging queue ends in counted failures instead of unbounded memory.
+    pub max_length: usize,
 }
 
 /// A simulated signal a trigger reads.
@@ -108,6 +111,9 @@ pub enum Signal {
     },
     /// A constant (for triggers whose source is outside the model).
     Constant { value: f64 },
+    /// The workload's scheduled arrival rate now (noise-free), req/s: a forecast-driven
+    /// metric, or a noise-free check of the policy.
+    OfferedRate,
 }
 
 fn w60() -> f64 {
@@ -126,6 +132,7 @@ pub enum SignalRef {
     StreamLag { queue: usize },
     TokenRate { dep: usize, window_us: i64 },
     Constant(f64),
+    OfferedRate,
 }
 
 /// What drives a deployment's replica count.
@@ -213,6 +220,121 @@ pub struct Model {
     pub metrics: MetricsConfig,
     pub controller: ControllerConfig,
     pub cost: Cost,
+}
+
+impl Model {
+    /// Keep only the named deployments (the entry must be among them): their autoscalers stay,
+    /// queues consumed by dropped deployments and fan-out into them go.
+    pub fn restrict(&mut self, keep: &[String]) -> Result<(), String> {
+        if keep.is_empty() {
+            return Ok(());
+        }
+        for k in keep {
+            if !self.deployments.iter().any(|d| &d.name == k) {
+                let names: Vec<&str> = self.deployments.iter().map(|d| d.name.as_str()).collect();
+                return Err(format!(
+                    "deployment {k} is not in the model (deployments: {})",
+                    names.join(", ")
+                ));
+            }
+        }
+        let entry_name = self.deployments[self.entry].name.clone();
+        if !keep.contains(&entry_name) {
+            return Err(format!(
+                "the entry deployment {entry_name} must be among the simulated deployments"
+            ));
+        }
+        let kept_dep: Vec<usize> = (0..self.deployments.len())
+            .filter(|i| keep.contains(&self.deployments[*i].name))
+            .collect();
+        let kept_q: Vec<usize> = (0..self.queues.len())
+            .filter(|q| {
+                kept_dep
+                    .iter()
+                    .any(|d| self.deployments[*d].consumes.contains(q))
+            })
+            .collect();
+        let qmap = |q: usize| kept_q.iter().position(|x| *x == q);
+        let dmap = |d: usize| kept_dep.iter().position(|x| *x == d);
+        let mut deps = Vec::new();
+        for &i in &kept_dep {
+            let mut d = self.deployments[i].clone();
+            d.consumes = d.consumes.iter().filter_map(|q| qmap(*q)).collect();
+            d.fan_out = d
+                .fan_out
+                .iter()
+                .filter_map(|(q, c)| qmap(*q).map(|n| (n, c.clone())))
+                .collect();
+            deps.push(d);
+        }
+        let remap = |s: &SignalRef| -> Option<SignalRef> {
+            Some(match s.clone() {
+                SignalRef::RequestRate { dep, window_us } => SignalRef::RequestRate {
+                    dep: dmap(dep)?,
+                    window_us,
+                },
+                SignalRef::InFlight { dep } => SignalRef::InFlight { dep: dmap(dep)? },
+                SignalRef::LatencyQuantile { dep, q, window_us } => SignalRef::LatencyQuantile {
+                    dep: dmap(dep)?,
+                    q,
+                    window_us,
+                },
+                SignalRef::TokenRate { dep, window_us } => SignalRef::TokenRate {
+                    dep: dmap(dep)?,
+                    window_us,
+                },
+                SignalRef::QueueLength { queue } => SignalRef::QueueLength {
+                    queue: qmap(queue)?,
+                },
+                SignalRef::StreamPending { queue } => SignalRef::StreamPending {
+                    queue: qmap(queue)?,
+                },
+                SignalRef::StreamLength { queue } => SignalRef::StreamLength {
+                    queue: qmap(queue)?,
+                },
+                SignalRef::StreamLag { queue } => SignalRef::StreamLag {
+                    queue: qmap(queue)?,
+                },
+                other => other,
+            })
+        };
+        let mut autoscalers = Vec::new();
+        for a in &self.autoscalers {
+            let Some(dep) = dmap(a.deployment) else {
+                continue;
+            };
+            let kind = match &a.kind {
+                // A signal about a dropped part of the model reads as a constant 0.
+                AutoscalerKind::Keda { spec, signals } => AutoscalerKind::Keda {
+                    spec: spec.clone(),
+                    signals: signals
+                        .iter()
+                        .map(|s| {
+                            s.as_ref()
+                                .map(|s| remap(s).unwrap_or(SignalRef::Constant(0.0)))
+                        })
+                        .collect(),
+                },
+                AutoscalerKind::Hpa { spec, signals } => AutoscalerKind::Hpa {
+                    spec: spec.clone(),
+                    signals: signals
+                        .iter()
+                        .map(|(n, s)| (n.clone(), remap(s).unwrap_or(SignalRef::Constant(0.0))))
+                        .collect(),
+                },
+            };
+            autoscalers.push(Autoscaler {
+                name: a.name.clone(),
+                deployment: dep,
+                kind,
+            });
+        }
+        self.queues = kept_q.iter().map(|q| self.queues[*q].clone()).collect();
+        self.entry = dmap(self.entry).unwrap_or(0);
+        self.deployments = deps;
+        self.autoscalers = autoscalers;
+        Ok(())
+    }
 }
 
 impl DeploymentModel {

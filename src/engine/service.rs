@@ -162,6 +162,13 @@ pub struct DeploymentSpec {
 pub struct QueueSpec {
     pub name: String,
     pub kind: QueueKind,
+    /// Waiting items beyond which new jobs are rejected (default 100000).
+    #[serde(default = "default_max_length")]
+    pub max_length: usize,
+}
+
+fn default_max_length() -> usize {
+    100_000
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -872,6 +879,7 @@ fn build(
             .map(|q| QueueModel {
                 name: q.name.clone(),
                 kind: q.kind,
+                max_length: q.max_length,
             })
             .collect(),
         autoscalers,
@@ -970,6 +978,7 @@ fn resolve(
             window_us: window(*window_s)?,
         },
         Signal::Constant { value } => SignalRef::Constant(*value),
+        Signal::OfferedRate => SignalRef::OfferedRate,
     })
 }
 

@@ -19,6 +19,13 @@ use crate::time::{SimDuration, SimTime};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 
+/// Receives the time series rows and decisions as they are produced, so a long run does not
+/// hold them in memory (the command line streams them to files).
+pub trait RecordSink {
+    fn series(&mut self, row: &SeriesRow);
+    fn decision(&mut self, d: &DecisionRecord);
+}
+
 /// Settings of one run.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -29,6 +36,9 @@ pub struct RunConfig {
     pub slo: Slo,
     /// Keep the decision log (HPA syncs and KEDA polls).
     pub record_decisions: bool,
+    /// Requests that arrive before this time are served but left out of the latency
+    /// statistics (a warm-up, for steady-state measurements).
+    pub warmup_s: f64,
 }
 
 impl Default for RunConfig {
@@ -39,11 +49,11 @@ impl Default for RunConfig {
             window_s: 60.0,
             slo: Slo::default(),
             record_decisions: true,
+            warmup_s: 0.0,
         }
     }
 }
 
-const ARRIVAL: u8 = 0;
 const DONE: u8 = 1;
 const POD_STARTED: u8 = 2;
 const POD_READY: u8 = 3;
@@ -210,6 +220,10 @@ pub struct Sim<'m> {
     bucket_bounds_us: Vec<i64>,
     stress_break: Vec<Option<f64>>,
     scrape_keep_us: i64,
+    /// Outstanding work per pod (in service + queued), kept compact for least-outstanding routing.
+    load: Vec<u32>,
+    sink: Option<&'m mut dyn RecordSink>,
+    warmup_us: i64,
 }
 
 #[inline]
@@ -249,6 +263,9 @@ impl<'m> Sim<'m> {
             bucket_bounds_us: m.metrics.latency_buckets_s.iter().map(|b| us(*b)).collect(),
             stress_break: vec![None; m.deployments.len()],
             scrape_keep_us: 0,
+            load: Vec::new(),
+            sink: None,
+            warmup_us: us(cfg.warmup_s),
             cfg,
         };
         for d in &mut s.deps {
@@ -300,14 +317,29 @@ impl<'m> Sim<'m> {
     /// Run to the end and return the outcome.
     pub fn run(mut self) -> Outcome {
         self.start();
-        while let Some(ev) = self.heap.pop() {
+        loop {
+            // Open-loop arrivals are a sorted stream of their own, merged with the event heap
+            // (an arrival goes first on a tie): one heap operation fewer per request.
+            let arrival = self.next_arrival();
+            let heap_t = self.heap.peek().map(|e| e.t);
+            if let Some(ta) = arrival
+                && heap_t.is_none_or(|th| ta <= th)
+            {
+                if ta > self.end {
+                    break;
+                }
+                self.now = ta;
+                self.events += 1;
+                self.on_arrival();
+                continue;
+            }
+            let Some(ev) = self.heap.pop() else { break };
             if ev.t > self.end {
                 break;
             }
             self.now = ev.t;
             self.events += 1;
             match ev.kind {
-                ARRIVAL => self.on_arrival(),
                 DONE => self.on_done(ev.a, ev.b),
                 POD_STARTED => self.on_started(ev.a),
                 POD_READY => self.on_ready(ev.a),
@@ -341,7 +373,6 @@ impl<'m> Sim<'m> {
         match self.wl {
             Workload::Open { .. } => {
                 self.load_segment(0);
-                self.schedule_next_arrival();
             }
             Workload::Closed { users } => {
                 self.user_iter = vec![0; users.users as usize];
@@ -384,17 +415,24 @@ impl<'m> Sim<'m> {
         }
     }
 
-    fn schedule_next_arrival(&mut self) {
+    /// The time of the next open-loop arrival, loading segments as needed.
+    #[inline]
+    fn next_arrival(&mut self) -> Option<i64> {
+        if self.arrival_idx < self.arrivals.len() {
+            return Some(self.arrivals[self.arrival_idx]);
+        }
+        if !matches!(self.wl, Workload::Open { .. }) {
+            return None;
+        }
         let max_seg = (self.cfg.duration_s / SEGMENT_S).ceil() as u64 + 1;
         while self.arrival_idx >= self.arrivals.len() {
             if self.segment >= max_seg {
-                return;
+                return None;
             }
             let next = self.segment + 1;
             self.load_segment(next);
         }
-        let t = self.arrivals[self.arrival_idx];
-        self.push(t, ARRIVAL, 0, 0);
+        Some(self.arrivals[self.arrival_idx])
     }
 
     fn on_arrival(&mut self) {
@@ -403,7 +441,6 @@ impl<'m> Sim<'m> {
         self.arrival_count += 1;
         let entry = self.m.entry;
         self.submit_http(entry, key, NO_USER);
-        self.schedule_next_arrival();
     }
 
     fn on_user(&mut self, u: u32) {
@@ -496,6 +533,7 @@ impl<'m> Sim<'m> {
             self.start_service(p, id);
         } else if pod.queue.len() < dm.queue_limit as usize {
             pod.queue.push_back(id);
+            self.touch(p);
         } else {
             self.reject(dep, id, true);
         }
@@ -528,16 +566,20 @@ impl<'m> Sim<'m> {
                 d.endpoints[d.rr]
             }
             Routing::LeastOutstanding => {
-                let pods = &self.pods;
+                let load = &self.load;
                 *d.endpoints
                     .iter()
-                    .min_by_key(|p| {
-                        let pod = &pods[**p as usize];
-                        pod.in_flight as usize + pod.queue.len()
-                    })
+                    .min_by_key(|p| load[**p as usize])
                     .unwrap()
             }
         }
+    }
+
+    /// Refresh the pod's outstanding-work count after its queue or in-flight count changed.
+    #[inline]
+    fn touch(&mut self, p: u32) {
+        let pod = &self.pods[p as usize];
+        self.load[p as usize] = pod.in_flight + pod.queue.len() as u32;
     }
 
     fn free_pod(&self, dep: usize) -> Option<u32> {
@@ -563,6 +605,7 @@ impl<'m> Sim<'m> {
         self.deps[dep].in_service += 1;
         let pod = &mut self.pods[p as usize];
         pod.in_flight += 1;
+        self.touch(p);
         let t = self.now + r.service_us;
         self.push(t, DONE, p, id);
     }
@@ -584,6 +627,7 @@ impl<'m> Sim<'m> {
             pod.cpu_s += idle + dm.cpu_seconds_per_request;
             pod.cpu_updated = self.now;
         }
+        self.touch(p);
         let d = &mut self.deps[dep];
         d.in_service -= 1;
         d.in_system -= 1;
@@ -600,7 +644,9 @@ impl<'m> Sim<'m> {
             d.succeeded += 1;
             d.win_ok += 1;
             d.completed_total += 1.0;
-            d.hist.record(latency as u64);
+            if r.arrival >= self.warmup_us {
+                d.hist.record(latency as u64);
+            }
             d.win_hist.record(latency as u64);
             let b = self
                 .bucket_bounds_us
@@ -660,8 +706,10 @@ impl<'m> Sim<'m> {
         if let Some(p) = self.free_pod(dep) {
             self.pending[q] += 1;
             self.start_service(p, id);
-        } else {
+        } else if self.queues[q].len() < self.m.queues[q].max_length {
             self.queues[q].push_back(id);
+        } else {
+            self.reject(dep, id, true);
         }
     }
 
@@ -676,6 +724,7 @@ impl<'m> Sim<'m> {
             }
             let deleting = pod.deleting;
             let next = if let Some(id) = self.pods[p as usize].queue.pop_front() {
+                self.touch(p);
                 Some(id)
             } else if deleting {
                 None
@@ -722,6 +771,7 @@ impl<'m> Sim<'m> {
             sample: None,
         });
         let id = (self.pods.len() - 1) as u32;
+        self.load.push(0);
         self.deps[dep].pods.push(id);
         id
     }
@@ -826,6 +876,7 @@ impl<'m> Sim<'m> {
         d.in_service -= in_flight as u64;
         d.in_system -= in_flight as u64;
         self.pods[p as usize].in_flight = 0;
+        self.touch(p);
         self.gone(p);
     }
 
@@ -1029,6 +1080,10 @@ impl<'m> Sim<'m> {
                 Some((self.queues[*queue].len() as u64 + self.pending[*queue]) as f64)
             }
             SignalRef::Constant(v) => Some(*v),
+            SignalRef::OfferedRate => Some(match self.wl {
+                Workload::Open { schedule } => schedule.rate(self.now as f64 * 1e-6),
+                Workload::Closed { .. } => 0.0,
+            }),
         })
     }
 
@@ -1059,7 +1114,7 @@ impl<'m> Sim<'m> {
         let d = keda::poll(spec, st, current, ready, now, &mut read);
         let interval = spec.polling_interval.as_micros();
         if self.cfg.record_decisions {
-            self.decisions.push(DecisionRecord {
+            self.record(DecisionRecord {
                 t_s: self.now as f64 * 1e-6,
                 object: spec.name.clone(),
                 controller: "keda".into(),
@@ -1122,7 +1177,7 @@ impl<'m> Sim<'m> {
             )
         };
         if self.cfg.record_decisions {
-            self.decisions.push(DecisionRecord {
+            self.record(DecisionRecord {
                 t_s: self.now as f64 * 1e-6,
                 object: a.name.clone(),
                 controller: "hpa".into(),
@@ -1192,7 +1247,7 @@ impl<'m> Sim<'m> {
                 self.stress_break[dep] = Some(offered);
             }
             d.window_p95.push((t, met || n == 0, p95));
-            self.series.push(SeriesRow {
+            let row = SeriesRow {
                 t_s: t,
                 deployment: self.m.deployments[dep].name.clone(),
                 offered_rps: offered,
@@ -1207,15 +1262,26 @@ impl<'m> Sim<'m> {
                 },
                 p95_ms: p95,
                 success_rate: ok_rate,
-            });
+            };
             d.win_hist.clear();
             d.win_arrived = 0;
             d.win_ok = 0;
             d.win_fail = 0;
             d.win_busy = 0.0;
             d.win_cap = 0.0;
+            match self.sink.as_mut() {
+                Some(sink) => sink.series(&row),
+                None => self.series.push(row),
+            }
         }
         self.push(self.now + self.window_us, WINDOW, 0, 0);
+    }
+
+    fn record(&mut self, d: DecisionRecord) {
+        match self.sink.as_mut() {
+            Some(sink) => sink.decision(&d),
+            None => self.decisions.push(d),
+        }
     }
 
     fn finish(mut self) -> Outcome {
@@ -1480,4 +1546,17 @@ impl MetricsApi for EngineApi<'_, '_> {
 /// Run a model under a workload.
 pub fn run(model: &Model, workload: &Workload, cfg: RunConfig) -> Outcome {
     Sim::new(model, workload, cfg).run()
+}
+
+/// Run a model under a workload, handing the time series and decisions to `sink` as they
+/// are produced (the outcome then holds neither).
+pub fn run_with_sink(
+    model: &Model,
+    workload: &Workload,
+    cfg: RunConfig,
+    sink: &mut dyn RecordSink,
+) -> Outcome {
+    let mut sim = Sim::new(model, workload, cfg);
+    sim.sink = Some(sink);
+    sim.run()
 }

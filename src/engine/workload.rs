@@ -2,7 +2,7 @@
 //!
 //! A rate schedule is a function of time with a cheap upper bound over any interval, so
 //! arrivals are drawn exactly as a non-homogeneous Poisson process by thinning. Arrivals are
-//! generated segment by segment (one minute each) from a generator keyed by the segment: the
+//! generated segment by segment (one second each) from a generator keyed by the segment: the
 //! same seed gives the same arrivals to every configuration (common random numbers).
 
 use super::rng::{KeyedRng, Stream};
@@ -392,8 +392,9 @@ impl RateSchedule {
     }
 }
 
-/// Length of one arrival-generation segment, in seconds.
-pub const SEGMENT_S: f64 = 60.0;
+/// Length of one arrival-generation segment, in seconds (short, so the buffer of pending
+/// arrivals stays small even at thousands of requests per second).
+pub const SEGMENT_S: f64 = 1.0;
 
 /// Draws the arrival times of one segment by thinning. Times are microseconds.
 pub fn segment_arrivals(schedule: &RateSchedule, seed: u64, segment: u64, out: &mut Vec<i64>) {
@@ -515,7 +516,7 @@ mod tests {
     #[test]
     fn arrivals_follow_the_rate() {
         let c = RateSchedule::new(Pattern::Constant { rate: 50.0 });
-        let n = count(&c, 0, 60);
+        let n = count(&c, 0, 3600);
         assert!(
             (n as f64 - 180_000.0).abs() < 3.0 * 180_000f64.sqrt() * 1.5,
             "{n}"
@@ -525,7 +526,7 @@ mod tests {
             to: 100.0,
             duration_s: 3600.0,
         });
-        let n = count(&ramp, 0, 60);
+        let n = count(&ramp, 0, 3600);
         assert!((n as f64 - 180_000.0).abs() < 2_000.0, "{n}");
         let d = RateSchedule::new(Pattern::Diurnal {
             mean: 10.0,
@@ -534,7 +535,7 @@ mod tests {
         });
         assert!((d.rate(14.0 * 3600.0) - 18.0).abs() < 1e-9);
         assert!((d.rate(2.0 * 3600.0) - 2.0).abs() < 1e-9);
-        let n = count(&d, 0, 1440);
+        let n = count(&d, 0, 86_400);
         assert!((n as f64 - 864_000.0).abs() < 5_000.0, "{n}");
     }
 
