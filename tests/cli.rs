@@ -177,3 +177,119 @@ fn patch_prints_a_diff_and_writes_atomically() {
     let o = scaletwin(&["patch", file.to_str().unwrap(), "--set", "nonsense"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn simulate_writes_its_results_and_summary() {
+    let out = tmp("simulate");
+    let o = scaletwin(&[
+        "simulate",
+        "--duration",
+        "2h",
+        "--seed",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    for needle in [
+        "amas-orchestrator",
+        "amas-worker",
+        "amas-research-agent",
+        "p95",
+        "pod-hours",
+        "SLO (amas-orchestrator)",
+        "PASS",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "`{needle}` missing from:\n{stdout}"
+        );
+    }
+    let outcome: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("outcome.json")).unwrap()).unwrap();
+    assert_eq!(outcome["format_version"], 1);
+    assert_eq!(outcome["seed"], 3);
+    assert_eq!(outcome["deployments"].as_array().unwrap().len(), 3);
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert!(csv.starts_with("t_s,deployment,offered_rps,desired_replicas"));
+    assert_eq!(csv.lines().count(), 1 + 3 * 120);
+    let decisions = std::fs::read_to_string(out.join("decisions.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(decisions.lines().next().unwrap()).unwrap();
+    assert!(first["reason"].as_str().unwrap().starts_with("t="));
+    // No temporary files are left behind.
+    assert!(
+        std::fs::read_dir(&out).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with('.'))
+    );
+    // Same seed, same bytes.
+    let out2 = tmp("simulate2");
+    scaletwin(&[
+        "simulate",
+        "--duration",
+        "2h",
+        "--seed",
+        "3",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(out.join("outcome.json")).unwrap(),
+        std::fs::read(out2.join("outcome.json")).unwrap()
+    );
+}
+
+#[test]
+fn simulate_rejects_bad_options_with_exit_2() {
+    for (args, want) in [
+        (vec!["simulate", "--duration=-5m"], "not a duration"),
+        (vec!["simulate", "--duration", "soon"], "not a duration"),
+        (
+            vec![
+                "simulate",
+                "--set",
+                "model.deployments.amas-worker.serving.concurency=4",
+            ],
+            "unknown field `concurency`",
+        ),
+        (vec!["simulate", "--set", "nonsense"], "expected PATH=VALUE"),
+        (vec!["simulate", "--model", "models/nope"], "service.yaml"),
+        (
+            vec!["simulate", "--deployment", "amas-worker"],
+            "entry deployment amas-orchestrator must be among",
+        ),
+    ] {
+        let o = scaletwin(&args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: `{want}` not in {err}");
+    }
+}
+
+#[test]
+fn simulate_runs_an_oracle_model_folder() {
+    let out = tmp("oracle");
+    let o = scaletwin(&[
+        "simulate",
+        "--model",
+        "models/oracles/mmc-4",
+        "--duration",
+        "20000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let outcome: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("outcome.json")).unwrap()).unwrap();
+    let w = outcome["deployments"][0]["latency_ms"]["mean"]
+        .as_f64()
+        .unwrap()
+        / 1000.0;
+    assert!(
+        (w - 1.7455).abs() / 1.7455 < 0.1,
+        "M/M/4 mean time in system {w}"
+    );
+}

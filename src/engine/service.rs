@@ -723,6 +723,33 @@ fn build(
         };
         let bindings = f.bindings.get(&so.spec.name);
         bound_names.push(so.spec.name.clone());
+        if let Some(b) = bindings {
+            for k in b.keys() {
+                let known = so
+                    .spec
+                    .triggers
+                    .iter()
+                    .enumerate()
+                    .any(|(i, t)| t.name.as_deref() == Some(k.as_str()) || i.to_string() == *k);
+                if !known {
+                    let names: Vec<String> = so
+                        .spec
+                        .triggers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| t.name.clone().unwrap_or_else(|| i.to_string()))
+                        .collect();
+                    return Err(e(
+                        &format!("bindings.{}.{k}", so.spec.name),
+                        format!(
+                            "ScaledObject {} has no trigger `{k}` (triggers: {})",
+                            so.spec.name,
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
         let mut signals = Vec::new();
         for (i, t) in so.spec.triggers.iter().enumerate() {
             let key = t.name.clone().unwrap_or_else(|| i.to_string());
@@ -776,33 +803,6 @@ fn build(
                 }
             };
             signals.push(sig);
-        }
-        if let Some(b) = bindings {
-            for k in b.keys() {
-                let known = so
-                    .spec
-                    .triggers
-                    .iter()
-                    .enumerate()
-                    .any(|(i, t)| t.name.as_deref() == Some(k.as_str()) || i.to_string() == *k);
-                if !known {
-                    let names: Vec<String> = so
-                        .spec
-                        .triggers
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| t.name.clone().unwrap_or_else(|| i.to_string()))
-                        .collect();
-                    return Err(e(
-                        &format!("bindings.{}.{k}", so.spec.name),
-                        format!(
-                            "ScaledObject {} has no trigger `{k}` (triggers: {})",
-                            so.spec.name,
-                            names.join(", ")
-                        ),
-                    ));
-                }
-            }
         }
         autoscalers.push(Autoscaler {
             name: so.spec.name.clone(),
