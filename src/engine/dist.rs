@@ -204,7 +204,7 @@ impl Sampler {
     /// One draw, in whole microseconds (at least 0).
     #[inline]
     pub fn sample_micros(&self, rng: &mut KeyedRng) -> i64 {
-        (self.sample(rng) * 1e6).round().max(0.0) as i64
+        (self.sample(rng) * 1e6 + 0.5).max(0.0) as i64
     }
 }
 

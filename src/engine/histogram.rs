@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 const SUB_BITS: u32 = 7; // 128 sub-buckets per power of two
 const SUB: u64 = 1 << SUB_BITS;
 const MAX_EXP: u32 = 40; // up to 2^40 µs ≈ 12.7 days
-const BUCKETS: usize = ((MAX_EXP - SUB_BITS + 2) as usize) * SUB as usize;
+const BUCKETS: usize = ((MAX_EXP - SUB_BITS + 2) as usize) * (SUB as usize / 2) + 1;
 
 /// Log-linear histogram of microsecond values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -17,6 +17,9 @@ pub struct Histogram {
     total: u64,
     sum: f64,
     max: u64,
+    /// Range of buckets touched since the last clear (so clearing is cheap).
+    lo: usize,
+    hi: usize,
 }
 
 impl Default for Histogram {
@@ -26,6 +29,8 @@ impl Default for Histogram {
             total: 0,
             sum: 0.0,
             max: 0,
+            lo: BUCKETS,
+            hi: 0,
         }
     }
 }
@@ -56,7 +61,10 @@ impl Histogram {
     /// Record one value.
     #[inline]
     pub fn record(&mut self, micros: u64) {
-        self.counts[index(micros)] += 1;
+        let i = index(micros);
+        self.counts[i] += 1;
+        self.lo = self.lo.min(i);
+        self.hi = self.hi.max(i);
         self.total += 1;
         self.sum += micros as f64;
         self.max = self.max.max(micros);
@@ -114,6 +122,8 @@ impl Histogram {
         for (a, b) in self.counts.iter_mut().zip(&o.counts) {
             *a += b;
         }
+        self.lo = self.lo.min(o.lo);
+        self.hi = self.hi.max(o.hi);
         self.total += o.total;
         self.sum += o.sum;
         self.max = self.max.max(o.max);
@@ -121,9 +131,13 @@ impl Histogram {
 
     /// Forget everything (keeps the allocation).
     pub fn clear(&mut self) {
-        if self.total > 0 {
-            self.counts.iter_mut().for_each(|c| *c = 0);
+        if self.lo <= self.hi {
+            self.counts[self.lo..=self.hi]
+                .iter_mut()
+                .for_each(|c| *c = 0);
         }
+        self.lo = BUCKETS;
+        self.hi = 0;
         self.total = 0;
         self.sum = 0.0;
         self.max = 0;

@@ -5,6 +5,7 @@ pub mod histogram;
 pub mod model;
 pub mod outcome;
 pub mod output;
+pub mod queue;
 pub mod rng;
 pub mod service;
 pub mod sim;

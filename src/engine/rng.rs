@@ -67,10 +67,12 @@ impl KeyedRng {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// Exponential with the given mean.
+    /// Exponential with the given mean (ziggurat method: no logarithm on the common path).
     #[inline]
     pub fn exp(&mut self, mean: f64) -> f64 {
-        -mean * self.unit_open0().ln()
+        use rand::distr::Distribution;
+        let e: f64 = rand_distr::Exp1.sample(self);
+        mean * e
     }
 
     /// Uniform integer in `[0, n)` (`n > 0`).

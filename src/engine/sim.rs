@@ -8,16 +8,16 @@
 use super::histogram::Histogram;
 use super::model::*;
 use super::outcome::*;
+use super::queue::{Ev, EventQueue};
 use super::rng::{KeyedRng, Stream, mix};
-use super::workload::{SEGMENT_S, Workload, segment_arrivals};
+use super::workload::{Workload, segment_arrivals};
 use crate::policy::hpa::{
     self, ConditionStatus, ContainerRequest, ContainerUsage, HpaSpec, HpaState, MetricsApi,
     ObjectRef, PodInfo, PodMetricSample, PodPhase, ReadyCondition, ResourceSample, ScaleInfo,
 };
 use crate::policy::keda::{self, KedaState, Trigger};
 use crate::time::{SimDuration, SimTime};
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 /// Receives the time series rows and decisions as they are produced, so a long run does not
 /// hold them in memory (the command line streams them to files).
@@ -65,26 +65,6 @@ const KEDA_POLL: u8 = 8;
 const HPA_SYNC: u8 = 9;
 const WINDOW: u8 = 10;
 const USER: u8 = 11;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Ev {
-    t: i64,
-    seq: u64,
-    kind: u8,
-    a: u32,
-    b: u32,
-}
-
-impl Ord for Ev {
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.t.cmp(&self.t).then(o.seq.cmp(&self.seq))
-    }
-}
-impl PartialOrd for Ev {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
 
 const NO_QUEUE: u16 = u16::MAX;
 const NO_USER: u32 = u32::MAX;
@@ -199,7 +179,7 @@ pub struct Sim<'m> {
     now: i64,
     end: i64,
     seq: u64,
-    heap: BinaryHeap<Ev>,
+    heap: EventQueue,
     reqs: Vec<Req>,
     free: Vec<u32>,
     pods: Vec<Pod>,
@@ -224,6 +204,7 @@ pub struct Sim<'m> {
     load: Vec<u32>,
     sink: Option<&'m mut dyn RecordSink>,
     warmup_us: i64,
+    segment_s: f64,
 }
 
 #[inline]
@@ -242,7 +223,7 @@ impl<'m> Sim<'m> {
             now: 0,
             end,
             seq: 0,
-            heap: BinaryHeap::with_capacity(1024),
+            heap: EventQueue::with_capacity(1024),
             reqs: Vec::with_capacity(1024),
             free: Vec::new(),
             pods: Vec::new(),
@@ -266,6 +247,10 @@ impl<'m> Sim<'m> {
             load: Vec::new(),
             sink: None,
             warmup_us: us(cfg.warmup_s),
+            segment_s: match wl {
+                Workload::Open { schedule } => schedule.segment_s(),
+                Workload::Closed { .. } => 60.0,
+            },
             cfg,
         };
         for d in &mut s.deps {
@@ -408,7 +393,7 @@ impl<'m> Sim<'m> {
     fn load_segment(&mut self, seg: u64) {
         if let Workload::Open { schedule } = self.wl {
             let mut v = std::mem::take(&mut self.arrivals);
-            segment_arrivals(schedule, self.cfg.seed, seg, &mut v);
+            segment_arrivals(schedule, self.cfg.seed, seg, self.segment_s, &mut v);
             self.arrivals = v;
             self.arrival_idx = 0;
             self.segment = seg;
@@ -424,7 +409,7 @@ impl<'m> Sim<'m> {
         if !matches!(self.wl, Workload::Open { .. }) {
             return None;
         }
-        let max_seg = (self.cfg.duration_s / SEGMENT_S).ceil() as u64 + 1;
+        let max_seg = (self.cfg.duration_s / self.segment_s).ceil() as u64 + 1;
         while self.arrival_idx >= self.arrivals.len() {
             if self.segment >= max_seg {
                 return None;

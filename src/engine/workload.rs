@@ -2,7 +2,7 @@
 //!
 //! A rate schedule is a function of time with a cheap upper bound over any interval, so
 //! arrivals are drawn exactly as a non-homogeneous Poisson process by thinning. Arrivals are
-//! generated segment by segment (one second each) from a generator keyed by the segment: the
+//! generated segment by segment from a generator keyed by the segment: the
 //! same seed gives the same arrivals to every configuration (common random numbers).
 
 use super::rng::{KeyedRng, Stream};
@@ -392,15 +392,33 @@ impl RateSchedule {
     }
 }
 
-/// Length of one arrival-generation segment, in seconds (short, so the buffer of pending
-/// arrivals stays small even at thousands of requests per second).
-pub const SEGMENT_S: f64 = 1.0;
+impl RateSchedule {
+    /// Length of one arrival-generation segment, in seconds: about 4,096 arrivals at the
+    /// schedule's peak over a day, between 1 s and 60 s. A pure function of the schedule, so
+    /// every configuration and every run length sees the same arrivals; short enough that the
+    /// buffer of pending arrivals stays small at thousands of requests per second.
+    pub fn segment_s(&self) -> f64 {
+        let peak = self.bound(0.0, 86_400.0);
+        if peak <= 0.0 {
+            60.0
+        } else {
+            (4096.0 / peak).clamp(1.0, 60.0).floor()
+        }
+    }
+}
 
-/// Draws the arrival times of one segment by thinning. Times are microseconds.
-pub fn segment_arrivals(schedule: &RateSchedule, seed: u64, segment: u64, out: &mut Vec<i64>) {
+/// Draws the arrival times of one segment (of `segment_s` seconds) by thinning. Times are
+/// microseconds.
+pub fn segment_arrivals(
+    schedule: &RateSchedule,
+    seed: u64,
+    segment: u64,
+    segment_s: f64,
+    out: &mut Vec<i64>,
+) {
     out.clear();
-    let t0 = segment as f64 * SEGMENT_S;
-    let t1 = t0 + SEGMENT_S;
+    let t0 = segment as f64 * segment_s;
+    let t1 = t0 + segment_s;
     let bound = schedule.bound(t0, t1);
     if bound <= 0.0 {
         return;
@@ -507,7 +525,7 @@ mod tests {
         let mut v = Vec::new();
         (from..to)
             .map(|seg| {
-                segment_arrivals(s, 9, seg, &mut v);
+                segment_arrivals(s, 9, seg, 1.0, &mut v);
                 v.len()
             })
             .sum()
@@ -585,10 +603,10 @@ mod tests {
     fn same_seed_same_arrivals() {
         let c = RateSchedule::new(Pattern::Constant { rate: 20.0 });
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        segment_arrivals(&c, 5, 3, &mut a);
-        segment_arrivals(&c, 5, 3, &mut b);
+        segment_arrivals(&c, 5, 3, 1.0, &mut a);
+        segment_arrivals(&c, 5, 3, 1.0, &mut b);
         assert_eq!(a, b);
-        segment_arrivals(&c, 6, 3, &mut b);
+        segment_arrivals(&c, 6, 3, 1.0, &mut b);
         assert_ne!(a, b);
     }
 }

@@ -1,0 +1,72 @@
+//! Engine throughput: the fixed-replica M/M/c kernel, and the AMAS orchestrator under its
+//! autoscaler at 1,000 req/s.
+//!
+//! `cargo bench --bench engine`
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use scaletwin::engine::dist::DurationDist;
+use scaletwin::engine::*;
+use scaletwin::policy::hpa::ControllerConfig;
+use std::hint::black_box;
+
+fn mmc(c: u32) -> Model {
+    let mut d = DeploymentModel::new("server", DurationDist::Exponential { mean: 1.0 }).unwrap();
+    d.initial_replicas = c;
+    d.shared_queue = true;
+    d.queue_limit = u32::MAX;
+    Model {
+        name: "mmc".into(),
+        deployments: vec![d],
+        queues: vec![],
+        autoscalers: vec![],
+        entry: 0,
+        metrics: MetricsConfig::default(),
+        controller: ControllerConfig::default(),
+        cost: Cost::default(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    // M/M/4 at utilization 0.8: 3.2 req/s for 312,500 s = 1,000,000 requests on average.
+    let model = mmc(4);
+    let wl = Workload::Open {
+        schedule: RateSchedule::new(Pattern::Constant { rate: 3.2 }),
+    };
+    let mut g = c.benchmark_group("mmc_kernel");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(1_000_000));
+    g.bench_function("m_m_4_rho_0.8_1M_requests", |b| {
+        b.iter(|| {
+            let cfg = RunConfig {
+                duration_s: 312_500.0,
+                record_decisions: false,
+                ..RunConfig::default()
+            };
+            black_box(run(&model, &wl, cfg).deployments[0].succeeded)
+        })
+    });
+    g.finish();
+
+    let mut amas = service::embedded_amas().load().unwrap().model;
+    amas.restrict(&["amas-orchestrator".to_string()]).unwrap();
+    let wl = Workload::Open {
+        schedule: RateSchedule::new(Pattern::Constant { rate: 1000.0 }),
+    };
+    let mut g = c.benchmark_group("amas_orchestrator");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(3_600_000));
+    g.bench_function("autoscaled_1000_rps_1h", |b| {
+        b.iter(|| {
+            let cfg = RunConfig {
+                duration_s: 3600.0,
+                record_decisions: false,
+                ..RunConfig::default()
+            };
+            black_box(run(&amas, &wl, cfg).deployments[0].succeeded)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
