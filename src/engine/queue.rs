@@ -3,20 +3,43 @@
 //! Ties in time resolve in scheduling order, which makes every run a pure function of its
 //! inputs. A 4-ary heap keeps the tree shallow and its nodes close together in memory.
 
-/// One scheduled event.
+/// One scheduled event (24 bytes: the kind rides in the low byte of the sequence word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ev {
     pub t: i64,
-    pub seq: u64,
-    pub kind: u8,
+    /// `sequence << 8 | kind`: orders ties by scheduling order.
+    seq_kind: u64,
     pub a: u32,
     pub b: u32,
 }
 
 impl Ev {
+    /// An event of `kind` at `t`, the `seq`-th scheduled.
+    #[inline]
+    pub fn new(t: i64, seq: u64, kind: u8, a: u32, b: u32) -> Self {
+        Ev {
+            t,
+            seq_kind: (seq << 8) | kind as u64,
+            a,
+            b,
+        }
+    }
+
+    /// The event's kind.
+    #[inline]
+    pub fn kind(&self) -> u8 {
+        self.seq_kind as u8
+    }
+
+    /// The scheduling sequence number.
+    #[inline]
+    pub fn seq(&self) -> u64 {
+        self.seq_kind >> 8
+    }
+
     #[inline]
     fn key(&self) -> (i64, u64) {
-        (self.t, self.seq)
+        (self.t, self.seq_kind)
     }
 }
 
@@ -108,23 +131,18 @@ mod tests {
         let mut want = Vec::new();
         for seq in 0..5000u64 {
             let t = r.below(300) as i64;
-            q.push(Ev {
-                t,
-                seq,
-                kind: 0,
-                a: 0,
-                b: 0,
-            });
+            q.push(Ev::new(t, seq, (seq % 13) as u8, 0, 0));
             want.push((t, seq));
             if seq % 7 == 0 {
                 want.sort();
                 let e = q.pop().unwrap();
-                assert_eq!((e.t, e.seq), want.remove(0));
+                assert_eq!((e.t, e.seq()), want.remove(0));
+                assert_eq!(e.kind(), (e.seq() % 13) as u8);
             }
         }
         want.sort();
         let got: Vec<(i64, u64)> = std::iter::from_fn(|| q.pop())
-            .map(|e| (e.t, e.seq))
+            .map(|e| (e.t, e.seq()))
             .collect();
         assert_eq!(got, want);
         assert!(q.is_empty());

@@ -40,8 +40,21 @@ impl KeyedRng {
     /// The generator for `(seed, stream, key)`.
     #[inline]
     pub fn new(seed: u64, stream: Stream, key: u64) -> Self {
+        Self::keyed(Self::base(seed, stream), key)
+    }
+
+    /// The per-(seed, stream) part of the key derivation, to compute once per run.
+    #[inline]
+    pub fn base(seed: u64, stream: Stream) -> u64 {
+        mix(seed ^ mix(stream as u64))
+    }
+
+    /// The generator for `key` under a precomputed [`KeyedRng::base`]: the same numbers as
+    /// [`KeyedRng::new`] with that seed and stream.
+    #[inline]
+    pub fn keyed(base: u64, key: u64) -> Self {
         KeyedRng {
-            state: mix(mix(seed ^ mix(stream as u64)) ^ key.wrapping_mul(0xD1B5_4A32_D192_ED03)),
+            state: mix(base ^ key.wrapping_mul(0xD1B5_4A32_D192_ED03)),
         }
     }
 

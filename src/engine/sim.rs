@@ -202,6 +202,12 @@ pub struct Sim<'m> {
     scrape_keep_us: i64,
     /// Outstanding work per pod (in service + queued), kept compact for least-outstanding routing.
     load: Vec<u32>,
+    /// In-flight count per pod for taking new work (`u32::MAX` once the pod is deleting).
+    busy: Vec<u32>,
+    /// Whether some trigger reads this deployment's latency histogram buckets.
+    track_buckets: Vec<bool>,
+    work_base: u64,
+    routing_base: u64,
     sink: Option<&'m mut dyn RecordSink>,
     warmup_us: i64,
     segment_s: f64,
@@ -245,6 +251,10 @@ impl<'m> Sim<'m> {
             stress_break: vec![None; m.deployments.len()],
             scrape_keep_us: 0,
             load: Vec::new(),
+            busy: Vec::new(),
+            track_buckets: vec![false; m.deployments.len()],
+            work_base: KeyedRng::base(cfg.seed, Stream::Work),
+            routing_base: KeyedRng::base(cfg.seed, Stream::Routing),
             sink: None,
             warmup_us: us(cfg.warmup_s),
             segment_s: match wl {
@@ -284,19 +294,21 @@ impl<'m> Sim<'m> {
             });
         }
         s.scrape_keep_us = s.max_window_us() + us(2.0 * m.metrics.scrape_interval_s);
+        for a in &s.autoscalers {
+            let keda = a.keda.iter().flat_map(|k| k.2.iter().flatten());
+            for sig in keda.chain(a.hpa_signals.iter().map(|x| &x.1)) {
+                if let SignalRef::LatencyQuantile { dep, .. } = sig {
+                    s.track_buckets[*dep] = true;
+                }
+            }
+        }
         s
     }
 
     #[inline]
     fn push(&mut self, t: i64, kind: u8, a: u32, b: u32) {
         self.seq += 1;
-        self.heap.push(Ev {
-            t,
-            seq: self.seq,
-            kind,
-            a,
-            b,
-        });
+        self.heap.push(Ev::new(t, self.seq, kind, a, b));
     }
 
     /// Run to the end and return the outcome.
@@ -324,7 +336,7 @@ impl<'m> Sim<'m> {
             }
             self.now = ev.t;
             self.events += 1;
-            match ev.kind {
+            match ev.kind() {
                 DONE => self.on_done(ev.a, ev.b),
                 POD_STARTED => self.on_started(ev.a),
                 POD_READY => self.on_ready(ev.a),
@@ -480,9 +492,9 @@ impl<'m> Sim<'m> {
 
     fn submit_http(&mut self, dep: usize, key: u64, user: u32) {
         let dm = &self.m.deployments[dep];
-        let service_us =
-            dm.service
-                .sample_micros(&mut KeyedRng::new(self.cfg.seed, Stream::Work, key));
+        let service_us = dm
+            .service
+            .sample_micros(&mut KeyedRng::keyed(self.work_base, key));
         let r = Req {
             arrival: self.now,
             key,
@@ -543,8 +555,7 @@ impl<'m> Sim<'m> {
         let n = d.endpoints.len();
         match self.m.deployments[dep].routing {
             Routing::Random => {
-                d.endpoints
-                    [KeyedRng::new(self.cfg.seed, Stream::Routing, key).below(n as u64) as usize]
+                d.endpoints[KeyedRng::keyed(self.routing_base, key).below(n as u64) as usize]
             }
             Routing::RoundRobin => {
                 d.rr = (d.rr + 1) % n;
@@ -565,17 +576,22 @@ impl<'m> Sim<'m> {
     fn touch(&mut self, p: u32) {
         let pod = &self.pods[p as usize];
         self.load[p as usize] = pod.in_flight + pod.queue.len() as u32;
+        self.busy[p as usize] = if pod.deleting {
+            u32::MAX
+        } else {
+            pod.in_flight
+        };
     }
 
     fn free_pod(&self, dep: usize) -> Option<u32> {
         let conc = self.m.deployments[dep].concurrency;
         let d = &self.deps[dep];
+        let busy = &self.busy;
         d.endpoints
             .iter()
             .copied()
-            .filter(|p| !self.pods[*p as usize].deleting)
-            .min_by_key(|p| self.pods[*p as usize].in_flight)
-            .filter(|p| self.pods[*p as usize].in_flight < conc)
+            .min_by_key(|p| busy[*p as usize])
+            .filter(|p| busy[*p as usize] < conc)
     }
 
     fn start_service(&mut self, p: u32, id: u32) {
@@ -633,10 +649,12 @@ impl<'m> Sim<'m> {
                 d.hist.record(latency as u64);
             }
             d.win_hist.record(latency as u64);
-            let b = self
-                .bucket_bounds_us
-                .partition_point(|bound| *bound < latency);
-            d.buckets[b] += 1.0;
+            if self.track_buckets[dep] {
+                let b = self
+                    .bucket_bounds_us
+                    .partition_point(|bound| *bound < latency);
+                d.buckets[b] += 1.0;
+            }
             if let Some(tok) = &dm.tokens {
                 d.tokens += tok.sample(&mut KeyedRng::new(
                     self.cfg.seed,
@@ -673,9 +691,9 @@ impl<'m> Sim<'m> {
             return;
         };
         let dm = &self.m.deployments[dep];
-        let service_us =
-            dm.service
-                .sample_micros(&mut KeyedRng::new(self.cfg.seed, Stream::Work, key));
+        let service_us = dm
+            .service
+            .sample_micros(&mut KeyedRng::keyed(self.work_base, key));
         let id = self.alloc(Req {
             arrival: self.now,
             key,
@@ -757,6 +775,7 @@ impl<'m> Sim<'m> {
         });
         let id = (self.pods.len() - 1) as u32;
         self.load.push(0);
+        self.busy.push(0);
         self.deps[dep].pods.push(id);
         id
     }
@@ -927,6 +946,7 @@ impl<'m> Sim<'m> {
         let dep = self.pods[p as usize].dep as usize;
         let dm = &self.m.deployments[dep];
         self.pods[p as usize].deleting = true;
+        self.touch(p);
         if self.pods[p as usize].state != PodState::Ready {
             self.gone(p);
             return;
