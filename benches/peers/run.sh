@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIMPY_S=${1:-100000}
-OURS_S=$((SIMPY_S * 30))
+OURS_S=$((SIMPY_S * 100))
 VENV=${SCALETWIN_PEERS_VENV:-$HOME/.cache/scaletwin-peers/venv}
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
