@@ -1118,17 +1118,14 @@ impl<'m> Sim<'m> {
         };
         let d = keda::poll(spec, st, current, ready, now, &mut read);
         let interval = spec.polling_interval.as_micros();
-        if self.cfg.record_decisions {
-            self.record(DecisionRecord {
-                t_s: self.now as f64 * 1e-6,
-                object: spec.name.clone(),
-                controller: "keda".into(),
-                current,
-                desired: d.set_replicas.unwrap_or(current),
-                changed: d.set_replicas.is_some(),
-                reason: d.explain(),
-            });
-        }
+        self.log_decision(
+            &spec.name,
+            "keda",
+            current,
+            d.set_replicas.unwrap_or(current),
+            d.set_replicas.is_some(),
+            d.explain(),
+        );
         self.autoscalers[i] = a;
         if let Some(n) = d.set_replicas {
             self.set_replicas(dep, n.max(0) as u32);
@@ -1181,17 +1178,14 @@ impl<'m> Sim<'m> {
                 &mut write,
             )
         };
-        if self.cfg.record_decisions {
-            self.record(DecisionRecord {
-                t_s: self.now as f64 * 1e-6,
-                object: a.name.clone(),
-                controller: "hpa".into(),
-                current,
-                desired: decision.desired,
-                changed: decision.scale_updated,
-                reason: decision.explain(),
-            });
-        }
+        self.log_decision(
+            &a.name,
+            "hpa",
+            current,
+            decision.desired,
+            decision.scale_updated,
+            decision.explain(),
+        );
         self.autoscalers[i] = a;
         if let Some(n) = desired {
             self.set_replicas(dep, n.max(0) as u32);
@@ -1280,6 +1274,30 @@ impl<'m> Sim<'m> {
             }
         }
         self.push(self.now + self.window_us, WINDOW, 0, 0);
+    }
+
+    /// Log one controller decision (when decisions are recorded).
+    fn log_decision(
+        &mut self,
+        object: &str,
+        controller: &str,
+        current: i32,
+        desired: i32,
+        changed: bool,
+        reason: String,
+    ) {
+        if self.cfg.record_decisions {
+            let d = DecisionRecord {
+                t_s: self.now as f64 * 1e-6,
+                object: object.to_string(),
+                controller: controller.into(),
+                current,
+                desired,
+                changed,
+                reason,
+            };
+            self.record(d);
+        }
     }
 
     fn record(&mut self, d: DecisionRecord) {

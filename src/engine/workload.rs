@@ -131,6 +131,27 @@ impl<'de> Deserialize<'de> for RateSchedule {
     }
 }
 
+impl Pattern {
+    /// The periodic spikes of a `spike` pattern.
+    fn spikes(&self) -> Option<Spikes> {
+        match self {
+            Pattern::Spike {
+                multiplier,
+                duration_s,
+                period_s,
+                first_at_s,
+                ..
+            } => Some(Spikes {
+                multiplier: *multiplier,
+                duration_s: *duration_s,
+                period_s: *period_s,
+                first_at_s: *first_at_s,
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl RateSchedule {
     /// A schedule from a pattern alone.
     pub fn new(pattern: Pattern) -> Self {
@@ -256,21 +277,10 @@ impl RateSchedule {
                 .or(steps.first())
                 .map(|s| s.rate)
                 .unwrap_or(0.0),
-            Pattern::Spike {
-                base,
-                multiplier,
-                duration_s,
-                period_s,
-                first_at_s,
-            } => {
-                let sp = Spikes {
-                    multiplier: *multiplier,
-                    duration_s: *duration_s,
-                    period_s: *period_s,
-                    first_at_s: *first_at_s,
-                };
+            Pattern::Spike { base, .. } => {
+                let sp = self.pattern.spikes().expect("a spike pattern has spikes");
                 if sp.active(t) {
-                    base * multiplier
+                    base * sp.multiplier
                 } else {
                     *base
                 }
@@ -322,21 +332,10 @@ impl RateSchedule {
                 .filter(|(i, s)| s.at_s < t1 && steps.get(i + 1).is_none_or(|n| n.at_s > t0))
                 .map(|(_, s)| s.rate)
                 .fold(self.base_rate(t0), f64::max),
-            Pattern::Spike {
-                base,
-                multiplier,
-                duration_s,
-                period_s,
-                first_at_s,
-            } => {
-                let sp = Spikes {
-                    multiplier: *multiplier,
-                    duration_s: *duration_s,
-                    period_s: *period_s,
-                    first_at_s: *first_at_s,
-                };
+            Pattern::Spike { base, .. } => {
+                let sp = self.pattern.spikes().expect("a spike pattern has spikes");
                 if sp.overlaps(t0, t1) {
-                    base * multiplier.max(1.0)
+                    base * sp.multiplier.max(1.0)
                 } else {
                     *base
                 }
@@ -366,23 +365,8 @@ impl RateSchedule {
     /// Spike start times in `[0, until)` (from the pattern and the overlay).
     pub fn spike_starts(&self, until: f64) -> Vec<f64> {
         let mut out = Vec::new();
-        if let Pattern::Spike {
-            multiplier,
-            duration_s,
-            period_s,
-            first_at_s,
-            ..
-        } = &self.pattern
-        {
-            out.extend(
-                Spikes {
-                    multiplier: *multiplier,
-                    duration_s: *duration_s,
-                    period_s: *period_s,
-                    first_at_s: *first_at_s,
-                }
-                .starts(until),
-            );
+        if let Some(sp) = self.pattern.spikes() {
+            out.extend(sp.starts(until));
         }
         if let Some(s) = &self.spikes {
             out.extend(s.starts(until));
