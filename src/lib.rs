@@ -63,3 +63,4 @@ pub mod manifest;
 pub mod models;
 pub mod policy;
 pub mod time;
+pub mod trace;

@@ -26,8 +26,94 @@ enum Format {
     Json,
 }
 
+/// How to read a trace file (shared by `trace` and `simulate --trace`).
+#[derive(clap::Args, Clone, Debug, Default)]
+struct TraceRead {
+    /// Time column of a CSV/Parquet trace (default: unix_s, timestamp, time, period, offset_s, or the first).
+    #[arg(long)]
+    time_col: Option<String>,
+    /// Count column of a binned CSV trace (default: requests, count or events).
+    #[arg(long)]
+    count_col: Option<String>,
+    /// Unit of numeric timestamps: s, ms or us.
+    #[arg(long, default_value = "s")]
+    time_unit: String,
+    /// Zone of datetimes written without one: UTC, +02:00, -0400.
+    #[arg(long, default_value = "UTC")]
+    tz: String,
+    /// Bin width in seconds for binned inputs (default: inferred; 1 for plain counts).
+    #[arg(long)]
+    bin: Option<f64>,
+    /// Malformed lines tolerated (counted and reported) before the read fails.
+    #[arg(long, default_value_t = 10)]
+    max_bad_lines: u64,
+    /// Reject out-of-order timestamps instead of sorting them.
+    #[arg(long)]
+    reject_unsorted: bool,
+}
+
+/// Transforms applied to a trace before use.
+#[derive(clap::Args, Clone, Debug, Default)]
+struct TraceTransform {
+    /// Keep from this many seconds after the trace start.
+    #[arg(long)]
+    trace_from: Option<f64>,
+    /// Keep until this many seconds after the trace start.
+    #[arg(long)]
+    trace_to: Option<f64>,
+    /// Multiply the load by this factor.
+    #[arg(long)]
+    trace_scale: Option<f64>,
+    /// Scale so the peak rate is this many req/s.
+    #[arg(long, conflicts_with = "trace_scale")]
+    trace_peak: Option<f64>,
+    /// Play this many times faster.
+    #[arg(long)]
+    trace_compress: Option<f64>,
+    /// Delay the trace by this many seconds.
+    #[arg(long)]
+    trace_shift: Option<f64>,
+    /// Append another trace after this one.
+    #[arg(long)]
+    trace_splice: Option<PathBuf>,
+    /// Arrivals within a bin: constant (piecewise-constant rate) or linear (between bin centres).
+    #[arg(long, default_value = "constant")]
+    interpolate: String,
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Summarise a trace: span, count, mean and peak rates, burstiness, busiest hour.
+    Info {
+        file: PathBuf,
+        #[command(flatten)]
+        read: TraceRead,
+        #[command(flatten)]
+        transform: TraceTransform,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a trace (any supported format) and write scaletwin's canonical trace
+    /// (Parquet with format_version; a `.csv` output name writes CSV).
+    Import {
+        file: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        read: TraceRead,
+        #[command(flatten)]
+        transform: TraceTransform,
+    },
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Read, summarise and convert recorded traces.
+    Trace {
+        #[command(subcommand)]
+        command: TraceCommand,
+    },
     /// Simulate a service under its autoscalers (default: the AMAS model's day with spikes).
     Simulate {
         /// Model folder (service.yaml + manifests). Default: the embedded AMAS model.
@@ -44,6 +130,13 @@ enum Command {
         /// Shortcut for a constant open-loop workload of this many requests per second.
         #[arg(long, conflicts_with = "workload")]
         rate: Option<f64>,
+        /// Replay a recorded trace (see `scaletwin trace info`) instead of the scenario's workload.
+        #[arg(long, conflicts_with_all = ["workload", "rate"])]
+        trace: Option<PathBuf>,
+        #[command(flatten)]
+        trace_read: TraceRead,
+        #[command(flatten)]
+        trace_transform: TraceTransform,
         /// Simulated time: 3600, 90s, 15m, 24h, 2d (default: the scenario's).
         #[arg(long)]
         duration: Option<String>,
@@ -115,24 +208,84 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             deployments,
             workload,
             rate,
+            trace,
+            trace_read,
+            trace_transform,
             duration,
             seed,
             slo_p95_ms,
             slo_success,
             sets,
             out,
-        } => simulate(SimulateArgs {
-            model,
-            deployments,
-            workload,
-            rate,
-            duration,
-            seed,
-            slo_p95_ms,
-            slo_success,
-            sets,
-            out,
-        }),
+        } => {
+            let trace = match trace {
+                Some(p) => match load_trace(&p, &trace_read, &trace_transform) {
+                    Ok(t) => Some(t),
+                    Err(e) => return usage(e),
+                },
+                None => None,
+            };
+            simulate(SimulateArgs {
+                model,
+                deployments,
+                workload,
+                rate,
+                trace,
+                duration,
+                seed,
+                slo_p95_ms,
+                slo_success,
+                sets,
+                out,
+            })
+        }
+        Command::Trace { command } => match command {
+            TraceCommand::Info {
+                file,
+                read,
+                transform,
+                json,
+            } => {
+                let t = match load_trace(&file, &read, &transform) {
+                    Ok(t) => t,
+                    Err(e) => return usage(e),
+                };
+                for (line, why) in &t.0.report.bad_examples {
+                    eprintln!("warning: {}:{line}: {why}", file.display());
+                }
+                let info = t.0.info();
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&info)?);
+                } else {
+                    print!("{info}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            TraceCommand::Import {
+                file,
+                output,
+                read,
+                transform,
+            } => {
+                let (t, _) = match load_trace(&file, &read, &transform) {
+                    Ok(t) => t,
+                    Err(e) => return usage(e),
+                };
+                if let Err(e) = scaletwin::trace::read::write(&t, &output) {
+                    return usage(e.to_string());
+                }
+                println!(
+                    "{}: {} rows read ({} malformed, {} out of order, {} missing bins) -> {}",
+                    file.display(),
+                    t.report.rows,
+                    t.report.bad_lines,
+                    t.report.out_of_order,
+                    t.report.missing_bins,
+                    output.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Command::Lint {
             paths,
             strict,
@@ -268,12 +421,95 @@ struct SimulateArgs {
     deployments: Vec<String>,
     workload: Option<PathBuf>,
     rate: Option<f64>,
+    trace: Option<LoadedTrace>,
     duration: Option<String>,
     seed: u64,
     slo_p95_ms: Option<f64>,
     slo_success: Option<f64>,
     sets: Vec<String>,
     out: Option<PathBuf>,
+}
+
+type LoadedTrace = (scaletwin::trace::Trace, scaletwin::trace::Interpolation);
+
+/// Read a trace and apply the transforms; the error names the file and says what to do.
+fn load_trace(
+    path: &std::path::Path,
+    r: &TraceRead,
+    t: &TraceTransform,
+) -> Result<LoadedTrace, String> {
+    use scaletwin::trace::{Interpolation, read};
+    let unit = match r.time_unit.as_str() {
+        "s" => read::TimeUnit::Seconds,
+        "ms" => read::TimeUnit::Millis,
+        "us" => read::TimeUnit::Micros,
+        other => return Err(format!("--time-unit {other}: use s, ms or us")),
+    };
+    if let Some(b) = r.bin
+        && !(b.is_finite() && b > 0.0)
+    {
+        return Err(format!("--bin {b}: must be > 0"));
+    }
+    let opts = read::ReadOptions {
+        time_col: r.time_col.clone(),
+        count_col: r.count_col.clone(),
+        time_unit: unit,
+        bin_s: r.bin,
+        max_bad_lines: r.max_bad_lines,
+        reject_unsorted: r.reject_unsorted,
+        ..read::ReadOptions::default()
+    }
+    .with_tz(&r.tz)
+    .map_err(|e| format!("--tz: {e}"))?;
+    let interp = match t.interpolate.as_str() {
+        "constant" => Interpolation::Constant,
+        "linear" => Interpolation::Linear,
+        other => return Err(format!("--interpolate {other}: use constant or linear")),
+    };
+    for (name, v) in [
+        ("trace-scale", t.trace_scale),
+        ("trace-peak", t.trace_peak),
+        ("trace-compress", t.trace_compress),
+    ] {
+        if let Some(x) = v
+            && !(x.is_finite() && x > 0.0)
+        {
+            return Err(format!("--{name} {x}: must be > 0"));
+        }
+    }
+    let mut trace = read::read(path, &opts).map_err(|e| e.to_string())?;
+    if let Some(other) = &t.trace_splice {
+        let o = read::read(other, &opts).map_err(|e| e.to_string())?;
+        trace.splice(&o);
+    }
+    if t.trace_from.is_some() || t.trace_to.is_some() {
+        let from = t.trace_from.unwrap_or(0.0);
+        let to = t.trace_to.unwrap_or(f64::INFINITY);
+        if !(from >= 0.0 && to > from) {
+            return Err(format!(
+                "--trace-from {from} --trace-to {to}: need 0 <= from < to"
+            ));
+        }
+        trace.window(from, to);
+    }
+    if let Some(k) = t.trace_compress {
+        trace.compress(k);
+    }
+    if let Some(k) = t.trace_scale {
+        trace.scale(k);
+    }
+    if let Some(p) = t.trace_peak {
+        trace
+            .scale_to_peak(p)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if let Some(s) = t.trace_shift {
+        if !(s.is_finite() && s >= 0.0) {
+            return Err(format!("--trace-shift {s}: must be >= 0"));
+        }
+        trace.shift(s);
+    }
+    Ok((trace, interp))
 }
 
 fn usage(msg: String) -> anyhow::Result<ExitCode> {
@@ -328,6 +564,17 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             return usage(format!("{}: {e}", path.display()));
         }
     }
+    let mut trace_span = None;
+    if let Some((t, interp)) = &a.trace {
+        scenario.workload = t.to_workload(*interp);
+        trace_span = Some(t.span_s());
+        if t.report.bad_lines > 0 {
+            eprintln!(
+                "warning: {}: {} malformed lines skipped",
+                t.source, t.report.bad_lines
+            );
+        }
+    }
     if let Some(r) = a.rate {
         if !(r.is_finite() && r >= 0.0) {
             return usage(format!("--rate {r}: must be >= 0"));
@@ -335,6 +582,9 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         scenario.workload = engine::Workload::Open {
             schedule: engine::RateSchedule::new(engine::Pattern::Constant { rate: r }),
         };
+    }
+    if let (Some(span), None) = (trace_span, &a.duration) {
+        scenario.duration_s = span;
     }
     if let Some(d) = &a.duration {
         scenario.duration_s = match output::parse_duration(d) {

@@ -259,7 +259,7 @@ impl<'m> Sim<'m> {
             warmup_us: us(cfg.warmup_s),
             segment_s: match wl {
                 Workload::Open { schedule } => schedule.segment_s(),
-                Workload::Closed { .. } => 60.0,
+                Workload::Closed { .. } | Workload::Replay { .. } => 60.0,
             },
             cfg,
         };
@@ -368,7 +368,7 @@ impl<'m> Sim<'m> {
             }
         }
         match self.wl {
-            Workload::Open { .. } => {
+            Workload::Open { .. } | Workload::Replay { .. } => {
                 self.load_segment(0);
             }
             Workload::Closed { users } => {
@@ -403,12 +403,21 @@ impl<'m> Sim<'m> {
     // ---- arrivals -------------------------------------------------------------------------
 
     fn load_segment(&mut self, seg: u64) {
-        if let Workload::Open { schedule } = self.wl {
-            let mut v = std::mem::take(&mut self.arrivals);
-            segment_arrivals(schedule, self.cfg.seed, seg, self.segment_s, &mut v);
-            self.arrivals = v;
-            self.arrival_idx = 0;
-            self.segment = seg;
+        match self.wl {
+            Workload::Open { schedule } => {
+                let mut v = std::mem::take(&mut self.arrivals);
+                segment_arrivals(schedule, self.cfg.seed, seg, self.segment_s, &mut v);
+                self.arrivals = v;
+                self.arrival_idx = 0;
+                self.segment = seg;
+            }
+            Workload::Replay { times_s } if seg == 0 => {
+                // The recorded times are the arrivals (the segment counter stops further loads).
+                self.arrivals = times_s.iter().map(|t| us(*t)).collect();
+                self.arrival_idx = 0;
+                self.segment = u64::MAX;
+            }
+            _ => {}
         }
     }
 
@@ -418,7 +427,7 @@ impl<'m> Sim<'m> {
         if self.arrival_idx < self.arrivals.len() {
             return Some(self.arrivals[self.arrival_idx]);
         }
-        if !matches!(self.wl, Workload::Open { .. }) {
+        if !matches!(self.wl, Workload::Open { .. }) || self.segment == u64::MAX {
             return None;
         }
         let max_seg = (self.cfg.duration_s / self.segment_s).ceil() as u64 + 1;
@@ -1087,6 +1096,13 @@ impl<'m> Sim<'m> {
             SignalRef::Constant(v) => Some(*v),
             SignalRef::OfferedRate => Some(match self.wl {
                 Workload::Open { schedule } => schedule.rate(self.now as f64 * 1e-6),
+                Workload::Replay { times_s } => {
+                    // The recorded rate over the last minute.
+                    let t = self.now as f64 * 1e-6;
+                    let n = times_s.partition_point(|x| *x <= t)
+                        - times_s.partition_point(|x| *x <= t - 60.0);
+                    n as f64 / 60.0
+                }
                 Workload::Closed { .. } => 0.0,
             }),
         })

@@ -87,6 +87,10 @@ pub enum Pattern {
     },
     /// Piecewise-constant bins (a recorded trace): bin `i` holds `rates[i]` from `i × bin_s`.
     Bins { bin_s: f64, rates: Vec<f64> },
+    /// Piecewise-linear between bin centres (a recorded trace, smoothed): `rates[i]` at
+    /// `(i + ½) × bin_s`, flat before the first centre and after the last, 0 after the end.
+    #[serde(rename = "linear-bins")]
+    LinearBins { bin_s: f64, rates: Vec<f64> },
 }
 
 fn default_peak() -> f64 {
@@ -241,7 +245,7 @@ impl RateSchedule {
                     return Err("peak_hour must be a number".into());
                 }
             }
-            Pattern::Bins { bin_s, rates } => {
+            Pattern::Bins { bin_s, rates } | Pattern::LinearBins { bin_s, rates } => {
                 pos("bin_s", *bin_s)?;
                 for (i, r) in rates.iter().enumerate() {
                     nn(&format!("rates[{i}]"), *r)?;
@@ -305,6 +309,22 @@ impl RateSchedule {
                     rates.get(i as usize).copied().unwrap_or(0.0)
                 }
             }
+            Pattern::LinearBins { bin_s, rates } => {
+                let n = rates.len();
+                if t < 0.0 || n == 0 || t >= n as f64 * bin_s {
+                    return 0.0;
+                }
+                let x = t / bin_s - 0.5;
+                if x <= 0.0 {
+                    return rates[0];
+                }
+                let i = x.floor() as usize;
+                if i + 1 >= n {
+                    return rates[n - 1];
+                }
+                let f = x - i as f64;
+                rates[i] * (1.0 - f) + rates[i + 1] * f
+            }
         }
     }
 
@@ -346,9 +366,10 @@ impl RateSchedule {
                 let slope = mean * amplitude * std::f64::consts::TAU / 86_400.0;
                 self.base_rate(t0).max(self.base_rate(t1)) + slope * (t1 - t0)
             }
-            Pattern::Bins { bin_s, rates } => {
-                let a = (t0 / bin_s).floor().max(0.0) as usize;
-                let b = ((t1 / bin_s).ceil().max(0.0) as usize).min(rates.len());
+            Pattern::Bins { bin_s, rates } | Pattern::LinearBins { bin_s, rates } => {
+                // Linear interpolation stays within the neighbouring bins' rates.
+                let a = ((t0 / bin_s).floor() - 1.0).max(0.0) as usize;
+                let b = (((t1 / bin_s).ceil() + 1.0).max(0.0) as usize).min(rates.len());
                 rates
                     .get(a..b.max(a))
                     .map(|s| s.iter().copied().fold(0.0, f64::max))
@@ -447,6 +468,9 @@ pub enum Workload {
         #[serde(flatten)]
         users: ClosedLoop,
     },
+    /// Exact request times (seconds from the start) from a recorded per-request trace.
+    #[serde(skip)]
+    Replay { times_s: std::sync::Arc<Vec<f64>> },
 }
 
 impl<'de> Deserialize<'de> for Workload {
@@ -489,6 +513,14 @@ impl Workload {
                 }
                 Ok(())
             }
+            Workload::Replay { times_s } => {
+                if times_s.windows(2).any(|w| w[1] < w[0])
+                    || times_s.first().is_some_and(|t| *t < 0.0)
+                {
+                    return Err("replayed request times must be sorted and >= 0".into());
+                }
+                Ok(())
+            }
         }
     }
 
@@ -496,7 +528,7 @@ impl Workload {
     pub fn spike_starts(&self, until: f64) -> Vec<f64> {
         match self {
             Workload::Open { schedule } => schedule.spike_starts(until),
-            Workload::Closed { .. } => Vec::new(),
+            Workload::Closed { .. } | Workload::Replay { .. } => Vec::new(),
         }
     }
 }
