@@ -68,5 +68,48 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A recorded trace against a synthetic pattern of the same mean rate, on the same model:
+/// the engine's cost per request should not depend on where the arrivals come from.
+fn trace_vs_pattern(c: &mut Criterion) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/traces/twitter-stream-2021-08.per-second.orig.txt");
+    let Ok(mut trace) =
+        scaletwin::trace::read::read(&path, &scaletwin::trace::read::ReadOptions::default())
+    else {
+        eprintln!("skipping trace_vs_pattern: {} not found", path.display());
+        return;
+    };
+    trace.window(0.0, 6.0 * 3600.0);
+    let requests = trace.total();
+    let mean = requests / trace.span_s();
+    let mut model = mmc(64);
+    model.deployments[0].service = scaletwin::engine::dist::DurationDist::Exponential { mean: 0.1 }
+        .sampler()
+        .unwrap();
+    let replay = trace.to_workload(scaletwin::trace::Interpolation::Constant);
+    let synthetic = Workload::Open {
+        schedule: RateSchedule::new(Pattern::Constant { rate: mean }),
+    };
+    let mut g = c.benchmark_group("trace_vs_pattern");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(requests as u64));
+    for (name, wl) in [
+        ("twitter_6h_replay", &replay),
+        ("constant_same_mean", &synthetic),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let cfg = RunConfig {
+                    duration_s: 6.0 * 3600.0,
+                    record_decisions: false,
+                    ..RunConfig::default()
+                };
+                black_box(run(&model, wl, cfg).deployments[0].succeeded)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, trace_vs_pattern);
 criterion_main!(benches);

@@ -97,9 +97,26 @@ enum TraceCommand {
     /// Read a trace (any supported format) and write scaletwin's canonical trace
     /// (Parquet with format_version; a `.csv` output name writes CSV).
     Import {
-        file: PathBuf,
+        /// The trace file (omit with --prometheus).
+        #[arg(required_unless_present = "prometheus")]
+        file: Option<PathBuf>,
         #[arg(short, long)]
         output: PathBuf,
+        /// Import live from this Prometheus server (http://host:9090) with a range query.
+        #[arg(long, requires_all = ["query", "start", "end"])]
+        prometheus: Option<String>,
+        /// PromQL returning one series of per-second rates, e.g. 'sum(rate(http_requests_total[1m]))'.
+        #[arg(long)]
+        query: Option<String>,
+        /// Range start: UTC epoch seconds or a datetime (2026-11-28T10:00:00Z).
+        #[arg(long, allow_hyphen_values = true)]
+        start: Option<String>,
+        /// Range end.
+        #[arg(long, allow_hyphen_values = true)]
+        end: Option<String>,
+        /// Resolution step in seconds.
+        #[arg(long, default_value_t = 15.0)]
+        step: f64,
         #[command(flatten)]
         read: TraceRead,
         #[command(flatten)]
@@ -264,13 +281,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             TraceCommand::Import {
                 file,
                 output,
+                prometheus,
+                query,
+                start,
+                end,
+                step,
                 read,
                 transform,
             } => {
-                let (t, _) = match load_trace(&file, &read, &transform) {
-                    Ok(t) => t,
-                    Err(e) => return usage(e),
+                let t = match (&prometheus, &file) {
+                    (Some(url), _) => {
+                        let (Some(q), Some(a), Some(b)) = (&query, &start, &end) else {
+                            return usage("--prometheus needs --query, --start and --end".into());
+                        };
+                        let times = (
+                            scaletwin::trace::prometheus::parse_time(a),
+                            scaletwin::trace::prometheus::parse_time(b),
+                        );
+                        let (Ok(a), Ok(b)) = times else {
+                            return usage(format!(
+                                "--start/--end: {a} / {b}: write UTC epoch seconds or a datetime like 2026-11-28T10:00:00Z"
+                            ));
+                        };
+                        let rq = scaletwin::trace::prometheus::RangeQuery {
+                            url: url.clone(),
+                            query: q.clone(),
+                            start: a,
+                            end: b,
+                            step,
+                            timeout_s: 60.0,
+                        };
+                        match scaletwin::trace::prometheus::import(&rq) {
+                            Ok(t) => t,
+                            Err(e) => return usage(e.to_string()),
+                        }
+                    }
+                    (None, Some(f)) => match load_trace(f, &read, &transform) {
+                        Ok((t, _)) => t,
+                        Err(e) => return usage(e),
+                    },
+                    (None, None) => return usage("name a trace file or --prometheus URL".into()),
                 };
+                let file = file
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(prometheus.clone().unwrap_or_default()));
                 if let Err(e) = scaletwin::trace::read::write(&t, &output) {
                     return usage(e.to_string());
                 }

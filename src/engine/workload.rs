@@ -429,6 +429,29 @@ pub fn segment_arrivals(
         return;
     }
     let mut rng = KeyedRng::new(seed, Stream::Arrivals, segment);
+    // Piecewise-constant bins: draw each bin's arrivals at its own rate (exact, and no
+    // rejected candidates, so a replayed trace costs what a constant rate costs).
+    if let (Pattern::Bins { bin_s, rates }, None) = (&schedule.pattern, &schedule.spikes) {
+        let first = (t0 / bin_s).floor().max(0.0) as usize;
+        let mut i = first;
+        while i < rates.len() && (i as f64) * bin_s < t1 {
+            let a = (i as f64 * bin_s).max(t0);
+            let b = ((i + 1) as f64 * bin_s).min(t1);
+            let r = rates[i] * schedule.scale;
+            if r > 0.0 {
+                let mut t = a;
+                loop {
+                    t += rng.exp(1.0 / r);
+                    if t >= b {
+                        break;
+                    }
+                    out.push((t * 1e6) as i64);
+                }
+            }
+            i += 1;
+        }
+        return;
+    }
     let mut t = t0;
     let flat = matches!(schedule.pattern, Pattern::Constant { .. }) && schedule.spikes.is_none();
     loop {

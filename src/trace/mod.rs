@@ -1,6 +1,7 @@
 //! Recorded workloads: read real traces (binned counts, per-request timestamps, access logs,
 //! Prometheus answers), transform them, summarise them, and turn them into engine workloads.
 
+pub mod prometheus;
 pub mod read;
 pub mod time;
 

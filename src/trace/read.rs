@@ -287,6 +287,30 @@ fn requests(mut times: Vec<f64>, ctx: &mut Ctx) -> Result<(f64, TraceData), Trac
     ))
 }
 
+/// A binned trace from the JSON of a `query_range` answer (for live imports).
+pub fn from_prometheus_json(
+    v: &serde_json::Value,
+    source: &str,
+    opts: &ReadOptions,
+) -> Result<Trace, TraceError> {
+    let mut ctx = Ctx {
+        file: source,
+        opts,
+        report: ReadReport::default(),
+    };
+    let (start, data) = prometheus_matrix(v, &mut ctx)?;
+    let mut report = ctx.report;
+    if let TraceData::Binned { counts, .. } = &data {
+        report.missing_bins = counts.iter().filter(|c| c.is_none()).count() as u64;
+    }
+    Ok(Trace {
+        source: source.to_string(),
+        start_unix_s: start,
+        data,
+        report,
+    })
+}
+
 fn read_prometheus(path: &Path, ctx: &mut Ctx) -> Result<(f64, TraceData), TraceError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| ctx.err(None, format!("cannot read: {e}")))?;

@@ -1,0 +1,116 @@
+//! Live import from a Prometheus server: one `query_range` call, answered as a binned trace.
+//! This is how a team records its own production trace, e.g.
+//! `scaletwin trace import --prometheus http://prometheus:9090 --query 'sum(rate(http_requests_total[1m]))' --start … --end … --step 15`.
+
+use super::read::{self, ReadOptions};
+use super::{Trace, TraceError};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// A range query.
+#[derive(Clone, Debug)]
+pub struct RangeQuery {
+    /// Base URL of the server, e.g. `http://127.0.0.1:9090`.
+    pub url: String,
+    pub query: String,
+    /// UTC epoch seconds.
+    pub start: f64,
+    pub end: f64,
+    /// Resolution step, seconds.
+    pub step: f64,
+    /// Give up after this many seconds.
+    pub timeout_s: f64,
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Parse a time argument: UTC epoch seconds or a datetime (`2026-11-28T10:00:00Z`).
+pub fn parse_time(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => super::time::parse_datetime(s, 0),
+    }
+}
+
+/// Run the query and turn the answer (one series of rates per second) into a binned trace.
+pub fn import(q: &RangeQuery) -> Result<Trace, TraceError> {
+    let err = |m: String| TraceError {
+        file: q.url.clone(),
+        line: None,
+        message: m,
+    };
+    if !(q.step.is_finite() && q.step > 0.0) {
+        return Err(err(format!("step {} must be > 0", q.step)));
+    }
+    if q.end <= q.start {
+        return Err(err(format!(
+            "end ({}) must be after start ({})",
+            q.end, q.start
+        )));
+    }
+    let base = q.url.trim_end_matches('/');
+    let uri = format!(
+        "{base}/api/v1/query_range?query={}&start={}&end={}&step={}",
+        encode(&q.query),
+        q.start,
+        q.end,
+        q.step
+    );
+    let uri: hyper::Uri = uri.parse().map_err(|e| err(format!("bad URL: {e}")))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(err("only http:// Prometheus URLs are supported".into()));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| err(e.to_string()))?;
+    let body = rt.block_on(async {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+        let fut = async {
+            let resp = client
+                .get(uri)
+                .await
+                .map_err(|e| format!("cannot reach Prometheus: {e}"))?;
+            let status = resp.status();
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| format!("reading the answer: {e}"))?
+                .to_bytes();
+            Ok::<_, String>((status, bytes))
+        };
+        tokio::time::timeout(
+            std::time::Duration::from_secs_f64(q.timeout_s.max(0.1)),
+            fut,
+        )
+        .await
+        .map_err(|_| format!("no answer within {} s", q.timeout_s))?
+    });
+    let (status, bytes) = body.map_err(err)?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| err(format!("HTTP {status}: the answer is not JSON: {e}")))?;
+    let mut t = read::from_prometheus_json(
+        &v,
+        &q.url,
+        &ReadOptions {
+            bin_s: Some(q.step),
+            ..ReadOptions::default()
+        },
+    )?;
+    t.source = format!("{base} {}", q.query);
+    Ok(t)
+}
