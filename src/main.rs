@@ -50,6 +50,11 @@ struct TraceRead {
     /// Reject out-of-order timestamps instead of sorting them.
     #[arg(long)]
     reject_unsorted: bool,
+    /// Keep a per-request attribute: a CSV column (e.g. GeneratedTokens) or an access log's
+    /// `status` / `bytes`; the service model maps it to work (work.per_unit_s,
+    /// work.tokens_per_unit).
+    #[arg(long)]
+    trace_attr: Option<String>,
 }
 
 /// Transforms applied to a trace before use.
@@ -269,6 +274,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 for (line, why) in &t.0.report.bad_examples {
                     eprintln!("warning: {}:{line}: {why}", file.display());
+                }
+                if t.0.report.out_of_order > 0 {
+                    eprintln!(
+                        "warning: {}: {} timestamps were out of order and have been sorted (--reject-unsorted refuses them)",
+                        file.display(),
+                        t.0.report.out_of_order
+                    );
                 }
                 let info = t.0.info();
                 if json {
@@ -511,6 +523,7 @@ fn load_trace(
         bin_s: r.bin,
         max_bad_lines: r.max_bad_lines,
         reject_unsorted: r.reject_unsorted,
+        attr: r.trace_attr.clone(),
         ..read::ReadOptions::default()
     }
     .with_tz(&r.tz)

@@ -342,3 +342,98 @@ fn transforms_and_interpolation() {
         (10.0, 15.0, 40.0, 0.0)
     );
 }
+
+#[test]
+fn per_request_attributes_map_to_work() {
+    // Access logs keep status and bytes.
+    let log = "a - - [01/Jul/1995:00:00:01 -0400] \"GET / HTTP/1.0\" 200 6245\nb - - [01/Jul/1995:00:00:02 -0400] \"GET /x HTTP/1.0\" 304 -\n";
+    let p = tmp_file("attrs.log", log);
+    let t = read::read(
+        &p,
+        &ReadOptions {
+            attr: Some("bytes".into()),
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(t.attrs, Some(vec![6245.0, 0.0]));
+    let s = read::read(
+        &p,
+        &ReadOptions {
+            attr: Some("status".into()),
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.attrs, Some(vec![200.0, 304.0]));
+    assert!(
+        read::read(
+            &p,
+            &ReadOptions {
+                attr: Some("agent".into()),
+                ..ReadOptions::default()
+            }
+        )
+        .is_err()
+    );
+
+    // Token counts of the Azure LLM trace drive each request's service time.
+    let Some(dir) = traces_dir() else { return };
+    let opts = ReadOptions {
+        attr: Some("GeneratedTokens".into()),
+        ..ReadOptions::default()
+    };
+    let mut t = read::read(
+        &dir.join("azure-llm-inference-2023.code.requests.csv"),
+        &opts,
+    )
+    .unwrap();
+    t.window(0.0, 1200.0);
+    let attrs = t.attrs.clone().unwrap();
+    let n = attrs.len();
+    assert_eq!(
+        Some(n),
+        match &t.data {
+            TraceData::Requests { times_s } => Some(times_s.len()),
+            _ => None,
+        }
+    );
+    let mean_tokens = attrs.iter().sum::<f64>() / n as f64;
+    let mut d = engine::DeploymentModel::new(
+        "llm",
+        engine::dist::DurationDist::Deterministic { value: 0.05 },
+    )
+    .unwrap();
+    d.initial_replicas = 500;
+    d.per_unit_s = 0.01;
+    d.tokens_per_unit = 1.0;
+    let model = engine::Model {
+        name: "llm".into(),
+        deployments: vec![d],
+        queues: vec![],
+        autoscalers: vec![],
+        entry: 0,
+        metrics: engine::MetricsConfig::default(),
+        controller: scaletwin::policy::hpa::ControllerConfig::default(),
+        cost: engine::Cost::default(),
+    };
+    let o = engine::run(
+        &model,
+        &t.to_workload(Interpolation::Constant),
+        RunConfig {
+            duration_s: 1300.0,
+            ..RunConfig::default()
+        },
+    );
+    let dd = &o.deployments[0];
+    assert_eq!(
+        dd.arrived as usize, n,
+        "exact replay: one arrival per recorded request"
+    );
+    let want_ms = (0.05 + 0.01 * mean_tokens) * 1000.0;
+    assert!(
+        (dd.latency_ms.mean - want_ms).abs() / want_ms < 0.01,
+        "mean latency {} ms, expected {want_ms} ms",
+        dd.latency_ms.mean
+    );
+}

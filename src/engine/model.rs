@@ -49,6 +49,10 @@ pub struct DeploymentModel {
     pub fan_out: Vec<(usize, CountDist)>,
     /// Tokens consumed per completed request/job (exported as a counter).
     pub tokens: Option<Sampler>,
+    /// Extra service time per unit of a replayed request's attribute (e.g. per token).
+    pub per_unit_s: f64,
+    /// Tokens counted per unit of a replayed request's attribute.
+    pub tokens_per_unit: f64,
     pub cpu_request_milli: i64,
     pub memory_request_bytes: f64,
     pub initial_replicas: u32,
@@ -363,6 +367,8 @@ impl DeploymentModel {
             consumes: Vec::new(),
             fan_out: Vec::new(),
             tokens: None,
+            per_unit_s: 0.0,
+            tokens_per_unit: 0.0,
             cpu_request_milli: 1000,
             memory_request_bytes: 0.0,
             initial_replicas: 1,

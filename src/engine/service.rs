@@ -88,6 +88,13 @@ pub struct WorkSpec {
     /// Tokens used per completed request or job (exported as a counter).
     #[serde(default)]
     pub tokens: Option<DurationDist>,
+    /// Extra service time per unit of a replayed trace's per-request attribute (e.g. seconds
+    /// per generated token); jobs inherit their request's attribute.
+    #[serde(default)]
+    pub per_unit_s: f64,
+    /// Tokens counted per unit of that attribute.
+    #[serde(default)]
+    pub tokens_per_unit: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -589,6 +596,8 @@ fn build(
                 d.work.cpu_seconds_per_request,
             ),
             ("work.idle_cpu_millicores", d.work.idle_cpu_millicores),
+            ("work.per_unit_s", d.work.per_unit_s),
+            ("work.tokens_per_unit", d.work.tokens_per_unit),
             ("work.memory_base_mib", d.work.memory_base_mib),
             (
                 "work.memory_per_inflight_mib",
@@ -644,6 +653,8 @@ fn build(
         dm.routing = s.routing;
         dm.shared_queue = s.shared_queue;
         dm.cpu_seconds_per_request = d.work.cpu_seconds_per_request;
+        dm.per_unit_s = d.work.per_unit_s;
+        dm.tokens_per_unit = d.work.tokens_per_unit;
         dm.idle_cpu_millicores = d.work.idle_cpu_millicores;
         dm.memory_base_bytes = d.work.memory_base_mib * 1048576.0;
         dm.memory_per_inflight_bytes = d.work.memory_per_inflight_mib * 1048576.0;

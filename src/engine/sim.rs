@@ -78,6 +78,8 @@ struct Req {
     /// Broker queue a job came from (`NO_QUEUE` for HTTP requests).
     queue: u16,
     user: u32,
+    /// The replayed request's attribute (0 when there is none).
+    attr: f32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -411,7 +413,7 @@ impl<'m> Sim<'m> {
                 self.arrival_idx = 0;
                 self.segment = seg;
             }
-            Workload::Replay { times_s } if seg == 0 => {
+            Workload::Replay { times_s, .. } if seg == 0 => {
                 // The recorded times are the arrivals (the segment counter stops further loads).
                 self.arrivals = times_s.iter().map(|t| us(*t)).collect();
                 self.arrival_idx = 0;
@@ -446,7 +448,13 @@ impl<'m> Sim<'m> {
         let key = self.arrival_count;
         self.arrival_count += 1;
         let entry = self.m.entry;
-        self.submit_http(entry, key, NO_USER);
+        let attr = match self.wl {
+            Workload::Replay { attrs: Some(a), .. } => {
+                a.get(key as usize).copied().unwrap_or(0.0) as f32
+            }
+            _ => 0.0,
+        };
+        self.submit_http(entry, key, NO_USER, attr);
     }
 
     fn on_user(&mut self, u: u32) {
@@ -454,7 +462,7 @@ impl<'m> Sim<'m> {
         self.user_iter[u as usize] += 1;
         let key = mix((u as u64) << 32 | (it & 0xFFFF_FFFF)) ^ 0x5555;
         let entry = self.m.entry;
-        self.submit_http(entry, key, u);
+        self.submit_http(entry, key, u, 0.0);
     }
 
     fn user_done(&mut self, user: u32, key: u64) {
@@ -499,11 +507,14 @@ impl<'m> Sim<'m> {
         }
     }
 
-    fn submit_http(&mut self, dep: usize, key: u64, user: u32) {
+    fn submit_http(&mut self, dep: usize, key: u64, user: u32, attr: f32) {
         let dm = &self.m.deployments[dep];
-        let service_us = dm
+        let mut service_us = dm
             .service
             .sample_micros(&mut KeyedRng::keyed(self.work_base, key));
+        if attr > 0.0 && dm.per_unit_s > 0.0 {
+            service_us += (attr as f64 * dm.per_unit_s * 1e6) as i64;
+        }
         let r = Req {
             arrival: self.now,
             key,
@@ -511,6 +522,7 @@ impl<'m> Sim<'m> {
             dep: dep as u16,
             queue: NO_QUEUE,
             user,
+            attr,
         };
         self.deps[dep].arrived += 1;
         self.deps[dep].win_arrived += 1;
@@ -671,6 +683,7 @@ impl<'m> Sim<'m> {
                     r.key ^ 0x70_6b,
                 ));
             }
+            d.tokens += r.attr as f64 * dm.tokens_per_unit;
             for (j, (q, count)) in dm.fan_out.iter().enumerate() {
                 let n = count.sample(&mut KeyedRng::new(
                     self.cfg.seed,
@@ -679,7 +692,7 @@ impl<'m> Sim<'m> {
                 ));
                 for k in 0..n {
                     let key = mix(r.key ^ ((j as u64 + 1) << 48) ^ k as u64);
-                    self.enqueue_job(*q, key);
+                    self.enqueue_job(*q, key, r.attr);
                 }
             }
         }
@@ -689,7 +702,7 @@ impl<'m> Sim<'m> {
         self.maybe_gone(p);
     }
 
-    fn enqueue_job(&mut self, q: usize, key: u64) {
+    fn enqueue_job(&mut self, q: usize, key: u64, attr: f32) {
         // The consumer of this queue.
         let Some(dep) = self
             .m
@@ -700,9 +713,12 @@ impl<'m> Sim<'m> {
             return;
         };
         let dm = &self.m.deployments[dep];
-        let service_us = dm
+        let mut service_us = dm
             .service
             .sample_micros(&mut KeyedRng::keyed(self.work_base, key));
+        if attr > 0.0 && dm.per_unit_s > 0.0 {
+            service_us += (attr as f64 * dm.per_unit_s * 1e6) as i64;
+        }
         let id = self.alloc(Req {
             arrival: self.now,
             key,
@@ -710,6 +726,7 @@ impl<'m> Sim<'m> {
             dep: dep as u16,
             queue: q as u16,
             user: NO_USER,
+            attr,
         });
         self.deps[dep].arrived += 1;
         self.deps[dep].win_arrived += 1;
@@ -1096,7 +1113,7 @@ impl<'m> Sim<'m> {
             SignalRef::Constant(v) => Some(*v),
             SignalRef::OfferedRate => Some(match self.wl {
                 Workload::Open { schedule } => schedule.rate(self.now as f64 * 1e-6),
-                Workload::Replay { times_s } => {
+                Workload::Replay { times_s, .. } => {
                     // The recorded rate over the last minute.
                     let t = self.now as f64 * 1e-6;
                     let n = times_s.partition_point(|x| *x <= t)

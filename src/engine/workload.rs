@@ -493,7 +493,11 @@ pub enum Workload {
     },
     /// Exact request times (seconds from the start) from a recorded per-request trace.
     #[serde(skip)]
-    Replay { times_s: std::sync::Arc<Vec<f64>> },
+    Replay {
+        times_s: std::sync::Arc<Vec<f64>>,
+        /// A per-request attribute (e.g. tokens), aligned with the times.
+        attrs: Option<std::sync::Arc<Vec<f64>>>,
+    },
 }
 
 impl<'de> Deserialize<'de> for Workload {
@@ -536,7 +540,12 @@ impl Workload {
                 }
                 Ok(())
             }
-            Workload::Replay { times_s } => {
+            Workload::Replay { times_s, attrs } => {
+                if attrs.as_ref().is_some_and(|a| a.len() != times_s.len()) {
+                    return Err(
+                        "replayed attributes must match the request times one to one".into(),
+                    );
+                }
                 if times_s.windows(2).any(|w| w[1] < w[0])
                     || times_s.first().is_some_and(|t| *t < 0.0)
                 {

@@ -56,8 +56,9 @@ pub struct Trace {
     pub start_unix_s: f64,
     pub data: TraceData,
     pub report: ReadReport,
+    /// Per-request attribute (e.g. tokens, bytes), aligned with the request times.
+    pub attrs: Option<Vec<f64>>,
 }
-
 /// Summary statistics (`scaletwin trace info`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceInfo {
@@ -226,11 +227,21 @@ impl Trace {
                 self.start_unix_s += a as f64 * *bin_s;
             }
             TraceData::Requests { times_s } => {
+                let keep: Vec<bool> = times_s.iter().map(|t| *t >= from_s && *t < to_s).collect();
                 *times_s = times_s
                     .iter()
-                    .filter(|t| **t >= from_s && **t < to_s)
-                    .map(|t| t - from_s)
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(t, _)| t - from_s)
                     .collect();
+                if let Some(a) = &mut self.attrs {
+                    *a = a
+                        .iter()
+                        .zip(&keep)
+                        .filter(|(_, k)| **k)
+                        .map(|(v, _)| *v)
+                        .collect();
+                }
                 self.start_unix_s += from_s;
             }
         }
@@ -243,15 +254,22 @@ impl Trace {
             TraceData::Binned { counts, .. } => counts.iter_mut().flatten().for_each(|c| *c *= k),
             TraceData::Requests { times_s } => {
                 let mut out = Vec::with_capacity((times_s.len() as f64 * k) as usize + 1);
+                let mut attrs = Vec::new();
                 let mut acc = 0.0;
-                for t in times_s.iter() {
+                for (i, t) in times_s.iter().enumerate() {
                     acc += k;
                     while acc >= 1.0 {
                         out.push(*t);
+                        if let Some(a) = &self.attrs {
+                            attrs.push(a[i]);
+                        }
                         acc -= 1.0;
                     }
                 }
                 *times_s = out;
+                if self.attrs.is_some() {
+                    self.attrs = Some(attrs);
+                }
             }
         }
     }
@@ -308,7 +326,16 @@ impl Trace {
                 counts.extend(other.rebin(b));
             }
             TraceData::Requests { times_s } => match &other.data {
-                TraceData::Requests { times_s: o } => times_s.extend(o.iter().map(|t| t + span)),
+                TraceData::Requests { times_s: o } => {
+                    times_s.extend(o.iter().map(|t| t + span));
+                    self.attrs = match (self.attrs.take(), &other.attrs) {
+                        (Some(mut a), Some(b)) => {
+                            a.extend(b);
+                            Some(a)
+                        }
+                        _ => None,
+                    };
+                }
                 TraceData::Binned { .. } => {
                     // Mixed: convert this one to 1 s bins first.
                     let mut bins = self.rebin(1.0);
@@ -343,6 +370,7 @@ impl Trace {
             }
             TraceData::Requests { times_s } => Workload::Replay {
                 times_s: Arc::new(times_s.clone()),
+                attrs: self.attrs.clone().map(Arc::new),
             },
         }
     }

@@ -47,6 +47,9 @@ pub struct ReadOptions {
     pub max_bad_lines: u64,
     /// Reject out-of-order timestamps instead of sorting them.
     pub reject_unsorted: bool,
+    /// A per-request attribute to keep (a CSV column such as `GeneratedTokens`, or `bytes` /
+    /// `status` of an access log), for the service model to map to work.
+    pub attr: Option<String>,
 }
 
 impl Default for ReadOptions {
@@ -60,6 +63,7 @@ impl Default for ReadOptions {
             bin_s: None,
             max_bad_lines: 10,
             reject_unsorted: false,
+            attr: None,
         }
     }
 }
@@ -76,6 +80,7 @@ struct Ctx<'a> {
     file: &'a str,
     opts: &'a ReadOptions,
     report: ReadReport,
+    attrs: Option<Vec<f64>>,
 }
 
 impl Ctx<'_> {
@@ -176,6 +181,7 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
         file: &file,
         opts,
         report: ReadReport::default(),
+        attrs: None,
     };
     let (start, data) = match format {
         Format::Counts => read_counts(path, &mut ctx)?,
@@ -186,11 +192,13 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
         }
     };
     let report = ctx.report;
+    let attrs = ctx.attrs;
     let mut t = Trace {
         source: file.clone(),
         start_unix_s: start,
         data,
         report,
+        attrs,
     };
     if let TraceData::Binned { counts, .. } = &t.data {
         t.report.missing_bins = counts.iter().filter(|c| c.is_none()).count() as u64;
@@ -247,7 +255,19 @@ fn open_maybe_gz(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
 
 fn read_access_log(path: &Path, ctx: &mut Ctx) -> Result<(f64, TraceData), TraceError> {
     let r = open_maybe_gz(path).map_err(|e| ctx.err(None, format!("cannot read: {e}")))?;
+    let field = match ctx.opts.attr.as_deref() {
+        None => None,
+        Some("status") => Some(0),
+        Some("bytes") => Some(1),
+        Some(other) => {
+            return Err(ctx.err(
+                None,
+                format!("an access log has the attributes `status` and `bytes`, not `{other}`"),
+            ));
+        }
+    };
     let mut times = Vec::new();
+    let mut attrs = Vec::new();
     for (i, line) in r.split(b'\n').enumerate() {
         let line = line.map_err(|e| ctx.err(Some(i + 1), format!("cannot read: {e}")))?;
         let line = String::from_utf8_lossy(&line);
@@ -258,13 +278,36 @@ fn read_access_log(path: &Path, ctx: &mut Ctx) -> Result<(f64, TraceData), Trace
             (Some(a), Some(b)) if b > a => parse_clf_time(&line[a + 1..b]),
             _ => Err("no [time] field".into()),
         };
-        match t {
-            Ok(t) => {
-                times.push(t);
-                ctx.report.rows += 1;
+        // Status and bytes follow the quoted request line; `-` bytes mean 0.
+        let attr = field.map(|f| {
+            let tail = line.rfind('"').map(|q| &line[q + 1..]).unwrap_or("");
+            let v = tail.split_whitespace().nth(f).unwrap_or("-");
+            if v == "-" {
+                Ok(0.0)
+            } else {
+                v.parse::<f64>().map_err(|_| {
+                    format!(
+                        "`{v}` is not a {}",
+                        if f == 0 { "status" } else { "byte count" }
+                    )
+                })
             }
-            Err(e) => ctx.bad(i + 1, e)?,
+        });
+        match (t, attr) {
+            (Ok(t), None) => times.push(t),
+            (Ok(t), Some(Ok(a))) => {
+                times.push(t);
+                attrs.push(a);
+            }
+            (Err(e), _) | (_, Some(Err(e))) => {
+                ctx.bad(i + 1, e)?;
+                continue;
+            }
         }
+        ctx.report.rows += 1;
+    }
+    if field.is_some() {
+        ctx.attrs = Some(attrs);
     }
     requests(times, ctx)
 }
@@ -272,6 +315,12 @@ fn read_access_log(path: &Path, ctx: &mut Ctx) -> Result<(f64, TraceData), Trace
 fn requests(mut times: Vec<f64>, ctx: &mut Ctx) -> Result<(f64, TraceData), TraceError> {
     let unsorted = times.windows(2).filter(|w| w[1] < w[0]).count() as u64;
     if unsorted > 0 {
+        if let Some(a) = ctx.attrs.take() {
+            // Sort the attribute with its time.
+            let mut pairs: Vec<(f64, f64)> = times.iter().copied().zip(a).collect();
+            pairs.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap());
+            ctx.attrs = Some(pairs.iter().map(|p| p.1).collect());
+        }
         if ctx.opts.reject_unsorted {
             return Err(ctx.err(None, format!("{unsorted} timestamps are out of order; sort the file or drop --reject-unsorted")));
         }
@@ -297,6 +346,7 @@ pub fn from_prometheus_json(
         file: source,
         opts,
         report: ReadReport::default(),
+        attrs: None,
     };
     let (start, data) = prometheus_matrix(v, &mut ctx)?;
     let mut report = ctx.report;
@@ -308,6 +358,7 @@ pub fn from_prometheus_json(
         start_unix_s: start,
         data,
         report,
+        attrs: None,
     })
 }
 
@@ -605,16 +656,51 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
         }
         Ok(out)
     } else {
+        let attr_col = ctx.opts.attr.clone();
+        let attr_vals = match &attr_col {
+            Some(c) if names.contains(c) => Some(as_strings(c)?),
+            Some(c) => {
+                return Err(ctx.err(
+                    None,
+                    format!("no attribute column `{c}` (columns: {})", names.join(", ")),
+                ));
+            }
+            None => None,
+        };
         let mut ts = Vec::with_capacity(times.len());
+        let mut attrs = Vec::new();
         for (i, t) in times.iter().enumerate() {
+            let attr = match &attr_vals {
+                Some(v) => match v[i].as_deref().map(|s| s.trim().parse::<f64>()) {
+                    Some(Ok(x)) if x.is_finite() && x >= 0.0 => Some(x),
+                    _ => {
+                        ctx.bad(
+                            i + 2,
+                            format!(
+                                "{}: `{}` is not a number >= 0",
+                                attr_col.as_deref().unwrap_or(""),
+                                v[i].clone().unwrap_or_default()
+                            ),
+                        )?;
+                        continue;
+                    }
+                },
+                None => None,
+            };
             match t.as_deref().map(|s| time_value(s, ctx)) {
                 Some(Ok(t)) => {
                     ts.push(t);
+                    if let Some(a) = attr {
+                        attrs.push(a);
+                    }
                     ctx.report.rows += 1;
                 }
                 Some(Err(e)) => ctx.bad(i + 2, format!("{time_col}: {e}"))?,
                 None => ctx.bad(i + 2, format!("{time_col} is empty"))?,
             }
+        }
+        if attr_vals.is_some() {
+            ctx.attrs = Some(attrs);
         }
         requests(ts, ctx)
     }
