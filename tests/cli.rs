@@ -293,3 +293,105 @@ fn simulate_runs_an_oracle_model_folder() {
         "M/M/4 mean time in system {w}"
     );
 }
+
+#[test]
+fn trace_commands_summarise_import_and_reject_bad_files() {
+    let d = tmp("trace");
+    let counts = d.join("counts.txt");
+    std::fs::write(&counts, "1 2 3 4\n5 0 0 6\n").unwrap();
+    let o = scaletwin(&["trace", "info", counts.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        out.contains("requests       21") && out.contains("peak 1 s       6.00 req/s"),
+        "{out}"
+    );
+    let json = scaletwin(&["trace", "info", counts.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["requests"], 21.0);
+    let pq = d.join("counts.parquet");
+    let o = scaletwin(&[
+        "trace",
+        "import",
+        counts.to_str().unwrap(),
+        "-o",
+        pq.to_str().unwrap(),
+        "--trace-scale",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let o = scaletwin(&["trace", "info", pq.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["requests"], 42.0);
+    let o = scaletwin(&[
+        "simulate",
+        "--trace",
+        counts.to_str().unwrap(),
+        "--trace-compress",
+        "0.01",
+        "--out",
+        d.join("sim").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert!(
+        text(&o).0.contains("0.2 h simulated"),
+        "the replay lasts as long as the (stretched) trace: {}",
+        text(&o).0
+    );
+    // Bad input: exit 2 and a message naming the file and the problem.
+    let bad = d.join("bad.csv");
+    std::fs::write(&bad, "unix_s,requests\n0,1\n1,x\n2,y\n3,z\n").unwrap();
+    for (args, want) in [
+        (
+            vec![
+                "trace",
+                "info",
+                bad.to_str().unwrap(),
+                "--max-bad-lines",
+                "2",
+            ],
+            "more than 2 malformed lines",
+        ),
+        (
+            vec!["trace", "info", d.join("none.csv").to_str().unwrap()],
+            "cannot read",
+        ),
+        (
+            vec![
+                "trace",
+                "info",
+                bad.to_str().unwrap(),
+                "--count-col",
+                "hits",
+            ],
+            "no column `hits`",
+        ),
+        (
+            vec!["trace", "info", bad.to_str().unwrap(), "--tz", "Mars"],
+            "--tz",
+        ),
+        (
+            vec![
+                "simulate",
+                "--trace",
+                bad.to_str().unwrap(),
+                "--trace-peak=-3",
+            ],
+            "--trace-peak -3: must be > 0",
+        ),
+    ] {
+        let o = scaletwin(&args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: `{want}` not in {err}");
+    }
+    let o = scaletwin(&["trace", "info", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o)
+            .1
+            .contains("bad.csv:3: requests: `x` is not a count"),
+        "{}",
+        text(&o).1
+    );
+}

@@ -550,8 +550,17 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
             .and_then(|c| c.u32().ok().and_then(|v| v.get(0)));
         match version {
             Some(super::TRACE_FORMAT_VERSION) => {}
-            Some(v) => return Err(ctx.err(None, format!("trace format_version {v} is not supported (this build reads {})", super::TRACE_FORMAT_VERSION))),
-            None => return Err(ctx.err(None, "not a scaletwin trace (no format_version column); import it first with `scaletwin trace import`")),
+            Some(v) => {
+                return Err(ctx.err(
+                    None,
+                    format!(
+                        "trace format_version {v} is not supported (this build reads {})",
+                        super::TRACE_FORMAT_VERSION
+                    ),
+                ));
+            }
+            // Any other Parquet table: read its columns like a CSV's.
+            None => {}
         }
     }
     let pick = |want: &Option<String>,
@@ -597,25 +606,29 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
         ],
         Some(0),
     )?;
-    let as_strings = |name: &str| -> Result<Vec<Option<String>>, TraceError> {
+    // Columns as strings, iterated in place (no per-row allocation).
+    let as_strings = |name: &str| -> Result<StringChunked, TraceError> {
         let c = df
             .column(name)
             .map_err(pe)?
             .cast(&DataType::String)
             .map_err(pe)?;
-        let ca = c.str().map_err(pe)?.clone();
-        Ok(ca.iter().map(|v| v.map(str::to_string)).collect())
+        Ok(c.str().map_err(pe)?.clone())
     };
     let times = as_strings(&time_col)?;
     let binned = format == Format::BinnedCsv
-        || (format == Format::Parquet && names.iter().any(|n| n == "requests"));
+        || (format == Format::Parquet
+            && (ctx.opts.count_col.is_some()
+                || names
+                    .iter()
+                    .any(|n| matches!(n.as_str(), "requests" | "count" | "events"))));
     if binned {
         let count_col = pick(&ctx.opts.count_col, &["requests", "count", "events"], None)?;
         let counts = as_strings(&count_col)?;
         let mut rows = Vec::with_capacity(times.len());
-        for (i, (t, c)) in times.iter().zip(&counts).enumerate() {
+        for (i, (t, c)) in times.iter().zip(counts.iter()).enumerate() {
             let line = i + 2;
-            let t = match t.as_deref().map(|s| time_value(s, ctx)) {
+            let t = match t.map(|s| time_value(s, ctx)) {
                 Some(Ok(t)) => t,
                 Some(Err(e)) => {
                     ctx.bad(line, format!("{time_col}: {e}"))?;
@@ -626,7 +639,7 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
                     continue;
                 }
             };
-            match c.as_deref().map(|s| s.trim().parse::<f64>()) {
+            match c.map(|s| s.trim().parse::<f64>()) {
                 Some(Ok(v)) if v.is_finite() && v >= 0.0 => {
                     rows.push((t, v));
                     ctx.report.rows += 1;
@@ -636,10 +649,7 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
                 Some(Ok(v)) => ctx.bad(line, format!("{count_col}: {v} is not a count"))?,
                 Some(Err(_)) | None => ctx.bad(
                     line,
-                    format!(
-                        "{count_col}: `{}` is not a count",
-                        c.clone().unwrap_or_default()
-                    ),
+                    format!("{count_col}: `{}` is not a count", c.unwrap_or_default()),
                 )?,
             }
         }
@@ -669,9 +679,11 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
         };
         let mut ts = Vec::with_capacity(times.len());
         let mut attrs = Vec::new();
+        let mut attr_iter = attr_vals.as_ref().map(|v| v.iter());
         for (i, t) in times.iter().enumerate() {
+            let attr_cell = attr_iter.as_mut().and_then(|it| it.next());
             let attr = match &attr_vals {
-                Some(v) => match v[i].as_deref().map(|s| s.trim().parse::<f64>()) {
+                Some(_) => match attr_cell.flatten().map(|s| s.trim().parse::<f64>()) {
                     Some(Ok(x)) if x.is_finite() && x >= 0.0 => Some(x),
                     _ => {
                         ctx.bad(
@@ -679,7 +691,7 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
                             format!(
                                 "{}: `{}` is not a number >= 0",
                                 attr_col.as_deref().unwrap_or(""),
-                                v[i].clone().unwrap_or_default()
+                                attr_cell.flatten().unwrap_or_default()
                             ),
                         )?;
                         continue;
@@ -687,7 +699,7 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
                 },
                 None => None,
             };
-            match t.as_deref().map(|s| time_value(s, ctx)) {
+            match t.map(|s| time_value(s, ctx)) {
                 Some(Ok(t)) => {
                     ts.push(t);
                     if let Some(a) = attr {
