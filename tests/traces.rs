@@ -437,3 +437,65 @@ fn per_request_attributes_map_to_work() {
         dd.latency_ms.mean
     );
 }
+
+#[test]
+fn a_request_type_column_picks_the_service_time_by_label() {
+    let csv = "TIMESTAMP,kind\n2023-11-16 18:00:00,chat\n2023-11-16 18:00:01,code\n2023-11-16 18:00:02,chat\n2023-11-16 18:00:03,batch\n";
+    let p = tmp_file("kinds.csv", csv);
+    let t = read::read(
+        &p,
+        &ReadOptions {
+            attr: Some("kind".into()),
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        t.attr_labels,
+        Some(vec![
+            "chat".to_string(),
+            "code".to_string(),
+            "batch".to_string()
+        ])
+    );
+    assert_eq!(t.attrs, Some(vec![0.0, 1.0, 0.0, 2.0]));
+    let mut d = engine::DeploymentModel::new(
+        "svc",
+        engine::dist::DurationDist::Deterministic { value: 0.5 },
+    )
+    .unwrap();
+    d.initial_replicas = 10;
+    for (label, v) in [("chat", 0.1), ("code", 0.2)] {
+        d.service_by_label.push((
+            label.into(),
+            engine::dist::DurationDist::Deterministic { value: v }
+                .sampler()
+                .unwrap(),
+        ));
+    }
+    let model = engine::Model {
+        name: "kinds".into(),
+        deployments: vec![d],
+        queues: vec![],
+        autoscalers: vec![],
+        entry: 0,
+        metrics: engine::MetricsConfig::default(),
+        controller: scaletwin::policy::hpa::ControllerConfig::default(),
+        cost: engine::Cost::default(),
+    };
+    let o = engine::run(
+        &model,
+        &t.to_workload(Interpolation::Constant),
+        RunConfig {
+            duration_s: 10.0,
+            ..RunConfig::default()
+        },
+    );
+    // chat 0.1 s twice, code 0.2 s, batch (no label entry) the default 0.5 s.
+    assert_eq!(o.deployments[0].succeeded, 4);
+    assert!(
+        (o.deployments[0].latency_ms.mean - 225.0).abs() < 1.0,
+        "{}",
+        o.deployments[0].latency_ms.mean
+    );
+}

@@ -53,6 +53,9 @@ pub struct DeploymentModel {
     pub per_unit_s: f64,
     /// Tokens counted per unit of a replayed request's attribute.
     pub tokens_per_unit: f64,
+    /// Service time by label of a replayed categorical attribute (a request type); other
+    /// labels use `service`.
+    pub service_by_label: Vec<(String, Sampler)>,
     pub cpu_request_milli: i64,
     pub memory_request_bytes: f64,
     pub initial_replicas: u32,
@@ -369,6 +372,7 @@ impl DeploymentModel {
             tokens: None,
             per_unit_s: 0.0,
             tokens_per_unit: 0.0,
+            service_by_label: Vec::new(),
             cpu_request_milli: 1000,
             memory_request_bytes: 0.0,
             initial_replicas: 1,

@@ -95,6 +95,9 @@ pub struct WorkSpec {
     /// Tokens counted per unit of that attribute.
     #[serde(default)]
     pub tokens_per_unit: f64,
+    /// Service time by label, when the replayed attribute is categorical (a request type).
+    #[serde(default)]
+    pub service_time_by_label: BTreeMap<String, DurationDist>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -655,6 +658,13 @@ fn build(
         dm.cpu_seconds_per_request = d.work.cpu_seconds_per_request;
         dm.per_unit_s = d.work.per_unit_s;
         dm.tokens_per_unit = d.work.tokens_per_unit;
+        for (label, dist) in d.work.service_time_by_label.iter_mut() {
+            let field = format!("{p}.work.service_time_by_label.{label}");
+            dist.load(dir).map_err(|m| e(&field, m))?;
+            dist.validate().map_err(|m| e(&field, m))?;
+            dm.service_by_label
+                .push((label.clone(), dist.sampler().map_err(|m| e(&field, m))?));
+        }
         dm.idle_cpu_millicores = d.work.idle_cpu_millicores;
         dm.memory_base_bytes = d.work.memory_base_mib * 1048576.0;
         dm.memory_per_inflight_bytes = d.work.memory_per_inflight_mib * 1048576.0;

@@ -210,6 +210,9 @@ pub struct Sim<'m> {
     track_buckets: Vec<bool>,
     work_base: u64,
     routing_base: u64,
+    /// Per deployment: label code of a replayed categorical attribute -> index into
+    /// `service_by_label` (empty when the workload has no labels).
+    label_samplers: Vec<Vec<Option<usize>>>,
     sink: Option<&'m mut dyn RecordSink>,
     warmup_us: i64,
     segment_s: f64,
@@ -256,6 +259,22 @@ impl<'m> Sim<'m> {
             busy: Vec::new(),
             track_buckets: vec![false; m.deployments.len()],
             work_base: KeyedRng::base(cfg.seed, Stream::Work),
+            label_samplers: match wl {
+                Workload::Replay {
+                    labels: Some(labels),
+                    ..
+                } => m
+                    .deployments
+                    .iter()
+                    .map(|d| {
+                        labels
+                            .iter()
+                            .map(|l| d.service_by_label.iter().position(|(x, _)| x == l))
+                            .collect()
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
             routing_base: KeyedRng::base(cfg.seed, Stream::Routing),
             sink: None,
             warmup_us: us(cfg.warmup_s),
@@ -507,14 +526,31 @@ impl<'m> Sim<'m> {
         }
     }
 
+    /// A request's (or job's) service time: its keyed draw, by label for a categorical
+    /// replayed attribute, plus the per-unit time of a numeric one.
+    #[inline]
+    fn service_time(&self, dep: usize, key: u64, attr: f32) -> i64 {
+        let dm = &self.m.deployments[dep];
+        let mut rng = KeyedRng::keyed(self.work_base, key);
+        if let Some(table) = self.label_samplers.get(dep).filter(|t| !t.is_empty()) {
+            let sampler = table
+                .get(attr as usize)
+                .copied()
+                .flatten()
+                .map(|i| &dm.service_by_label[i].1)
+                .unwrap_or(&dm.service);
+            return sampler.sample_micros(&mut rng);
+        }
+        let mut us = dm.service.sample_micros(&mut rng);
+        if attr > 0.0 && dm.per_unit_s > 0.0 {
+            us += (attr as f64 * dm.per_unit_s * 1e6) as i64;
+        }
+        us
+    }
+
     fn submit_http(&mut self, dep: usize, key: u64, user: u32, attr: f32) {
         let dm = &self.m.deployments[dep];
-        let mut service_us = dm
-            .service
-            .sample_micros(&mut KeyedRng::keyed(self.work_base, key));
-        if attr > 0.0 && dm.per_unit_s > 0.0 {
-            service_us += (attr as f64 * dm.per_unit_s * 1e6) as i64;
-        }
+        let service_us = self.service_time(dep, key, attr);
         let r = Req {
             arrival: self.now,
             key,
@@ -712,13 +748,7 @@ impl<'m> Sim<'m> {
         else {
             return;
         };
-        let dm = &self.m.deployments[dep];
-        let mut service_us = dm
-            .service
-            .sample_micros(&mut KeyedRng::keyed(self.work_base, key));
-        if attr > 0.0 && dm.per_unit_s > 0.0 {
-            service_us += (attr as f64 * dm.per_unit_s * 1e6) as i64;
-        }
+        let service_us = self.service_time(dep, key, attr);
         let id = self.alloc(Req {
             arrival: self.now,
             key,

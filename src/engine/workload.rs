@@ -497,6 +497,8 @@ pub enum Workload {
         times_s: std::sync::Arc<Vec<f64>>,
         /// A per-request attribute (e.g. tokens), aligned with the times.
         attrs: Option<std::sync::Arc<Vec<f64>>>,
+        /// When the attribute is categorical (a request type): the label of each code.
+        labels: Option<std::sync::Arc<Vec<String>>>,
     },
 }
 
@@ -540,7 +542,7 @@ impl Workload {
                 }
                 Ok(())
             }
-            Workload::Replay { times_s, attrs } => {
+            Workload::Replay { times_s, attrs, .. } => {
                 if attrs.as_ref().is_some_and(|a| a.len() != times_s.len()) {
                     return Err(
                         "replayed attributes must match the request times one to one".into(),

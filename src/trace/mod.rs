@@ -58,6 +58,8 @@ pub struct Trace {
     pub report: ReadReport,
     /// Per-request attribute (e.g. tokens, bytes), aligned with the request times.
     pub attrs: Option<Vec<f64>>,
+    /// For a categorical attribute (e.g. a request type): the label of each code in `attrs`.
+    pub attr_labels: Option<Vec<String>>,
 }
 /// Summary statistics (`scaletwin trace info`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -328,9 +330,27 @@ impl Trace {
             TraceData::Requests { times_s } => match &other.data {
                 TraceData::Requests { times_s: o } => {
                     times_s.extend(o.iter().map(|t| t + span));
-                    self.attrs = match (self.attrs.take(), &other.attrs) {
-                        (Some(mut a), Some(b)) => {
+                    // Attributes survive only when both traces have the same kind of them;
+                    // categorical codes are re-mapped onto this trace's labels.
+                    let labels = (self.attr_labels.take(), &other.attr_labels);
+                    self.attrs = match (self.attrs.take(), &other.attrs, labels) {
+                        (Some(mut a), Some(b), (None, None)) => {
                             a.extend(b);
+                            Some(a)
+                        }
+                        (Some(mut a), Some(b), (Some(mut mine), Some(theirs))) => {
+                            for code in b {
+                                let label = &theirs[*code as usize];
+                                let i = match mine.iter().position(|l| l == label) {
+                                    Some(i) => i,
+                                    None => {
+                                        mine.push(label.clone());
+                                        mine.len() - 1
+                                    }
+                                };
+                                a.push(i as f64);
+                            }
+                            self.attr_labels = Some(mine);
                             Some(a)
                         }
                         _ => None,
@@ -371,6 +391,7 @@ impl Trace {
             TraceData::Requests { times_s } => Workload::Replay {
                 times_s: Arc::new(times_s.clone()),
                 attrs: self.attrs.clone().map(Arc::new),
+                labels: self.attr_labels.clone().map(Arc::new),
             },
         }
     }

@@ -81,6 +81,7 @@ struct Ctx<'a> {
     opts: &'a ReadOptions,
     report: ReadReport,
     attrs: Option<Vec<f64>>,
+    attr_labels: Option<Vec<String>>,
 }
 
 impl Ctx<'_> {
@@ -182,6 +183,7 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
         opts,
         report: ReadReport::default(),
         attrs: None,
+        attr_labels: None,
     };
     let (start, data) = match format {
         Format::Counts => read_counts(path, &mut ctx)?,
@@ -193,12 +195,14 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
     };
     let report = ctx.report;
     let attrs = ctx.attrs;
+    let attr_labels = ctx.attr_labels;
     let mut t = Trace {
         source: file.clone(),
         start_unix_s: start,
         data,
         report,
         attrs,
+        attr_labels,
     };
     if let TraceData::Binned { counts, .. } = &t.data {
         t.report.missing_bins = counts.iter().filter(|c| c.is_none()).count() as u64;
@@ -347,6 +351,7 @@ pub fn from_prometheus_json(
         opts,
         report: ReadReport::default(),
         attrs: None,
+        attr_labels: None,
     };
     let (start, data) = prometheus_matrix(v, &mut ctx)?;
     let mut report = ctx.report;
@@ -359,6 +364,7 @@ pub fn from_prometheus_json(
         data,
         report,
         attrs: None,
+        attr_labels: None,
     })
 }
 
@@ -679,10 +685,34 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
         };
         let mut ts = Vec::with_capacity(times.len());
         let mut attrs = Vec::new();
+        // A column whose values are not all numbers is categorical (e.g. a request type): each
+        // distinct label gets a code, and the labels travel with the trace.
+        let categorical = attr_vals
+            .as_ref()
+            .is_some_and(|v| v.iter().flatten().any(|s| s.trim().parse::<f64>().is_err()));
+        let mut labels: Vec<String> = Vec::new();
         let mut attr_iter = attr_vals.as_ref().map(|v| v.iter());
         for (i, t) in times.iter().enumerate() {
             let attr_cell = attr_iter.as_mut().and_then(|it| it.next());
             let attr = match &attr_vals {
+                Some(_) if categorical => {
+                    match attr_cell.flatten().map(str::trim).filter(|s| !s.is_empty()) {
+                        Some(label) => Some(match labels.iter().position(|l| l == label) {
+                            Some(i) => i as f64,
+                            None => {
+                                labels.push(label.to_string());
+                                (labels.len() - 1) as f64
+                            }
+                        }),
+                        None => {
+                            ctx.bad(
+                                i + 2,
+                                format!("{}: empty label", attr_col.as_deref().unwrap_or("")),
+                            )?;
+                            continue;
+                        }
+                    }
+                }
                 Some(_) => match attr_cell.flatten().map(|s| s.trim().parse::<f64>()) {
                     Some(Ok(x)) if x.is_finite() && x >= 0.0 => Some(x),
                     _ => {
@@ -713,6 +743,9 @@ fn read_table(path: &Path, format: Format, ctx: &mut Ctx) -> Result<(f64, TraceD
         }
         if attr_vals.is_some() {
             ctx.attrs = Some(attrs);
+        }
+        if categorical {
+            ctx.attr_labels = Some(labels);
         }
         requests(ts, ctx)
     }
