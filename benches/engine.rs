@@ -6,7 +6,6 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scaletwin::engine::dist::DurationDist;
 use scaletwin::engine::*;
-use scaletwin::policy::hpa::ControllerConfig;
 use std::hint::black_box;
 
 fn mmc(c: u32) -> Model {
@@ -14,16 +13,7 @@ fn mmc(c: u32) -> Model {
     d.initial_replicas = c;
     d.shared_queue = true;
     d.queue_limit = u32::MAX;
-    Model {
-        name: "mmc".into(),
-        deployments: vec![d],
-        queues: vec![],
-        autoscalers: vec![],
-        entry: 0,
-        metrics: MetricsConfig::default(),
-        controller: ControllerConfig::default(),
-        cost: Cost::default(),
-    }
+    Model::single(d)
 }
 
 fn bench(c: &mut Criterion) {

@@ -3,7 +3,6 @@
 
 use scaletwin::engine::dist::DurationDist;
 use scaletwin::engine::*;
-use scaletwin::policy::hpa::ControllerConfig;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// A fixed-replica model: `c` pods of one deployment, concurrency 1.
@@ -13,16 +12,7 @@ fn fixed(c: u32, service: DurationDist, shared: bool, routing: Routing) -> Model
     d.shared_queue = shared;
     d.routing = routing;
     d.queue_limit = u32::MAX;
-    Model {
-        name: "oracle".into(),
-        deployments: vec![d],
-        queues: vec![],
-        autoscalers: vec![],
-        entry: 0,
-        metrics: MetricsConfig::default(),
-        controller: ControllerConfig::default(),
-        cost: Cost::default(),
-    }
+    Model::single(d)
 }
 
 fn erlang_c(c: u32, a: f64) -> f64 {

@@ -407,16 +407,7 @@ fn per_request_attributes_map_to_work() {
     d.initial_replicas = 500;
     d.per_unit_s = 0.01;
     d.tokens_per_unit = 1.0;
-    let model = engine::Model {
-        name: "llm".into(),
-        deployments: vec![d],
-        queues: vec![],
-        autoscalers: vec![],
-        entry: 0,
-        metrics: engine::MetricsConfig::default(),
-        controller: scaletwin::policy::hpa::ControllerConfig::default(),
-        cost: engine::Cost::default(),
-    };
+    let model = engine::Model::single(d);
     let o = engine::run(
         &model,
         &t.to_workload(Interpolation::Constant),
@@ -473,16 +464,7 @@ fn a_request_type_column_picks_the_service_time_by_label() {
                 .unwrap(),
         ));
     }
-    let model = engine::Model {
-        name: "kinds".into(),
-        deployments: vec![d],
-        queues: vec![],
-        autoscalers: vec![],
-        entry: 0,
-        metrics: engine::MetricsConfig::default(),
-        controller: scaletwin::policy::hpa::ControllerConfig::default(),
-        cost: engine::Cost::default(),
-    };
+    let model = engine::Model::single(d);
     let o = engine::run(
         &model,
         &t.to_workload(Interpolation::Constant),

@@ -230,6 +230,20 @@ pub struct Model {
 }
 
 impl Model {
+    /// A model of one deployment with fixed replicas (no autoscaler, no queues), default
+    /// metric and controller settings: the shape of the queueing oracles and benches.
+    pub fn single(deployment: DeploymentModel) -> Model {
+        Model {
+            name: deployment.name.clone(),
+            deployments: vec![deployment],
+            queues: vec![],
+            autoscalers: vec![],
+            entry: 0,
+            metrics: MetricsConfig::default(),
+            controller: ControllerConfig::default(),
+            cost: Cost::default(),
+        }
+    }
     /// Keep only the named deployments (the entry must be among them): their autoscalers stay,
     /// queues consumed by dropped deployments and fan-out into them go.
     pub fn restrict(&mut self, keep: &[String]) -> Result<(), String> {
