@@ -64,3 +64,4 @@ pub mod models;
 pub mod policy;
 pub mod time;
 pub mod trace;
+pub mod tune;

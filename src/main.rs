@@ -131,6 +131,20 @@ enum TraceCommand {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Sweep autoscaler settings and recommend the cheapest that meets the constraints
+    /// (first part: grid, replications, checkpoint/resume; default: experiments/amas.yaml).
+    Tune {
+        /// The experiment file.
+        #[arg(default_value = "experiments/amas.yaml")]
+        experiment: PathBuf,
+        /// Results folder (default: output/<experiment name>). An existing checkpoint there is
+        /// resumed.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Read, summarise and convert recorded traces.
     Trace {
         #[command(subcommand)]
@@ -225,6 +239,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Tune {
+            experiment,
+            out,
+            threads,
+        } => tune(&experiment, out, threads),
         Command::Simulate {
             model,
             deployments,
@@ -494,6 +513,97 @@ struct SimulateArgs {
     slo_success: Option<f64>,
     sets: Vec<String>,
     out: Option<PathBuf>,
+}
+
+fn tune(
+    path: &std::path::Path,
+    out: Option<PathBuf>,
+    threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    use scaletwin::tune;
+    let x = match tune::Experiment::load(path) {
+        Ok(x) => x,
+        Err(e) => return usage(e.to_string()),
+    };
+    let base = match tune::experiment_model(&x, path.parent().unwrap_or(std::path::Path::new(".")))
+    {
+        Ok(b) => b,
+        Err(e) => return usage(e.to_string()),
+    };
+    let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&x.name));
+    let n = x.grid_size() * x.seeds.len();
+    eprintln!(
+        "tune {}: {} configurations x {} seeds = {n} evaluations -> {}",
+        x.name,
+        x.grid_size(),
+        x.seeds.len(),
+        dir.display()
+    );
+    let started = std::time::Instant::now();
+    let evals = match tune::run_experiment(&x, &base, &dir, threads) {
+        Ok(e) => e,
+        Err(e) => return usage(e.to_string()),
+    };
+    for e in evals.iter().filter(|e| e.error.is_some()) {
+        eprintln!(
+            "warning: configuration {} seed {}: {}",
+            e.config,
+            e.seed,
+            e.error.clone().unwrap_or_default()
+        );
+    }
+    let aggs = tune::aggregate(&evals, &x.constraints);
+    scaletwin::engine::output::write_atomic(
+        &dir.join("results.csv"),
+        tune::results_csv(&evals, &x.axes).as_bytes(),
+    )
+    .with_context(|| format!("writing {}", dir.display()))?;
+    let summary = serde_json::json!({ "format_version": tune::EXPERIMENT_FORMAT_VERSION, "experiment": x.name, "configurations": aggs, "recommendation": tune::recommend(&aggs) });
+    scaletwin::engine::output::write_atomic(
+        &dir.join("aggregates.json"),
+        (serde_json::to_string_pretty(&summary)? + "\n").as_bytes(),
+    )?;
+    println!(
+        "{:>6}  {:>10}  {:>9}  {:>9}  {:>6}  settings",
+        "config", "pod-hours", "p95 ms", "success", "meets"
+    );
+    for a in &aggs {
+        let settings: Vec<String> = a
+            .values
+            .iter()
+            .map(|(p, v)| format!("{}={v}", p.rsplit('.').next().unwrap_or(p)))
+            .collect();
+        println!(
+            "{:>6}  {:>10.2}  {:>9.1}  {:>9.4}  {:>6}  {}",
+            a.config,
+            a.pod_hours,
+            a.p95_ms,
+            a.success_rate,
+            if a.meets { "yes" } else { "no" },
+            settings.join(" ")
+        );
+    }
+    match tune::recommend(&aggs) {
+        Some(r) => {
+            println!(
+                "\nrecommendation: configuration {} ({:.2} pod-hours, p95 {:.0} ms, success {:.3}%)",
+                r.config,
+                r.pod_hours,
+                r.p95_ms,
+                r.success_rate * 100.0
+            );
+            for (p, v) in &r.values {
+                println!("  {p} = {v}");
+            }
+        }
+        None => println!("\nno configuration meets every constraint"),
+    }
+    println!(
+        "{n} evaluations in {:.1} s; results: {}",
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 type LoadedTrace = (scaletwin::trace::Trace, scaletwin::trace::Interpolation);
