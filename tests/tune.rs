@@ -125,3 +125,16 @@ fn sweeps_are_deterministic_and_resume_from_the_checkpoint() {
         "resume gives the same table"
     );
 }
+
+#[test]
+fn an_axis_over_an_unknown_path_is_one_clear_error() {
+    let x = Experiment::parse("exp.yaml", "format_version: 1\nname: t\naxes:\n  - path: model.deployments.server.work.service_tim\n    values: ['2']\n").unwrap();
+    let base = ModelSources::read_dir(&model_dir()).unwrap();
+    let e = run_experiment(&x, &base, &dir("bad-axis"), Some(1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("axes[0].path") && e.contains("unknown field `service_tim`"),
+        "{e}"
+    );
+}

@@ -213,6 +213,8 @@ pub struct Sim<'m> {
     /// Per deployment: label code of a replayed categorical attribute -> index into
     /// `service_by_label` (empty when the workload has no labels).
     label_samplers: Vec<Vec<Option<usize>>>,
+    /// The deployment that consumes each queue (computed once, not per job).
+    consumer_of: Vec<Option<usize>>,
     sink: Option<&'m mut dyn RecordSink>,
     warmup_us: i64,
     segment_s: f64,
@@ -259,6 +261,9 @@ impl<'m> Sim<'m> {
             busy: Vec::new(),
             track_buckets: vec![false; m.deployments.len()],
             work_base: KeyedRng::base(cfg.seed, Stream::Work),
+            consumer_of: (0..m.queues.len())
+                .map(|q| m.deployments.iter().position(|d| d.consumes.contains(&q)))
+                .collect(),
             label_samplers: match wl {
                 Workload::Replay {
                     labels: Some(labels),
@@ -739,13 +744,7 @@ impl<'m> Sim<'m> {
     }
 
     fn enqueue_job(&mut self, q: usize, key: u64, attr: f32) {
-        // The consumer of this queue.
-        let Some(dep) = self
-            .m
-            .deployments
-            .iter()
-            .position(|d| d.consumes.contains(&q))
-        else {
+        let Some(dep) = self.consumer_of[q] else {
             return;
         };
         let service_us = self.service_time(dep, key, attr);

@@ -911,29 +911,29 @@ fn scaled_object(ctx: &mut Ctx, root: &Node, name: String, source: Source) -> R<
             }
         }
     };
-    if let Some(d) = secs(
-        "pollingInterval",
-        1,
-        "pollingInterval is in seconds, at least 1",
-        &mut lines,
-    )? {
-        so.polling_interval = d;
-    }
-    if let Some(d) = secs(
-        "cooldownPeriod",
-        0,
-        "cooldownPeriod is in seconds, 0 or more",
-        &mut lines,
-    )? {
-        so.cooldown_period = d;
-    }
-    if let Some(d) = secs(
-        "initialCooldownPeriod",
-        0,
-        "initialCooldownPeriod is in seconds, 0 or more",
-        &mut lines,
-    )? {
-        so.initial_cooldown_period = d;
+    for (key, lo, hint, field) in [
+        (
+            "pollingInterval",
+            1,
+            "pollingInterval is in seconds, at least 1",
+            &mut so.polling_interval,
+        ),
+        (
+            "cooldownPeriod",
+            0,
+            "cooldownPeriod is in seconds, 0 or more",
+            &mut so.cooldown_period,
+        ),
+        (
+            "initialCooldownPeriod",
+            0,
+            "initialCooldownPeriod is in seconds, 0 or more",
+            &mut so.initial_cooldown_period,
+        ),
+    ] {
+        if let Some(d) = secs(key, lo, hint, &mut lines)? {
+            *field = d;
+        }
     }
     let count = |key: &str, lines: &mut FieldLines| -> R<Option<i32>> {
         match opt(spec_n, key) {

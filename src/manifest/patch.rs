@@ -325,27 +325,15 @@ fn set_at(
                     nested = PatchValue::Map(vec![(name.clone(), nested)]);
                 }
             }
-            let mut text = String::new();
-            render_block(
+            attach_below_key(
+                src,
+                node,
+                kn,
                 &PatchValue::Map(vec![(k.clone(), nested)]),
-                kn.start.col + step,
                 step,
                 nl,
-                &mut text,
+                edits,
             );
-            if node.end.byte > node.start.byte {
-                edits.push(Edit {
-                    start: node.start.byte,
-                    end: node.end.byte,
-                    text: String::new(),
-                });
-            }
-            let at = after_line(src, kn.end.byte);
-            edits.push(Edit {
-                start: at,
-                end: at,
-                text,
-            });
             Ok(())
         }
         (PathSeg::Index(_), Kind::Seq { items, .. })
@@ -398,6 +386,33 @@ fn select_item<'n>(items: &'n [Node], seg: &PathSeg) -> Result<&'n Node, (String
                 .ok_or_else(|| (format!("no list item has {k}: {v}"), "check the selector"))
         }
     }
+}
+
+/// Replace a null value (`key:`, `key: ~`) with `value` as a block on the lines below the key.
+fn attach_below_key(
+    src: &str,
+    null: &Node,
+    key: &Node,
+    value: &PatchValue,
+    step: usize,
+    nl: &str,
+    edits: &mut Vec<Edit>,
+) {
+    let mut text = String::new();
+    render_block(value, key.start.col + step, step, nl, &mut text);
+    if null.end.byte > null.start.byte {
+        edits.push(Edit {
+            start: null.start.byte,
+            end: null.end.byte,
+            text: String::new(),
+        });
+    }
+    let at = after_line(src, key.end.byte);
+    edits.push(Edit {
+        start: at,
+        end: at,
+        text,
+    });
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -470,21 +485,7 @@ fn replace_node(
                     "patch a field under a key",
                 ));
             };
-            let mut text = String::new();
-            render_block(value, kn.start.col + step, step, nl, &mut text);
-            if node.end.byte > node.start.byte {
-                edits.push(Edit {
-                    start: node.start.byte,
-                    end: node.end.byte,
-                    text: String::new(),
-                });
-            }
-            let at = after_line(src, kn.end.byte);
-            edits.push(Edit {
-                start: at,
-                end: at,
-                text,
-            });
+            attach_below_key(src, node, kn, value, step, nl, edits);
             Ok(())
         }
         (Kind::Seq { flow: true, .. } | Kind::Map { flow: true, .. }, _) => {

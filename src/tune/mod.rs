@@ -446,6 +446,19 @@ pub fn run_experiment(
             }
         }
     }
+    // Every axis must name a field the model accepts: check each one's first value before
+    // running anything, so a typo is one clear error and not a table of failed evaluations.
+    let vals = x.axis_values();
+    for (i, a) in x.axes.iter().enumerate() {
+        let mut src = base.clone();
+        src.apply_overrides(&[(a.path.clone(), vals[i][0].clone())])
+            .and_then(|_| src.load().map(|_| ()))
+            .map_err(|e| TuneError {
+                file: "experiment".into(),
+                field: format!("axes[{i}].path"),
+                message: format!("{}: {e}", a.path),
+            })?;
+    }
     let grid = x.grid();
     let todo: Vec<(&Config, u64)> = grid
         .iter()
