@@ -201,6 +201,24 @@ impl Sampler {
         }
     }
 
+    /// The mean, in seconds: exact for constant, exponential, uniform and empirical
+    /// samplers, estimated from 4,096 fixed draws for the others (their parameters are not
+    /// kept).
+    pub fn mean(&self) -> f64 {
+        match self {
+            Sampler::Const(v) | Sampler::Exp(v) => *v,
+            Sampler::Uniform(a, b) => (a + b) / 2.0,
+            Sampler::Empirical(s) => s.iter().sum::<f64>() / s.len().max(1) as f64,
+            Sampler::LogNormal(_) | Sampler::Gamma(_) => {
+                let n = 4096;
+                (0..n)
+                    .map(|k| self.sample(&mut KeyedRng::new(0, super::rng::Stream::Work, k)))
+                    .sum::<f64>()
+                    / n as f64
+            }
+        }
+    }
+
     /// One draw, in whole microseconds (at least 0).
     #[inline]
     pub fn sample_micros(&self, rng: &mut KeyedRng) -> i64 {

@@ -1,6 +1,7 @@
 //! The discrete-event engine: requests, queues and pods under the real scaling policy.
 
 pub mod dist;
+pub mod fluid;
 pub mod histogram;
 pub mod model;
 pub mod outcome;

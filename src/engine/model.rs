@@ -65,6 +65,109 @@ pub struct DeploymentModel {
     pub slo_p95_ms: Option<f64>,
 }
 
+impl DeploymentModel {
+    /// The pod's container with its CPU and memory requests, as the HPA reads them.
+    pub fn container_request(&self) -> crate::policy::hpa::ContainerRequest {
+        crate::policy::hpa::ContainerRequest {
+            name: self.container.clone(),
+            requests: [
+                ("cpu", self.cpu_request_milli),
+                ("memory", (self.memory_request_bytes * 1000.0) as i64),
+            ]
+            .into_iter()
+            .filter(|(_, v)| *v > 0)
+            .map(|(r, v)| (r.to_string(), v))
+            .collect(),
+        }
+    }
+}
+
+/// A KEDA ScaledObject at run time: its spec, the operator's state, the signal of each trigger.
+pub type KedaRuntime = (
+    ScaledObjectSpec,
+    crate::policy::keda::KedaState,
+    Vec<Option<SignalRef>>,
+);
+
+/// A signal's current value, as a run computes it.
+pub type SignalFn<'a> = &'a dyn Fn(&SignalRef) -> Result<Option<f64>, String>;
+
+/// The value of trigger `idx`'s signal.
+pub fn trigger_signal(
+    sigs: &[Option<SignalRef>],
+    idx: usize,
+    signal: SignalFn<'_>,
+) -> Result<Option<f64>, String> {
+    match sigs.get(idx).and_then(|s| s.as_ref()) {
+        Some(s) => signal(s),
+        None => Err("no signal bound to this trigger".to_string()),
+    }
+}
+
+/// The value of the signal bound to a plain HPA's metric.
+pub fn metric_signal(
+    signals: &[(String, SignalRef)],
+    metric: &str,
+    signal: SignalFn<'_>,
+) -> Result<Option<f64>, String> {
+    match signals.iter().find(|(n, _)| n == metric) {
+        Some((_, s)) => signal(s),
+        None => Err(format!("no signal bound to metric {metric}")),
+    }
+}
+
+/// One HPA sync against a scale target that accepts every write: the decision, and the
+/// replica count written (if any).
+pub fn hpa_sync(
+    spec: &HpaSpec,
+    state: &mut crate::policy::hpa::HpaState,
+    api: &mut dyn crate::policy::hpa::MetricsApi,
+    controller: &ControllerConfig,
+    now: crate::time::SimTime,
+    current: i32,
+    status: i32,
+) -> (crate::policy::hpa::SyncDecision, Option<i32>) {
+    let mut desired = None;
+    let mut write = |n: i32| {
+        desired = Some(n);
+        Ok(())
+    };
+    let d = crate::policy::hpa::reconcile(
+        spec,
+        state,
+        crate::policy::hpa::ScaleInfo {
+            spec_replicas: current,
+            status_replicas: status,
+        },
+        api,
+        controller,
+        now,
+        &mut write,
+    );
+    (d, desired)
+}
+
+/// An External metric as the HPA reads it: through KEDA's metrics adapter for a
+/// ScaledObject, or the metric's bound signal (`bound`) for a plain HPA.
+pub fn external_metric(
+    keda: Option<&mut KedaRuntime>,
+    metric: &str,
+    current: i32,
+    ready: i32,
+    signal: SignalFn<'_>,
+    bound: &dyn Fn() -> Result<Option<f64>, String>,
+) -> Result<Vec<i64>, String> {
+    use crate::policy::keda;
+    match keda {
+        Some(k) => {
+            let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
+            let mut read = |idx: usize, _t: &keda::Trigger| trigger_signal(sigs, idx, signal);
+            keda::adapter_read(spec, st, metric, current, ready, &mut read)
+        }
+        None => Ok(vec![keda::to_milli(bound()?.unwrap_or(0.0))]),
+    }
+}
+
 /// Redis list semantics (length = waiting items) or stream semantics (pending = delivered,
 /// not yet acknowledged; killed consumers' entries are re-delivered).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +266,28 @@ pub struct Autoscaler {
     pub name: String,
     pub deployment: usize,
     pub kind: AutoscalerKind,
+}
+
+impl Autoscaler {
+    /// What a run starts from: the HPA spec (the one KEDA creates for a ScaledObject), the
+    /// KEDA runtime (its state as if created an hour before the run, active at 0), and a
+    /// plain HPA's metric bindings.
+    pub fn runtime(&self) -> (HpaSpec, Option<KedaRuntime>, Vec<(String, SignalRef)>) {
+        use crate::policy::keda::KedaState;
+        use crate::time::SimTime;
+        match &self.kind {
+            AutoscalerKind::Keda { spec, signals } => {
+                let mut st = KedaState::new(SimTime::from_secs(-3600));
+                st.last_active_time = Some(SimTime::ZERO);
+                (
+                    spec.to_hpa(),
+                    Some(((**spec).clone(), st, signals.clone())),
+                    Vec::new(),
+                )
+            }
+            AutoscalerKind::Hpa { spec, signals } => (spec.clone(), None, signals.clone()),
+        }
+    }
 }
 
 /// Pricing of requested resources.

@@ -12,8 +12,8 @@ use super::queue::{Ev, EventQueue};
 use super::rng::{KeyedRng, Stream, mix};
 use super::workload::{Workload, segment_arrivals};
 use crate::policy::hpa::{
-    self, ConditionStatus, ContainerRequest, ContainerUsage, HpaSpec, HpaState, MetricsApi,
-    ObjectRef, PodInfo, PodMetricSample, PodPhase, ReadyCondition, ResourceSample, ScaleInfo,
+    ConditionStatus, ContainerUsage, HpaSpec, HpaState, MetricsApi, ObjectRef, PodInfo,
+    PodMetricSample, PodPhase, ReadyCondition, ResourceSample,
 };
 use crate::policy::keda::{self, KedaState, Trigger};
 use crate::time::{SimDuration, SimTime};
@@ -294,18 +294,7 @@ impl<'m> Sim<'m> {
             d.max_replicas = u32::MAX;
         }
         for a in &m.autoscalers {
-            let (hpa, keda, hpa_signals) = match &a.kind {
-                AutoscalerKind::Keda { spec, signals } => {
-                    let mut st = KedaState::new(SimTime::from_secs(-3600));
-                    st.last_active_time = Some(SimTime::ZERO);
-                    (
-                        spec.to_hpa(),
-                        Some(((**spec).clone(), st, signals.clone())),
-                        Vec::new(),
-                    )
-                }
-                AutoscalerKind::Hpa { spec, signals } => (spec.clone(), None, signals.clone()),
-            };
+            let (hpa, keda, hpa_signals) = a.runtime();
             s.deps[a.deployment].max_replicas = match &keda {
                 Some((so, _, _)) => so.max_replica_count as u32,
                 None => hpa.max_replicas as u32,
@@ -1174,10 +1163,8 @@ impl<'m> Sim<'m> {
         let Some((spec, st, sigs)) = a.keda.as_mut() else {
             return;
         };
-        let mut read = |idx: usize, _t: &Trigger| match sigs.get(idx).and_then(|s| s.as_ref()) {
-            Some(s) => self.signal(s),
-            None => Err("no signal bound to this trigger".to_string()),
-        };
+        let mut read =
+            |idx: usize, _t: &Trigger| super::model::trigger_signal(sigs, idx, &|s| self.signal(s));
         let d = keda::poll(spec, st, current, ready, now, &mut read);
         let interval = spec.polling_interval.as_micros();
         self.log_decision(
@@ -1214,8 +1201,7 @@ impl<'m> Sim<'m> {
             .filter(|p| !self.pods[**p as usize].deleting)
             .count() as i32;
         let now = SimTime::from_micros(self.now);
-        let mut desired = None;
-        let decision = {
+        let (decision, desired) = {
             let mut api = EngineApi {
                 sim: self,
                 dep,
@@ -1223,21 +1209,14 @@ impl<'m> Sim<'m> {
                 hpa_signals: &a.hpa_signals,
                 current,
             };
-            let mut write = |n: i32| {
-                desired = Some(n);
-                Ok(())
-            };
-            hpa::reconcile(
+            super::model::hpa_sync(
                 &a.hpa,
                 &mut a.hpa_state,
-                ScaleInfo {
-                    spec_replicas: current,
-                    status_replicas: status,
-                },
                 &mut api,
                 &self.m.controller,
                 now,
-                &mut write,
+                current,
+                status,
             )
         };
         self.log_decision(
@@ -1501,7 +1480,7 @@ impl<'m> Sim<'m> {
 struct EngineApi<'a, 'm> {
     sim: &'a Sim<'m>,
     dep: usize,
-    keda: Option<&'a mut (keda::ScaledObjectSpec, KedaState, Vec<Option<SignalRef>>)>,
+    keda: Option<&'a mut super::model::KedaRuntime>,
     hpa_signals: &'a [(String, SignalRef)],
     current: i32,
 }
@@ -1514,10 +1493,7 @@ impl EngineApi<'_, '_> {
         )
     }
     fn bound(&self, metric: &str) -> Result<Option<f64>, String> {
-        match self.hpa_signals.iter().find(|(n, _)| n == metric) {
-            Some((_, s)) => self.sim.signal(s),
-            None => Err(format!("no signal bound to metric {metric}")),
-        }
+        super::model::metric_signal(self.hpa_signals, metric, &|s| self.sim.signal(s))
     }
 }
 
@@ -1551,17 +1527,7 @@ impl MetricsApi for EngineApi<'_, '_> {
                     }),
                     deleting: pod.deleting,
                     start_time: started.then(|| SimTime::from_micros(pod.started)),
-                    containers: vec![ContainerRequest {
-                        name: dm.container.clone(),
-                        requests: [
-                            ("cpu", dm.cpu_request_milli),
-                            ("memory", (dm.memory_request_bytes * 1000.0) as i64),
-                        ]
-                        .into_iter()
-                        .filter(|(_, v)| *v > 0)
-                        .map(|(r, v)| (r.to_string(), v))
-                        .collect(),
-                    }],
+                    containers: vec![dm.container_request()],
                     pod_requests: vec![],
                 }
             })
@@ -1612,19 +1578,16 @@ impl MetricsApi for EngineApi<'_, '_> {
 
     fn external_metric(&mut self, metric: &str) -> Result<Vec<i64>, String> {
         let ready = self.sim.ready_pods(self.dep);
-        match self.keda.as_mut() {
-            Some(k) => {
-                let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
-                let sim = self.sim;
-                let mut read =
-                    |idx: usize, _t: &Trigger| match sigs.get(idx).and_then(|s| s.as_ref()) {
-                        Some(s) => sim.signal(s),
-                        None => Err("no signal bound to this trigger".to_string()),
-                    };
-                keda::adapter_read(spec, st, metric, self.current, ready, &mut read)
-            }
-            None => Ok(vec![keda::to_milli(self.bound(metric)?.unwrap_or(0.0))]),
-        }
+        let sim = self.sim;
+        let hs = self.hpa_signals;
+        super::model::external_metric(
+            self.keda.as_deref_mut(),
+            metric,
+            self.current,
+            ready,
+            &|s| sim.signal(s),
+            &|| super::model::metric_signal(hs, metric, &|s| sim.signal(s)),
+        )
     }
 }
 

@@ -476,6 +476,29 @@ pub struct ClosedLoop {
     pub ramp_up_s: f64,
 }
 
+/// `k` times as many requests: each request is kept `⌊acc⌋` times as `acc` grows by `k`
+/// (thinned when `k < 1`, repeated when `k > 1`), with its attribute.
+pub fn thin_or_repeat(
+    times_s: &[f64],
+    attrs: Option<&[f64]>,
+    k: f64,
+) -> (Vec<f64>, Option<Vec<f64>>) {
+    let mut t = Vec::with_capacity((times_s.len() as f64 * k) as usize + 1);
+    let mut a = attrs.map(|_| Vec::new());
+    let mut acc = 0.0;
+    for (i, x) in times_s.iter().enumerate() {
+        acc += k;
+        while acc >= 1.0 {
+            t.push(*x);
+            if let (Some(out), Some(src)) = (a.as_mut(), attrs) {
+                out.push(src[i]);
+            }
+            acc -= 1.0;
+        }
+    }
+    (t, a)
+}
+
 /// The workload of a run: `loop: open` (the default) with a rate schedule, or `loop: closed`
 /// with users.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -524,6 +547,36 @@ impl<'de> Deserialize<'de> for Workload {
 }
 
 impl Workload {
+    /// The same workload with `k` times the load: an open schedule's rate times `k`, a closed
+    /// loop's users times `k` (rounded, at least 1), a replay's requests thinned or repeated
+    /// deterministically (each request kept `⌊acc⌋` times as `acc` grows by `k`).
+    pub fn scaled(&self, k: f64) -> Workload {
+        match self {
+            Workload::Open { schedule } => {
+                let mut s = schedule.clone();
+                s.scale *= k;
+                Workload::Open { schedule: s }
+            }
+            Workload::Closed { users } => {
+                let mut u = users.clone();
+                u.users = ((u.users as f64 * k).round() as u32).max(1);
+                Workload::Closed { users: u }
+            }
+            Workload::Replay {
+                times_s,
+                attrs,
+                labels,
+            } => {
+                let (t, a) = thin_or_repeat(times_s, attrs.as_deref().map(|v| &v[..]), k);
+                Workload::Replay {
+                    times_s: std::sync::Arc::new(t),
+                    attrs: a.map(std::sync::Arc::new),
+                    labels: labels.clone(),
+                }
+            }
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Workload::Open { schedule } => schedule.validate(),
