@@ -3,7 +3,10 @@
 
 pub mod prometheus;
 pub mod read;
+pub mod spec;
 pub mod time;
+
+pub use spec::TraceSpec;
 
 use crate::engine::{Pattern, RateSchedule, Workload};
 use serde::{Deserialize, Serialize};
@@ -255,22 +258,11 @@ impl Trace {
         match &mut self.data {
             TraceData::Binned { counts, .. } => counts.iter_mut().flatten().for_each(|c| *c *= k),
             TraceData::Requests { times_s } => {
-                let mut out = Vec::with_capacity((times_s.len() as f64 * k) as usize + 1);
-                let mut attrs = Vec::new();
-                let mut acc = 0.0;
-                for (i, t) in times_s.iter().enumerate() {
-                    acc += k;
-                    while acc >= 1.0 {
-                        out.push(*t);
-                        if let Some(a) = &self.attrs {
-                            attrs.push(a[i]);
-                        }
-                        acc -= 1.0;
-                    }
-                }
-                *times_s = out;
+                let (t, a) =
+                    crate::engine::workload::thin_or_repeat(times_s, self.attrs.as_deref(), k);
+                *times_s = t;
                 if self.attrs.is_some() {
-                    self.attrs = Some(attrs);
+                    self.attrs = a;
                 }
             }
         }
