@@ -129,19 +129,60 @@ enum TraceCommand {
     },
 }
 
+const DEFAULT_EXPERIMENT: &str = "experiments/amas.yaml";
+
+#[derive(clap::Args)]
+struct TuneArgs {
+    /// The experiment file.
+    #[arg(default_value = DEFAULT_EXPERIMENT)]
+    experiment: PathBuf,
+    /// Results folder (default: output/<experiment name>).
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Continue the checkpoint in the results folder (the default whenever one of the same
+    /// experiment is there; with --resume a missing checkpoint is an error).
+    #[arg(long, conflicts_with = "fresh")]
+    resume: bool,
+    /// Discard the results folder's checkpoint and start over.
+    #[arg(long)]
+    fresh: bool,
+    /// Evaluate only slice I of N (0-based), e.g. 3/8; combine the slices with `scaletwin merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Print a Kubernetes Indexed Job that runs this sweep as N shards, and exit.
+    #[arg(long, value_name = "N")]
+    k8s_job: Option<usize>,
+    /// Container image for --k8s-job.
+    #[arg(long, default_value = "ghcr.io/scaletwin/scaletwin:latest")]
+    image: String,
+    /// PersistentVolumeClaim the shards write their results to (--k8s-job).
+    #[arg(long, default_value = "scaletwin-results")]
+    results_pvc: String,
+    /// ConfigMap holding the experiment file (--k8s-job).
+    #[arg(long, default_value = "scaletwin-experiment")]
+    experiment_configmap: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Sweep autoscaler settings and recommend the cheapest that meets the constraints
-    /// (first part: grid, replications, checkpoint/resume; default: experiments/amas.yaml).
-    Tune {
-        /// The experiment file.
-        #[arg(default_value = "experiments/amas.yaml")]
+    /// (default: experiments/amas.yaml, results in output/<experiment name>).
+    Tune(TuneArgs),
+    /// Combine the results folders of a sharded sweep (`tune --shard i/N`) into the result
+    /// of the whole sweep, finishing what needs every shard (later halving rungs, the
+    /// extra-load check).
+    Merge {
+        /// The experiment the shards ran.
         experiment: PathBuf,
-        /// Results folder (default: output/<experiment name>). An existing checkpoint there is
-        /// resumed.
+        /// The shards' results folders.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Results folder of the merged sweep (default: output/<experiment name>).
         #[arg(short, long)]
         out: Option<PathBuf>,
-        /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -188,6 +229,10 @@ enum Command {
         /// `manifest.<object>.<path>`. Repeatable.
         #[arg(long = "set")]
         sets: Vec<String>,
+        /// Run the fluid approximation (the sweep's cheap fidelity) instead of the engine and
+        /// print its figures; writes nothing.
+        #[arg(long)]
+        fluid: bool,
         /// Output folder (default: output/simulate-<model>).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -239,11 +284,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Tune {
+        Command::Tune(a) => tune(a),
+        Command::Merge {
             experiment,
+            shards,
             out,
             threads,
-        } => tune(&experiment, out, threads),
+        } => merge(&experiment, &shards, out, threads),
         Command::Simulate {
             model,
             deployments,
@@ -257,6 +304,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             slo_p95_ms,
             slo_success,
             sets,
+            fluid,
             out,
         } => {
             let trace = match trace {
@@ -267,6 +315,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             simulate(SimulateArgs {
+                fluid,
                 model,
                 deployments,
                 workload,
@@ -502,6 +551,7 @@ fn split_assignment(s: &str) -> Option<(&str, &str)> {
 }
 
 struct SimulateArgs {
+    fluid: bool,
     model: Option<PathBuf>,
     deployments: Vec<String>,
     workload: Option<PathBuf>,
@@ -515,95 +565,383 @@ struct SimulateArgs {
     out: Option<PathBuf>,
 }
 
-fn tune(
+/// A progress bar on standard error (hidden when it is not a terminal).
+fn progress_bar() -> impl Fn(&str, u64, u64) + Sync {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>28} [{bar:30}] {pos}/{len} evaluations, {elapsed} elapsed, ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let started = std::sync::Mutex::new(std::time::Instant::now());
+    move |phase: &str, done: u64, total: u64| {
+        if done == 0 {
+            bar.reset();
+            bar.set_length(total);
+            bar.set_message(phase.to_string());
+            if let Ok(mut s) = started.lock() {
+                *s = std::time::Instant::now();
+            }
+        }
+        bar.set_position(done);
+        if done == total {
+            bar.finish_and_clear();
+            let secs = started
+                .lock()
+                .map(|s| s.elapsed().as_secs_f64())
+                .unwrap_or(0.0);
+            eprintln!("{phase}: {total} evaluations in {secs:.1} s");
+        }
+    }
+}
+
+/// Read the experiment, its model and workloads; errors are usage errors (exit 2).
+fn open_experiment(
     path: &std::path::Path,
+) -> Result<
+    (
+        scaletwin::tune::Experiment,
+        scaletwin::engine::service::ModelSources,
+        Vec<scaletwin::tune::ResolvedWorkload>,
+    ),
+    String,
+> {
+    use scaletwin::tune;
+    // Outside a clone, the default experiment is the copy built into the binary.
+    let x = if path == std::path::Path::new(DEFAULT_EXPERIMENT) && !path.exists() {
+        tune::Experiment::parse(
+            "experiments/amas.yaml (built in)",
+            include_str!("../experiments/amas.yaml"),
+        )
+    } else {
+        tune::Experiment::load(path)
+    }
+    .map_err(|e| e.to_string())?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let base = tune::experiment_model(&x, dir).map_err(|e| e.to_string())?;
+    let w = tune::resolve_workloads(&x, dir).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((x, base, w))
+}
+
+fn tune(a: TuneArgs) -> anyhow::Result<ExitCode> {
+    use scaletwin::tune;
+    let (x, base, workloads) = match open_experiment(&a.experiment) {
+        Ok(v) => v,
+        Err(e) => return usage(e),
+    };
+    if let Some(n) = a.k8s_job {
+        if n == 0 {
+            return usage("--k8s-job 0: give the number of shards, e.g. --k8s-job 8".into());
+        }
+        print!(
+            "{}",
+            k8s_job(
+                &x.name,
+                &a.experiment,
+                n,
+                &a.image,
+                &a.results_pvc,
+                &a.experiment_configmap
+            )
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shard = match a.shard.as_deref().map(parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let dir = a.out.unwrap_or_else(|| {
+        let d = PathBuf::from("output").join(&x.name);
+        match shard {
+            Some((i, _)) => d.join(format!("shard-{i}")),
+            None => d,
+        }
+    });
+    if a.resume && !dir.join("checkpoint.jsonl").exists() {
+        return usage(format!(
+            "--resume: {} has no checkpoint to continue (run without --resume to start)",
+            dir.display()
+        ));
+    }
+    let opts = tune::RunOptions {
+        threads: a.threads,
+        shard,
+        fresh: a.fresh,
+    };
+    run_sweep(&x, &base, workloads, &dir, opts)
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("--shard {s}: write I/N with 0 <= I < N, e.g. 0/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// An Indexed Job that runs the sweep as `n` shards on a cluster.
+fn k8s_job(
+    name: &str,
+    experiment: &std::path::Path,
+    n: usize,
+    image: &str,
+    pvc: &str,
+    configmap: &str,
+) -> String {
+    let file = experiment
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_else(|| "experiment.yaml".into());
+    let job = format!(
+        "scaletwin-tune-{}",
+        name.to_ascii_lowercase().replace(['_', '.', ' '], "-")
+    );
+    format!(
+        r#"# A sharded sweep of `{name}`: {n} pods, each evaluating one slice.
+# 1. kubectl create configmap {configmap} --from-file={file}={path}
+# 2. a PersistentVolumeClaim named {pvc} (ReadWriteMany) for the results
+# 3. kubectl apply -f this file; when the Job completes, copy /results and run
+#    scaletwin merge {path} results/shard-* -o output/{name}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {job}
+spec:
+  completionMode: Indexed
+  completions: {n}
+  parallelism: {n}
+  backoffLimitPerIndex: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: tune
+          image: {image}
+          command: ["sh", "-c"]
+          args:
+            - >-
+              exec scaletwin tune /experiment/{file}
+              --shard "${{JOB_COMPLETION_INDEX}}/{n}"
+              -o "/results/shard-${{JOB_COMPLETION_INDEX}}"
+          resources:
+            requests: {{cpu: "2", memory: 1Gi}}
+          volumeMounts:
+            - {{name: experiment, mountPath: /experiment, readOnly: true}}
+            - {{name: results, mountPath: /results}}
+      volumes:
+        - name: experiment
+          configMap: {{name: {configmap}}}
+        - name: results
+          persistentVolumeClaim: {{claimName: {pvc}}}
+"#,
+        path = experiment.display()
+    )
+}
+
+fn merge(
+    experiment: &std::path::Path,
+    shards: &[PathBuf],
     out: Option<PathBuf>,
     threads: Option<usize>,
 ) -> anyhow::Result<ExitCode> {
     use scaletwin::tune;
-    let x = match tune::Experiment::load(path) {
-        Ok(x) => x,
-        Err(e) => return usage(e.to_string()),
-    };
-    let base = match tune::experiment_model(&x, path.parent().unwrap_or(std::path::Path::new(".")))
-    {
-        Ok(b) => b,
-        Err(e) => return usage(e.to_string()),
+    let (x, base, workloads) = match open_experiment(experiment) {
+        Ok(v) => v,
+        Err(e) => return usage(e),
     };
     let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&x.name));
-    let n = x.grid_size() * x.seeds.len();
+    match tune::merge_checkpoints(shards, &dir) {
+        Ok(n) => eprintln!("merged {n} evaluations from {} shards", shards.len()),
+        Err(e) => return usage(e.to_string()),
+    }
+    let opts = tune::RunOptions {
+        threads,
+        shard: None,
+        fresh: false,
+    };
+    run_sweep(&x, &base, workloads, &dir, opts)
+}
+
+fn run_sweep(
+    x: &scaletwin::tune::Experiment,
+    base: &scaletwin::engine::service::ModelSources,
+    workloads: Vec<scaletwin::tune::ResolvedWorkload>,
+    dir: &std::path::Path,
+    opts: scaletwin::tune::RunOptions,
+) -> anyhow::Result<ExitCode> {
+    use scaletwin::tune;
+    let started = std::time::Instant::now();
+    let cands = tune::search::candidates(x).len();
     eprintln!(
-        "tune {}: {} configurations x {} seeds = {n} evaluations -> {}",
+        "tune {}: {cands} configurations ({:?} search) x {} workloads x {} seeds -> {}",
         x.name,
-        x.grid_size(),
+        x.search.strategy,
+        workloads.len(),
         x.seeds.len(),
         dir.display()
     );
-    let started = std::time::Instant::now();
-    let evals = match tune::run_experiment(&x, &base, &dir, threads) {
-        Ok(e) => e,
+    let bar = progress_bar();
+    let shard = opts.shard;
+    let sweep = match tune::Sweep::open(x, base, workloads, dir, opts, Some(&bar)) {
+        Ok(s) => s,
         Err(e) => return usage(e.to_string()),
     };
-    for e in evals.iter().filter(|e| e.error.is_some()) {
+    if sweep.resumed() > 0 {
         eprintln!(
-            "warning: configuration {} seed {}: {}",
+            "resuming: {} evaluations already in the checkpoint",
+            sweep.resumed()
+        );
+    }
+    let r = match sweep.run() {
+        Ok(r) => r,
+        Err(e) => return usage(e.to_string()),
+    };
+    for e in r.evaluations.iter().filter(|e| e.error.is_some()) {
+        eprintln!(
+            "warning: configuration {} ({}, seed {}): {}",
             e.config,
+            e.workload,
             e.seed,
             e.error.clone().unwrap_or_default()
         );
     }
-    let aggs = tune::aggregate(&evals, &x.constraints);
-    scaletwin::engine::output::write_atomic(
-        &dir.join("results.csv"),
-        tune::results_csv(&evals, &x.axes).as_bytes(),
-    )
-    .with_context(|| format!("writing {}", dir.display()))?;
-    let summary = serde_json::json!({ "format_version": tune::EXPERIMENT_FORMAT_VERSION, "experiment": x.name, "configurations": aggs, "recommendation": tune::recommend(&aggs) });
-    scaletwin::engine::output::write_atomic(
-        &dir.join("aggregates.json"),
-        (serde_json::to_string_pretty(&summary)? + "\n").as_bytes(),
-    )?;
-    println!(
-        "{:>6}  {:>10}  {:>9}  {:>9}  {:>6}  settings",
-        "config", "pod-hours", "p95 ms", "success", "meets"
-    );
-    for a in &aggs {
-        let settings: Vec<String> = a
-            .values
-            .iter()
-            .map(|(p, v)| format!("{}={v}", p.rsplit('.').next().unwrap_or(p)))
-            .collect();
-        println!(
-            "{:>6}  {:>10.2}  {:>9.1}  {:>9.4}  {:>6}  {}",
-            a.config,
-            a.pod_hours,
-            a.p95_ms,
-            a.success_rate,
-            if a.meets { "yes" } else { "no" },
-            settings.join(" ")
-        );
-    }
-    match tune::recommend(&aggs) {
-        Some(r) => {
-            println!(
-                "\nrecommendation: configuration {} ({:.2} pod-hours, p95 {:.0} ms, success {:.3}%)",
-                r.config,
-                r.pod_hours,
-                r.p95_ms,
-                r.success_rate * 100.0
-            );
-            for (p, v) in &r.values {
-                println!("  {p} = {v}");
-            }
+    let elapsed = started.elapsed().as_secs_f64();
+    let Some(a) = r.analysis else {
+        let (i, n) = shard.unwrap_or((0, 1));
+        let t = tune::output::evaluations_table(&r.evaluations, x);
+        if let Err(e) = tune::output::write_table(dir, "evaluations", &t) {
+            return usage(e.to_string());
         }
-        None => println!("\nno configuration meets every constraint"),
-    }
+        println!(
+            "shard {i}/{n}: {} evaluations ({} run now) in {elapsed:.1} s -> {}; combine the shards with `scaletwin merge`",
+            r.evaluations.len(),
+            r.ran,
+            dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let files = match tune::output::write_all(dir, x, base, &r.evaluations, &a) {
+        Ok(f) => f,
+        Err(e) => return usage(e.to_string()),
+    };
+    print_analysis(x, &a);
     println!(
-        "{n} evaluations in {:.1} s; results: {}",
-        started.elapsed().as_secs_f64(),
+        "\n{} evaluations ({} run now) in {elapsed:.1} s; results in {}:",
+        r.evaluations.len(),
+        r.ran,
         dir.display()
     );
+    for f in files {
+        println!("  {}", f.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_analysis(x: &scaletwin::tune::Experiment, a: &scaletwin::tune::Analysis) {
+    use scaletwin::tune::short;
+    let mut head = format!(
+        "{:>4}  {:>6}  {:>10}  {:>16}  {:>8}  {:>8}  {:>6}  {:>8}",
+        "rank", "config", "pod-hours", "p95 ms (95% CI)", "success", "windows", "events", "meets"
+    );
+    for ax in &x.axes {
+        head.push_str(&format!("  {}", short(&ax.path)));
+    }
+    println!("{head}");
+    let line = |rank: String, r: &scaletwin::tune::Row| {
+        let mut l = format!(
+            "{rank:>4}  {:>6}  {:>10.2}  {:>16}  {:>7.3}%  {:>7.2}%  {:>6.0}  {:>8}",
+            if r.baseline {
+                "base".to_string()
+            } else {
+                r.config.to_string()
+            },
+            r.pod_hours.mean,
+            format!(
+                "{:.0} ({:.0}-{:.0})",
+                r.p95_ms.mean, r.p95_ms.lo, r.p95_ms.hi
+            ),
+            r.success_rate.mean * 100.0,
+            r.window_attainment.mean * 100.0,
+            r.scaling_events,
+            if r.feasible { "yes" } else { "no" },
+        );
+        for (_, v) in &r.values {
+            l.push_str(&format!("  {v}"));
+        }
+        println!("{l}");
+    };
+    let shown = 15;
+    for (i, r) in a.rows.iter().take(shown).enumerate() {
+        line((i + 1).to_string(), r);
+    }
+    if a.rows.len() > shown {
+        println!("  … {} more in configs.csv", a.rows.len() - shown);
+    }
+    if let Some(b) = &a.baseline {
+        line("-".into(), b);
+    }
+    println!("\n{}", a.verdict);
+    if let Some(r) = &a.recommendation {
+        for (p, v) in &r.values {
+            println!("  {p} = {v}");
+        }
+    }
+    for c in &a.closest {
+        println!(
+            "  closest: configuration {} misses by {:.1}%: {}",
+            c.config,
+            c.violation * 100.0,
+            c.binding
+        );
+    }
+    if !a.pareto.is_empty() {
+        let shown: Vec<String> = a.pareto.iter().take(12).map(|c| c.to_string()).collect();
+        println!(
+            "Pareto front (cost, windows met, scaling events), cheapest first: configurations {}{}",
+            shown.join(", "),
+            if a.pareto.len() > shown.len() {
+                format!(" and {} more (analysis.json)", a.pareto.len() - shown.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    if !a.sensitivity.is_empty() {
+        println!("Sensitivity (share of variance explained: cost / windows met):");
+        for s in &a.sensitivity {
+            println!(
+                "  {:>5.1}% / {:>5.1}%  {}",
+                s.cost_share * 100.0,
+                s.attainment_share * 100.0,
+                s.path
+            );
+        }
+    }
+    if let Some(g) = &a.agreement {
+        println!(
+            "Fluid vs engine on {} configurations: rank correlation cost {:.2}, p95 {:.2}; verdicts agree {:.0}%; winner {}",
+            g.configurations,
+            g.cost_rank_correlation,
+            g.p95_rank_correlation,
+            g.verdict_agreement * 100.0,
+            if g.winner_changed {
+                format!(
+                    "changed ({} by the fluid approximation, {} by the engine)",
+                    g.fluid_winner.map_or("none".into(), |c| c.to_string()),
+                    g.engine_winner.map_or("none".into(), |c| c.to_string())
+                )
+            } else {
+                "unchanged".into()
+            }
+        );
+    }
 }
 
 type LoadedTrace = (scaletwin::trace::Trace, scaletwin::trace::Interpolation);
@@ -614,79 +952,43 @@ fn load_trace(
     r: &TraceRead,
     t: &TraceTransform,
 ) -> Result<LoadedTrace, String> {
-    use scaletwin::trace::{Interpolation, read};
-    let unit = match r.time_unit.as_str() {
-        "s" => read::TimeUnit::Seconds,
-        "ms" => read::TimeUnit::Millis,
-        "us" => read::TimeUnit::Micros,
-        other => return Err(format!("--time-unit {other}: use s, ms or us")),
-    };
-    if let Some(b) = r.bin
-        && !(b.is_finite() && b > 0.0)
-    {
-        return Err(format!("--bin {b}: must be > 0"));
-    }
-    let opts = read::ReadOptions {
+    let spec = scaletwin::trace::TraceSpec {
+        path: path.to_path_buf(),
         time_col: r.time_col.clone(),
         count_col: r.count_col.clone(),
-        time_unit: unit,
+        time_unit: Some(r.time_unit.clone()),
+        tz: Some(r.tz.clone()),
         bin_s: r.bin,
-        max_bad_lines: r.max_bad_lines,
+        max_bad_lines: Some(r.max_bad_lines),
         reject_unsorted: r.reject_unsorted,
         attr: r.trace_attr.clone(),
-        ..read::ReadOptions::default()
-    }
-    .with_tz(&r.tz)
-    .map_err(|e| format!("--tz: {e}"))?;
-    let interp = match t.interpolate.as_str() {
-        "constant" => Interpolation::Constant,
-        "linear" => Interpolation::Linear,
-        other => return Err(format!("--interpolate {other}: use constant or linear")),
+        splice: t.trace_splice.clone(),
+        from_s: t.trace_from,
+        to_s: t.trace_to,
+        compress: t.trace_compress,
+        scale: t.trace_scale,
+        peak_rps: t.trace_peak,
+        mean_rps: None,
+        shift_s: t.trace_shift,
+        interpolate: Some(t.interpolate.clone()),
     };
-    for (name, v) in [
-        ("trace-scale", t.trace_scale),
-        ("trace-peak", t.trace_peak),
-        ("trace-compress", t.trace_compress),
-    ] {
-        if let Some(x) = v
-            && !(x.is_finite() && x > 0.0)
-        {
-            return Err(format!("--{name} {x}: must be > 0"));
+    // Name the flags as the user wrote them.
+    spec.load(std::path::Path::new("")).map_err(|e| {
+        const FLAGS: [(&str, &str); 8] = [
+            ("tz: ", "--tz: "),
+            ("time_unit ", "--time-unit "),
+            ("bin_s ", "--bin "),
+            ("interpolate ", "--interpolate "),
+            ("peak_rps ", "--trace-peak "),
+            ("scale ", "--trace-scale "),
+            ("compress ", "--trace-compress "),
+            ("shift_s ", "--trace-shift "),
+        ];
+        match FLAGS.iter().find(|(f, _)| e.starts_with(f)) {
+            Some((f, flag)) => format!("{flag}{}", &e[f.len()..]),
+            None => e,
         }
-    }
-    let mut trace = read::read(path, &opts).map_err(|e| e.to_string())?;
-    if let Some(other) = &t.trace_splice {
-        let o = read::read(other, &opts).map_err(|e| e.to_string())?;
-        trace.splice(&o);
-    }
-    if t.trace_from.is_some() || t.trace_to.is_some() {
-        let from = t.trace_from.unwrap_or(0.0);
-        let to = t.trace_to.unwrap_or(f64::INFINITY);
-        if !(from >= 0.0 && to > from) {
-            return Err(format!(
-                "--trace-from {from} --trace-to {to}: need 0 <= from < to"
-            ));
-        }
-        trace.window(from, to);
-    }
-    if let Some(k) = t.trace_compress {
-        trace.compress(k);
-    }
-    if let Some(k) = t.trace_scale {
-        trace.scale(k);
-    }
-    if let Some(p) = t.trace_peak {
-        trace
-            .scale_to_peak(p)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    if let Some(s) = t.trace_shift {
-        if !(s.is_finite() && s >= 0.0) {
-            return Err(format!("--trace-shift {s}: must be >= 0"));
-        }
-        trace.shift(s);
-    }
-    Ok((trace, interp))
+    })
 }
 
 fn usage(msg: String) -> anyhow::Result<ExitCode> {
@@ -790,6 +1092,26 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         record_decisions: true,
         warmup_s: 0.0,
     };
+    if a.fluid {
+        let started = std::time::Instant::now();
+        let o = engine::fluid::run(&model, &scenario.workload, &cfg);
+        println!(
+            "fluid approximation of {} ({} s simulated, {:.3} s):\n  entry p95 {:.0} ms  success {:.3}%  windows met {}/{} ({:.2}%)\n  pod-hours {:.2}  cost {:.2}  scaling events {} (reversals {})",
+            model.name,
+            cfg.duration_s,
+            started.elapsed().as_secs_f64(),
+            o.p95_ms,
+            o.success_rate * 100.0,
+            o.windows_attained,
+            o.windows,
+            o.window_attainment * 100.0,
+            o.pod_hours,
+            o.cost,
+            o.scaling_events,
+            o.oscillations
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let dir = a
         .out
         .clone()

@@ -395,3 +395,136 @@ fn trace_commands_summarise_import_and_reject_bad_files() {
         text(&o).1
     );
 }
+
+/// A small M/M/c model and an experiment over its replica count.
+fn tune_fixture(name: &str) -> (PathBuf, PathBuf) {
+    let d = tmp(name);
+    let m = d.join("model");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("server.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: server}\nspec:\n  replicas: 4\n  template:\n    spec:\n      containers:\n        - name: s\n          resources: {requests: {cpu: '1'}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("service.yaml"),
+        "format_version: 1\nname: mmc\nentry: server\nscenario:\n  duration_s: 20000\n  workload: {loop: open, pattern: constant, rate: 2.5}\ndeployments:\n  server:\n    serving: {concurrency: 1, queue_limit: 100000, shared_queue: true}\n    work:\n      service_time: {dist: exponential, mean: 1.0}\n",
+    )
+    .unwrap();
+    let x = d.join("exp.yaml");
+    std::fs::write(
+        &x,
+        "format_version: 1\nname: cli-sweep\nmodel: model\nseeds: [1, 2, 3]\nload_margin: 0.1\naxes:\n  - path: manifest.deployment/server.spec.replicas\n    range: {from: '4', to: '8', step: '1'}\nconstraints: {p95_ms: 3300, success_rate: 0.99}\n",
+    )
+    .unwrap();
+    (d, x)
+}
+
+#[test]
+fn tune_recommends_writes_results_and_resumes() {
+    let (d, x) = tune_fixture("tune");
+    let out = d.join("out");
+    let args = ["tune", x.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let o = scaletwin(&args);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("Recommended: configuration"), "{stdout}");
+    assert!(stdout.contains("against the current settings"), "{stdout}");
+    for f in [
+        "checkpoint.jsonl",
+        "evaluations.csv",
+        "configs.csv",
+        "analysis.json",
+        "recommended.diff",
+        "manifests/server.yaml",
+    ] {
+        assert!(out.join(f).exists(), "{f}: {stdout}");
+    }
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(a["format_version"], 1);
+    assert!(a["recommendation"]["feasible"].as_bool().unwrap());
+    // Run again: everything comes from the checkpoint.
+    let o = scaletwin(&args);
+    let (stdout, stderr) = text(&o);
+    assert!(
+        stderr.contains("resuming:") && stdout.contains("(0 run now)"),
+        "{stdout}{stderr}"
+    );
+    // --resume without a checkpoint, a bad shard, a missing experiment: usage errors.
+    let none = d.join("none");
+    for bad in [
+        vec![
+            "tune",
+            x.to_str().unwrap(),
+            "-o",
+            none.to_str().unwrap(),
+            "--resume",
+        ],
+        vec!["tune", x.to_str().unwrap(), "--shard", "3/3"],
+        vec!["tune", "no/such/experiment.yaml"],
+    ] {
+        let o = scaletwin(&bad);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+}
+
+#[test]
+fn tune_shards_merge_into_the_whole_and_print_an_indexed_job() {
+    let (d, x) = tune_fixture("shards");
+    let xs = x.to_str().unwrap();
+    let whole = d.join("whole");
+    assert_eq!(
+        scaletwin(&["tune", xs, "-o", whole.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let s = d.join(format!("s{i}"));
+        let o = scaletwin(&[
+            "tune",
+            xs,
+            "--shard",
+            &format!("{i}/2"),
+            "-o",
+            s.to_str().unwrap(),
+        ]);
+        let (stdout, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+        assert!(stdout.contains(&format!("shard {i}/2")), "{stdout}");
+        shards.push(s.to_str().unwrap().to_string());
+    }
+    let merged = d.join("merged");
+    let mut args = vec!["merge", xs];
+    args.extend(shards.iter().map(|s| s.as_str()));
+    args.extend(["-o", merged.to_str().unwrap()]);
+    let o = scaletwin(&args);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    for f in ["configs.csv", "evaluations.csv", "analysis.json"] {
+        assert_eq!(
+            std::fs::read(whole.join(f)).unwrap(),
+            std::fs::read(merged.join(f)).unwrap(),
+            "{f}: sharded + merged == whole"
+        );
+    }
+    let o = scaletwin(&["tune", xs, "--k8s-job", "4"]);
+    let (job, _) = text(&o);
+    assert_eq!(o.status.code(), Some(0));
+    for want in [
+        "kind: Job",
+        "completionMode: Indexed",
+        "completions: 4",
+        "--shard \"${JOB_COMPLETION_INDEX}/4\"",
+        "claimName: scaletwin-results",
+    ] {
+        assert!(job.contains(want), "{want}: {job}");
+    }
+    let mut set = scaletwin::manifest::ManifestSet::default();
+    scaletwin::manifest::load_str(std::path::Path::new("job.yaml"), &job, &mut set)
+        .expect("the Job is valid YAML");
+}

@@ -1,12 +1,19 @@
-//! Sweeps over autoscaler and service settings (first part of the tune issue): experiment
-//! files, exact grids, parallel evaluation with common random numbers, a checkpoint that a
-//! resumed run continues from, and the cheapest configuration that meets the constraints.
+//! Sweeps over autoscaler and service settings: experiment files, search strategies, parallel
+//! evaluation with common random numbers and replications, checkpoints, shards, and the
+//! recommendation (the cheapest configuration that meets every constraint with confidence).
 
+pub mod analysis;
+pub mod output;
+pub mod run;
+pub mod search;
+
+pub use analysis::*;
+pub use run::*;
+
+use crate::engine::Workload;
 use crate::engine::service::{ModelSources, embedded_amas};
-use crate::engine::{self, RunConfig};
-use rayon::prelude::*;
+use crate::trace::TraceSpec;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Version of experiment files and of the results scaletwin writes for them.
@@ -42,16 +49,143 @@ pub struct Range {
     pub step: String,
 }
 
-/// The constraints a configuration must meet (on the entry deployment, mean over seeds).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+/// The constraints a configuration must meet, judged on the entry deployment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Constraints {
+    /// p95 latency bound, ms: over the whole run, and in each window.
     #[serde(default)]
     pub p95_ms: Option<f64>,
+    /// Minimum fraction of requests that succeed: over the run, and in each window.
     #[serde(default)]
     pub success_rate: Option<f64>,
+    /// Minimum fraction of windows (the model's window_s, 60 s by default) whose p95 and
+    /// success rate meet the bounds above (the model's SLO for a bound not given).
     #[serde(default)]
     pub window_attainment: Option<f64>,
+    /// Confidence of the interval a configuration's figures must stay within the bounds
+    /// with (over its replications).
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+}
+
+fn default_confidence() -> f64 {
+    0.95
+}
+
+impl Default for Constraints {
+    fn default() -> Self {
+        Constraints {
+            p95_ms: None,
+            success_rate: None,
+            window_attainment: None,
+            confidence: default_confidence(),
+        }
+    }
+}
+
+/// A workload of an experiment: the model's own scenario (neither `load` nor `trace`), a
+/// pattern or closed loop (`load`), or a recorded trace (`trace`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    pub name: String,
+    /// Share of the objective and of the combined figures (default 1).
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// The constraints must also hold under this workload on its own.
+    #[serde(default)]
+    pub must_hold: bool,
+    /// Simulated seconds (default: the experiment's, the trace's span, or the scenario's).
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    #[serde(default)]
+    pub load: Option<Workload>,
+    #[serde(default)]
+    pub trace: Option<TraceSpec>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// What the objective counts as cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CostMeasure {
+    /// Pod-hours of every simulated deployment.
+    #[default]
+    PodHours,
+    /// Money: the model's prices per requested CPU, memory and pod hour.
+    Money,
+}
+
+/// The objective: the lowest cost, then the fewest scaling events and reversals, then the
+/// lowest p95.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Objective {
+    #[serde(default)]
+    pub cost: CostMeasure,
+}
+
+/// How configurations are chosen and evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Every configuration of the grid.
+    #[default]
+    Grid,
+    /// `samples` distinct grid points drawn at random.
+    Random,
+    /// `samples` points of a Latin hypercube over the axes (every value range of every axis
+    /// covered evenly), snapped to the grid.
+    LatinHypercube,
+    /// Successive halving: every candidate under the fluid approximation, the best `1/eta`
+    /// under the engine with one seed, the best `1/eta` of those with every seed.
+    Halving,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Configurations to draw (random, latin-hypercube; halving: its candidates, default the
+    /// whole grid).
+    #[serde(default)]
+    pub samples: Option<usize>,
+    /// Seed of the draws.
+    #[serde(default = "one_u64")]
+    pub seed: u64,
+    /// Halving keeps the best `1/eta` at each rung.
+    #[serde(default = "default_eta")]
+    pub eta: usize,
+    /// Halving keeps at least this many at each rung.
+    #[serde(default = "default_min_survivors")]
+    pub min_survivors: usize,
+}
+
+fn one_u64() -> u64 {
+    1
+}
+fn default_eta() -> usize {
+    4
+}
+fn default_min_survivors() -> usize {
+    8
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Search {
+            strategy: Strategy::Grid,
+            samples: None,
+            seed: 1,
+            eta: default_eta(),
+            min_survivors: default_min_survivors(),
+        }
+    }
 }
 
 /// An experiment file (`experiments/*.yaml`).
@@ -60,6 +194,9 @@ pub struct Constraints {
 pub struct Experiment {
     pub format_version: u32,
     pub name: String,
+    /// What the sweep is for (shown in reports).
+    #[serde(default)]
+    pub description: Option<String>,
     /// Model folder; absent: the embedded AMAS model.
     #[serde(default)]
     pub model: Option<String>,
@@ -71,13 +208,31 @@ pub struct Experiment {
     pub duration_s: Option<f64>,
     #[serde(default = "one_seed")]
     pub seeds: Vec<u64>,
+    /// Workloads (default: the model's scenario).
+    #[serde(default)]
+    pub workloads: Vec<WorkloadSpec>,
     pub axes: Vec<Axis>,
     #[serde(default)]
     pub constraints: Constraints,
-    /// Refuse grids larger than this.
+    #[serde(default)]
+    pub objective: Objective,
+    #[serde(default)]
+    pub search: Search,
+    /// The recommendation must still meet the constraints with this much more load
+    /// (0.2: +20 %); 0 turns the check off.
+    #[serde(default = "default_margin")]
+    pub load_margin: f64,
+    /// Refuse to evaluate more configurations than this.
     #[serde(default = "default_cap")]
     pub max_configs: usize,
 }
+
+fn default_margin() -> f64 {
+    0.2
+}
+
+/// Grids are indexed with `usize`; beyond this the axes are surely a mistake.
+const MAX_GRID: u128 = 1 << 40;
 
 fn one_seed() -> Vec<u64> {
     vec![1]
@@ -235,14 +390,94 @@ impl Experiment {
                 }
             }
         }
+        let full: u128 = x
+            .axis_values()
+            .iter()
+            .map(|v| v.len() as u128)
+            .fold(1u128, |a, b| a.saturating_mul(b));
+        if full > MAX_GRID {
+            return Err(e(
+                "axes",
+                format!("the grid has {full} configurations: narrow the axes"),
+            ));
+        }
         let n = x.grid_size();
-        if n > x.max_configs {
+        let s = &x.search;
+        if s.eta < 2 {
+            return Err(e("search.eta", format!("must be >= 2 (found {})", s.eta)));
+        }
+        match (s.strategy, s.samples) {
+            (Strategy::Random | Strategy::LatinHypercube, None) => {
+                return Err(e(
+                    "search.samples",
+                    "random and latin-hypercube searches need a number of samples".into(),
+                ));
+            }
+            (_, Some(0)) => return Err(e("search.samples", "must be > 0".into())),
+            (Strategy::Grid, Some(_)) => {
+                return Err(e(
+                    "search.samples",
+                    "a grid search evaluates the whole grid: drop samples or pick random, latin-hypercube or halving".into(),
+                ));
+            }
+            _ => {}
+        }
+        let evaluated = s.samples.map_or(n, |k| k.min(n));
+        if evaluated > x.max_configs {
             return Err(e(
                 "axes",
                 format!(
-                    "the grid has {n} configurations, over max_configs {}; narrow the axes or raise max_configs",
+                    "the sweep would evaluate {evaluated} configurations, over max_configs {}; narrow the axes, sample fewer or raise max_configs",
                     x.max_configs
                 ),
+            ));
+        }
+        if !(x.load_margin.is_finite() && (0.0..=10.0).contains(&x.load_margin)) {
+            return Err(e(
+                "load_margin",
+                format!(
+                    "a fraction of extra load between 0 and 10, e.g. 0.2 for +20 % (found {})",
+                    x.load_margin
+                ),
+            ));
+        }
+        if !(c.confidence > 0.5 && c.confidence < 1.0) {
+            return Err(e(
+                "constraints.confidence",
+                format!("between 0.5 and 1, e.g. 0.95 (found {})", c.confidence),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, w) in x.workloads.iter().enumerate() {
+            let f = |k: &str| format!("workloads[{i}].{k}");
+            if w.name.trim().is_empty() || !names.insert(w.name.clone()) {
+                return Err(e(
+                    &f("name"),
+                    format!("`{}`: every workload needs its own name", w.name),
+                ));
+            }
+            if !(w.weight.is_finite() && w.weight >= 0.0) {
+                return Err(e(
+                    &f("weight"),
+                    format!("must be >= 0 (found {})", w.weight),
+                ));
+            }
+            if w.load.is_some() && w.trace.is_some() {
+                return Err(e(&f("trace"), "give load or trace, not both".into()));
+            }
+            if let Some(l) = &w.load {
+                l.validate().map_err(|m| e(&f("load"), m))?;
+            }
+            if let Some(d) = w.duration_s
+                && !(d.is_finite() && d > 0.0)
+            {
+                return Err(e(&f("duration_s"), format!("must be > 0 (found {d})")));
+            }
+        }
+        if !x.workloads.is_empty() && x.workloads.iter().all(|w| w.weight == 0.0) {
+            return Err(e(
+                "workloads",
+                "every weight is 0: give at least one workload a weight".into(),
             ));
         }
         Ok(x)
@@ -264,237 +499,45 @@ impl Experiment {
 
     /// Number of configurations of the full grid.
     pub fn grid_size(&self) -> usize {
-        self.axis_values().iter().map(|v| v.len()).product()
+        self.axis_values()
+            .iter()
+            .map(|v| v.len())
+            .fold(1usize, |a, b| a.saturating_mul(b))
+    }
+
+    /// The value index of each axis for grid index `index` (last axis fastest).
+    pub fn coordinates(&self, index: usize) -> Vec<usize> {
+        let sizes: Vec<usize> = self.axis_values().iter().map(|v| v.len()).collect();
+        let mut rest = index;
+        let mut out = vec![0; sizes.len()];
+        for k in (0..sizes.len()).rev() {
+            out[k] = rest % sizes[k];
+            rest /= sizes[k];
+        }
+        out
+    }
+
+    /// The configuration at grid index `index`.
+    pub fn config(&self, index: usize) -> Config {
+        let vals = self.axis_values();
+        let values = self
+            .coordinates(index)
+            .iter()
+            .enumerate()
+            .map(|(k, i)| (self.axes[k].path.clone(), vals[k][*i].clone()))
+            .collect();
+        Config { index, values }
     }
 
     /// Every configuration of the grid, in a fixed order (last axis fastest).
     pub fn grid(&self) -> Vec<Config> {
-        let vals = self.axis_values();
-        let n = self.grid_size();
-        (0..n)
-            .map(|index| {
-                let mut rest = index;
-                let mut values = vec![(String::new(), String::new()); vals.len()];
-                for k in (0..vals.len()).rev() {
-                    values[k] = (
-                        self.axes[k].path.clone(),
-                        vals[k][rest % vals[k].len()].clone(),
-                    );
-                    rest /= vals[k].len();
-                }
-                Config { index, values }
-            })
-            .collect()
+        (0..self.grid_size()).map(|i| self.config(i)).collect()
     }
-}
 
-/// The figures of one evaluation (a configuration under one seed).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    pub format_version: u32,
-    pub config: usize,
-    pub seed: u64,
-    pub values: Vec<(String, String)>,
-    pub p95_ms: f64,
-    pub success_rate: f64,
-    pub window_attainment: f64,
-    pub pod_hours: f64,
-    pub cost: f64,
-    pub scaling_events: u32,
-    pub oscillations: u32,
-    pub error: Option<String>,
-}
-
-/// Evaluate one configuration under one seed.
-pub fn evaluate(base: &ModelSources, x: &Experiment, c: &Config, seed: u64) -> Evaluation {
-    let mut ev = Evaluation {
-        format_version: EXPERIMENT_FORMAT_VERSION,
-        config: c.index,
-        seed,
-        values: c.values.clone(),
-        p95_ms: 0.0,
-        success_rate: 0.0,
-        window_attainment: 0.0,
-        pod_hours: 0.0,
-        cost: 0.0,
-        scaling_events: 0,
-        oscillations: 0,
-        error: None,
-    };
-    let mut src = base.clone();
-    let run = (|| -> Result<engine::Outcome, String> {
-        src.apply_overrides(&c.values).map_err(|e| e.to_string())?;
-        let loaded = src.load().map_err(|e| e.to_string())?;
-        let mut model = loaded.model;
-        model.restrict(&x.deployments)?;
-        let cfg = RunConfig {
-            duration_s: x.duration_s.unwrap_or(loaded.scenario.duration_s),
-            seed,
-            window_s: loaded.scenario.window_s,
-            slo: loaded.scenario.slo,
-            record_decisions: false,
-            warmup_s: 0.0,
-        };
-        Ok(engine::run(&model, &loaded.scenario.workload, cfg))
-    })();
-    match run {
-        Ok(o) => {
-            let d = &o.deployments[o
-                .deployments
-                .iter()
-                .position(|d| d.name == o.entry)
-                .unwrap_or(0)];
-            ev.p95_ms = d.latency_ms.p95;
-            ev.success_rate = d.success_rate;
-            ev.window_attainment = d.window_attainment;
-            ev.pod_hours = o.total_pod_hours;
-            ev.cost = o.total_cost;
-            ev.scaling_events = d.scaling_events;
-            ev.oscillations = d.oscillations;
-        }
-        Err(e) => ev.error = Some(e),
+    /// The value lists of the axes.
+    pub fn values(&self) -> Vec<Vec<String>> {
+        self.axis_values()
     }
-    ev
-}
-
-/// Mean figures of a configuration over its seeds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Aggregate {
-    pub config: usize,
-    pub values: Vec<(String, String)>,
-    pub p95_ms: f64,
-    pub success_rate: f64,
-    pub window_attainment: f64,
-    pub pod_hours: f64,
-    pub cost: f64,
-    pub scaling_events: f64,
-    pub meets: bool,
-}
-
-/// Aggregate evaluations per configuration and check the constraints.
-pub fn aggregate(evals: &[Evaluation], c: &Constraints) -> Vec<Aggregate> {
-    let mut by: std::collections::BTreeMap<usize, Vec<&Evaluation>> = Default::default();
-    for e in evals.iter().filter(|e| e.error.is_none()) {
-        by.entry(e.config).or_default().push(e);
-    }
-    by.into_values()
-        .map(|v| {
-            let n = v.len() as f64;
-            let mean = |f: &dyn Fn(&Evaluation) -> f64| v.iter().map(|e| f(e)).sum::<f64>() / n;
-            // A configuration must meet every constraint in every one of its replications.
-            let meets = v.iter().all(|e| {
-                c.p95_ms.is_none_or(|b| e.p95_ms <= b)
-                    && c.success_rate.is_none_or(|b| e.success_rate >= b)
-                    && c.window_attainment.is_none_or(|b| e.window_attainment >= b)
-            });
-            Aggregate {
-                config: v[0].config,
-                values: v[0].values.clone(),
-                p95_ms: mean(&|e| e.p95_ms),
-                success_rate: mean(&|e| e.success_rate),
-                window_attainment: mean(&|e| e.window_attainment),
-                pod_hours: mean(&|e| e.pod_hours),
-                cost: mean(&|e| e.cost),
-                scaling_events: mean(&|e| e.scaling_events as f64),
-                meets,
-            }
-        })
-        .collect()
-}
-
-/// The cheapest configuration meeting every constraint (fewer scaling events breaking ties).
-pub fn recommend(aggs: &[Aggregate]) -> Option<&Aggregate> {
-    aggs.iter().filter(|a| a.meets).min_by(|a, b| {
-        (a.pod_hours, a.scaling_events, a.p95_ms)
-            .partial_cmp(&(b.pod_hours, b.scaling_events, b.p95_ms))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    })
-}
-
-/// Run (or resume) an experiment; every finished evaluation is appended to
-/// `dir/checkpoint.jsonl`, and evaluations already there are not run again.
-pub fn run_experiment(
-    x: &Experiment,
-    base: &ModelSources,
-    dir: &Path,
-    threads: Option<usize>,
-) -> Result<Vec<Evaluation>, TuneError> {
-    let err = |m: String| TuneError {
-        file: dir.display().to_string(),
-        field: "(results)".into(),
-        message: m,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    let ck: PathBuf = dir.join("checkpoint.jsonl");
-    let mut done: Vec<Evaluation> = Vec::new();
-    if let Ok(text) = std::fs::read_to_string(&ck) {
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Evaluation>(line) {
-                Ok(e) if e.format_version == EXPERIMENT_FORMAT_VERSION => done.push(e),
-                // A line cut short by an interruption is simply evaluated again.
-                _ if i + 1 == text.lines().count() => {}
-                _ => {
-                    return Err(err(format!(
-                        "{}: line {} is not an evaluation of this format_version",
-                        ck.display(),
-                        i + 1
-                    )));
-                }
-            }
-        }
-    }
-    // Every axis must name a field the model accepts: check each one's first value before
-    // running anything, so a typo is one clear error and not a table of failed evaluations.
-    let vals = x.axis_values();
-    for (i, a) in x.axes.iter().enumerate() {
-        let mut src = base.clone();
-        src.apply_overrides(&[(a.path.clone(), vals[i][0].clone())])
-            .and_then(|_| src.load().map(|_| ()))
-            .map_err(|e| TuneError {
-                file: "experiment".into(),
-                field: format!("axes[{i}].path"),
-                message: format!("{}: {e}", a.path),
-            })?;
-    }
-    let grid = x.grid();
-    let todo: Vec<(&Config, u64)> = grid
-        .iter()
-        .flat_map(|c| x.seeds.iter().map(move |s| (c, *s)))
-        .filter(|(c, s)| !done.iter().any(|e| e.config == c.index && e.seed == *s))
-        .collect();
-    let file = std::sync::Mutex::new(
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&ck)
-            .map_err(|e| err(e.to_string()))?,
-    );
-    let work = || {
-        todo.par_iter()
-            .map(|(c, s)| {
-                let ev = evaluate(base, x, c, *s);
-                if let Ok(mut f) = file.lock() {
-                    let _ = writeln!(f, "{}", serde_json::to_string(&ev).unwrap_or_default());
-                    let _ = f.flush();
-                }
-                ev
-            })
-            .collect::<Vec<_>>()
-    };
-    let fresh = match threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| err(e.to_string()))?
-            .install(work),
-        None => work(),
-    };
-    done.extend(fresh);
-    done.sort_by_key(|e| (e.config, e.seed));
-    Ok(done)
 }
 
 /// The model an experiment names (the embedded AMAS model when none).
@@ -511,38 +554,6 @@ pub fn experiment_model(x: &Experiment, experiment_dir: &Path) -> Result<ModelSo
             })
         }
     }
-}
-
-/// The results table as CSV: one row per evaluation.
-pub fn results_csv(evals: &[Evaluation], axes: &[Axis]) -> String {
-    let mut s = String::from("config,seed");
-    for a in axes {
-        s.push_str(&format!(",\"{}\"", a.path.replace('"', "'")));
-    }
-    s.push_str(
-        ",p95_ms,success_rate,window_attainment,pod_hours,cost,scaling_events,oscillations,error\n",
-    );
-    for e in evals {
-        s.push_str(&format!("{},{}", e.config, e.seed));
-        for (_, v) in &e.values {
-            s.push_str(&format!(",{v}"));
-        }
-        s.push_str(&format!(
-            ",{:.3},{:.6},{:.6},{:.4},{:.4},{},{},{}\n",
-            e.p95_ms,
-            e.success_rate,
-            e.window_attainment,
-            e.pod_hours,
-            e.cost,
-            e.scaling_events,
-            e.oscillations,
-            e.error
-                .clone()
-                .unwrap_or_default()
-                .replace(['\n', ','], " ")
-        ));
-    }
-    s
 }
 
 #[cfg(test)]

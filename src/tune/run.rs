@@ -1,0 +1,817 @@
+//! Running a sweep: evaluations (a configuration under one workload, seed, load and
+//! fidelity), the checkpoint every finished evaluation is appended to, successive halving,
+//! the baseline, the extra-load check of the recommendation, shards and their merge.
+
+use super::analysis::{self, Analysis};
+use super::{EXPERIMENT_FORMAT_VERSION, Experiment, Strategy, TuneError, search};
+use crate::engine::service::ModelSources;
+use crate::engine::{self, RunConfig, Workload, fluid};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// How an evaluation was computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Fidelity {
+    /// The fluid approximation ([`crate::engine::fluid`]); seed-independent.
+    Fluid,
+    /// The discrete-event engine.
+    Engine,
+}
+
+/// The figures of one evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub format_version: u32,
+    /// Grid index of the configuration (ignored for the baseline).
+    pub config: usize,
+    /// The model's own settings, not a grid point.
+    pub baseline: bool,
+    pub workload: String,
+    pub seed: u64,
+    pub fidelity: Fidelity,
+    /// Load factor (1 nominal, 1 + load_margin for the extra-load check).
+    pub load: f64,
+    pub values: Vec<(String, String)>,
+    pub p95_ms: f64,
+    pub success_rate: f64,
+    pub window_attainment: f64,
+    pub pod_hours: f64,
+    pub cost: f64,
+    pub scaling_events: u32,
+    pub oscillations: u32,
+    pub error: Option<String>,
+}
+
+/// What identifies an evaluation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub config: usize,
+    pub baseline: bool,
+    pub workload: usize,
+    pub seed: u64,
+    pub fidelity: Fidelity,
+    /// Load factor in thousandths.
+    pub load_milli: u32,
+}
+
+impl Evaluation {
+    fn key(&self, workloads: &[ResolvedWorkload]) -> Option<Key> {
+        Some(Key {
+            config: if self.baseline { 0 } else { self.config },
+            baseline: self.baseline,
+            workload: workloads.iter().position(|w| w.name == self.workload)?,
+            seed: self.seed,
+            fidelity: self.fidelity,
+            load_milli: (self.load * 1000.0).round() as u32,
+        })
+    }
+}
+
+/// A workload ready to run: traces read, defaults filled in.
+#[derive(Clone, Debug)]
+pub struct ResolvedWorkload {
+    pub name: String,
+    pub weight: f64,
+    pub must_hold: bool,
+    /// `None`: the model's scenario workload.
+    pub workload: Option<Workload>,
+    pub duration_s: Option<f64>,
+}
+
+/// Resolve an experiment's workloads (traces read once; relative paths from `dir`).
+pub fn resolve_workloads(x: &Experiment, dir: &Path) -> Result<Vec<ResolvedWorkload>, TuneError> {
+    if x.workloads.is_empty() {
+        return Ok(vec![ResolvedWorkload {
+            name: "scenario".into(),
+            weight: 1.0,
+            must_hold: false,
+            workload: None,
+            duration_s: x.duration_s,
+        }]);
+    }
+    x.workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let (workload, span) = match (&w.load, &w.trace) {
+                (Some(l), _) => (Some(l.clone()), None),
+                (None, Some(t)) => {
+                    let (trace, interp) = t.load(dir).map_err(|m| TuneError {
+                        file: "experiment".into(),
+                        field: format!("workloads[{i}].trace"),
+                        message: m,
+                    })?;
+                    (Some(trace.to_workload(interp)), Some(trace.span_s()))
+                }
+                (None, None) => (None, None),
+            };
+            Ok(ResolvedWorkload {
+                name: w.name.clone(),
+                weight: w.weight,
+                must_hold: w.must_hold,
+                workload,
+                duration_s: w.duration_s.or(x.duration_s).or(span),
+            })
+        })
+        .collect()
+}
+
+/// Evaluate a configuration (`values` applied to the base model) under one workload.
+pub fn evaluate(
+    base: &ModelSources,
+    x: &Experiment,
+    w: &ResolvedWorkload,
+    values: &[(String, String)],
+    key: &Key,
+) -> Evaluation {
+    let mut ev = Evaluation {
+        format_version: EXPERIMENT_FORMAT_VERSION,
+        config: key.config,
+        baseline: key.baseline,
+        workload: w.name.clone(),
+        seed: key.seed,
+        fidelity: key.fidelity,
+        load: key.load_milli as f64 / 1000.0,
+        values: values.to_vec(),
+        p95_ms: 0.0,
+        success_rate: 0.0,
+        window_attainment: 0.0,
+        pod_hours: 0.0,
+        cost: 0.0,
+        scaling_events: 0,
+        oscillations: 0,
+        error: None,
+    };
+    let run = (|| -> Result<(), String> {
+        let mut src = base.clone();
+        src.apply_overrides(values).map_err(|e| e.to_string())?;
+        let loaded = src.load().map_err(|e| e.to_string())?;
+        let mut model = loaded.model;
+        model.restrict(&x.deployments)?;
+        let mut workload = w
+            .workload
+            .clone()
+            .unwrap_or_else(|| loaded.scenario.workload.clone());
+        if key.load_milli != 1000 {
+            workload = workload.scaled(ev.load);
+        }
+        // Windows are judged against the experiment's own bounds where it gives them.
+        let mut slo = loaded.scenario.slo;
+        if let Some(p) = x.constraints.p95_ms {
+            slo.p95_ms = p;
+        }
+        if let Some(r) = x.constraints.success_rate {
+            slo.success_rate = r;
+        }
+        let cfg = RunConfig {
+            duration_s: w.duration_s.unwrap_or(loaded.scenario.duration_s),
+            seed: key.seed,
+            window_s: loaded.scenario.window_s,
+            slo,
+            record_decisions: false,
+            warmup_s: 0.0,
+        };
+        let o = match key.fidelity {
+            Fidelity::Engine => {
+                let o = engine::run(&model, &workload, cfg);
+                let d = o.deployment(&o.entry).unwrap_or(&o.deployments[0]);
+                fluid::FluidOutcome {
+                    p95_ms: d.latency_ms.p95,
+                    success_rate: d.success_rate,
+                    window_attainment: d.window_attainment,
+                    windows: d.windows,
+                    windows_attained: d.windows_attained,
+                    pod_hours: o.total_pod_hours,
+                    cost: o.total_cost,
+                    scaling_events: d.scaling_events,
+                    oscillations: d.oscillations,
+                }
+            }
+            Fidelity::Fluid => fluid::run(&model, &workload, &cfg),
+        };
+        ev.p95_ms = o.p95_ms;
+        ev.success_rate = o.success_rate;
+        ev.window_attainment = o.window_attainment;
+        ev.pod_hours = o.pod_hours;
+        ev.cost = o.cost;
+        ev.scaling_events = o.scaling_events;
+        ev.oscillations = o.oscillations;
+        Ok(())
+    })();
+    if let Err(e) = run {
+        ev.error = Some(e);
+    }
+    ev
+}
+
+/// Progress callback: (phase, finished, total).
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+/// Options of a sweep run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Worker threads (default: rayon's, all cores).
+    pub threads: Option<usize>,
+    /// Evaluate only slice `i` of `n`, and stop before the steps that need every slice.
+    pub shard: Option<(usize, usize)>,
+    /// Discard an existing checkpoint instead of resuming it.
+    pub fresh: bool,
+}
+
+/// The first line of a checkpoint: which experiment (and model) its evaluations belong to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Header {
+    format_version: u32,
+    experiment: String,
+    fingerprint: String,
+}
+
+/// FNV-1a over the experiment, the model's sources and the workloads' sizes: a checkpoint of
+/// a different experiment is never resumed by mistake.
+pub fn fingerprint(x: &Experiment, base: &ModelSources, w: &[ResolvedWorkload]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |b: &[u8]| {
+        for x in b {
+            h ^= *x as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(serde_json::to_string(x).unwrap_or_default().as_bytes());
+    feed(base.service.1.as_bytes());
+    for (p, t) in &base.manifests {
+        feed(p.to_string_lossy().as_bytes());
+        feed(t.as_bytes());
+    }
+    for r in w {
+        let n = match &r.workload {
+            Some(Workload::Replay { times_s, .. }) => times_s.len(),
+            _ => 0,
+        };
+        feed(format!("{}:{n}:{:?}", r.name, r.duration_s).as_bytes());
+    }
+    format!("{h:016x}")
+}
+
+/// Read a checkpoint; a last line cut short by an interruption is dropped.
+pub fn read_checkpoint(path: &Path) -> Result<(Option<String>, Vec<Evaluation>), TuneError> {
+    let err = |m: String| TuneError {
+        file: path.display().to_string(),
+        field: "(checkpoint)".into(),
+        message: m,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, vec![])),
+        Err(e) => return Err(err(format!("cannot read: {e}"))),
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut fp = None;
+    let mut evals = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let last = i + 1 == lines.len() && !text.ends_with('\n');
+        if i == 0 {
+            match serde_json::from_str::<Header>(line) {
+                Ok(h) if h.format_version == EXPERIMENT_FORMAT_VERSION => {
+                    fp = Some(h.fingerprint);
+                    continue;
+                }
+                Ok(h) => {
+                    return Err(err(format!(
+                        "written by format_version {}; this build reads {EXPERIMENT_FORMAT_VERSION}: start over with --fresh",
+                        h.format_version
+                    )));
+                }
+                Err(_) if last => continue,
+                Err(_) => {
+                    return Err(err(
+                        "line 1 is not a scaletwin checkpoint header: start over with --fresh"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        match serde_json::from_str::<Evaluation>(line) {
+            Ok(e) => evals.push(e),
+            Err(_) if last => {}
+            Err(e) => {
+                return Err(err(format!(
+                    "line {} is not an evaluation ({e}): start over with --fresh",
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok((fp, evals))
+}
+
+/// A sweep in progress.
+pub struct Sweep<'a> {
+    pub x: &'a Experiment,
+    pub base: &'a ModelSources,
+    pub workloads: Vec<ResolvedWorkload>,
+    pub dir: PathBuf,
+    pub opts: RunOptions,
+    done: std::collections::HashMap<Key, Evaluation>,
+    file: std::sync::Mutex<std::fs::File>,
+    progress: Option<Progress<'a>>,
+}
+
+/// What a run ends with.
+pub struct SweepResult {
+    /// Every evaluation, sorted.
+    pub evaluations: Vec<Evaluation>,
+    /// `None` for a shard (the merge analyses).
+    pub analysis: Option<Analysis>,
+    /// Evaluations run now (the rest came from the checkpoint).
+    pub ran: usize,
+    pub resumed: usize,
+}
+
+impl<'a> Sweep<'a> {
+    /// Open (or resume) the sweep's checkpoint in `dir`.
+    pub fn open(
+        x: &'a Experiment,
+        base: &'a ModelSources,
+        workloads: Vec<ResolvedWorkload>,
+        dir: &Path,
+        opts: RunOptions,
+        progress: Option<Progress<'a>>,
+    ) -> Result<Self, TuneError> {
+        let err = |m: String| TuneError {
+            file: dir.display().to_string(),
+            field: "(results)".into(),
+            message: m,
+        };
+        if let Some((i, n)) = opts.shard
+            && (n == 0 || i >= n)
+        {
+            return Err(TuneError {
+                file: "--shard".into(),
+                field: "shard".into(),
+                message: format!("{i}/{n}: write i/N with 0 <= i < N"),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create: {e}")))?;
+        check_axes(x, base)?;
+        let ck = dir.join("checkpoint.jsonl");
+        let fp = fingerprint(x, base, &workloads);
+        if opts.fresh {
+            let _ = std::fs::remove_file(&ck);
+        }
+        let (old_fp, evals) = read_checkpoint(&ck)?;
+        if let Some(o) = &old_fp
+            && *o != fp
+        {
+            return Err(err(format!(
+                "{} holds results of a different experiment or model (fingerprint {o}, now {fp}): pass --fresh to start over, or another -o",
+                ck.display()
+            )));
+        }
+        let mut done = std::collections::HashMap::new();
+        for e in evals {
+            if let Some(k) = e.key(&workloads) {
+                done.insert(k, e);
+            }
+        }
+        // Rewrite the checkpoint without a torn last line before appending to it.
+        let mut text = serde_json::to_string(&Header {
+            format_version: EXPERIMENT_FORMAT_VERSION,
+            experiment: x.name.clone(),
+            fingerprint: fp,
+        })
+        .unwrap_or_default();
+        text.push('\n');
+        let mut sorted: Vec<&Evaluation> = done.values().collect();
+        sorted.sort_by_key(|e| order(e));
+        for e in sorted {
+            text.push_str(&serde_json::to_string(e).unwrap_or_default());
+            text.push('\n');
+        }
+        engine::output::write_atomic(&ck, text.as_bytes())
+            .map_err(|e| err(format!("cannot write the checkpoint: {e}")))?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&ck)
+            .map_err(|e| err(format!("cannot open the checkpoint: {e}")))?;
+        Ok(Sweep {
+            x,
+            base,
+            workloads,
+            dir: dir.to_path_buf(),
+            opts,
+            done,
+            file: std::sync::Mutex::new(file),
+            progress,
+        })
+    }
+
+    /// Evaluations read back from the checkpoint.
+    pub fn resumed(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Evaluate every key not already done, in parallel; append each to the checkpoint.
+    fn batch(&mut self, phase: &str, keys: Vec<Key>) -> Result<usize, TuneError> {
+        let todo: Vec<Key> = {
+            let mut seen = HashSet::new();
+            keys.into_iter()
+                .filter(|k| !self.done.contains_key(k) && seen.insert(k.clone()))
+                .collect()
+        };
+        if todo.is_empty() {
+            return Ok(0);
+        }
+        let total = todo.len() as u64;
+        let finished = std::sync::atomic::AtomicU64::new(0);
+        let (x, base, workloads, file, progress) = (
+            self.x,
+            self.base,
+            &self.workloads,
+            &self.file,
+            self.progress,
+        );
+        if let Some(p) = progress {
+            p(phase, 0, total);
+        }
+        let work = || {
+            todo.par_iter()
+                .map(|k| {
+                    let values = if k.baseline {
+                        vec![]
+                    } else {
+                        x.config(k.config).values
+                    };
+                    let ev = evaluate(base, x, &workloads[k.workload], &values, k);
+                    if let Ok(mut f) = file.lock() {
+                        let _ = writeln!(f, "{}", serde_json::to_string(&ev).unwrap_or_default());
+                        let _ = f.flush();
+                    }
+                    let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    if let Some(p) = progress {
+                        p(phase, n, total);
+                    }
+                    (k.clone(), ev)
+                })
+                .collect::<Vec<_>>()
+        };
+        let fresh = match self.opts.threads {
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| TuneError {
+                    file: "--threads".into(),
+                    field: "threads".into(),
+                    message: e.to_string(),
+                })?
+                .install(work),
+            None => work(),
+        };
+        let n = fresh.len();
+        self.done.extend(fresh);
+        Ok(n)
+    }
+
+    fn keys(&self, configs: &[usize], fidelity: Fidelity, seeds: &[u64], load: f64) -> Vec<Key> {
+        let seeds: Vec<u64> = match fidelity {
+            Fidelity::Fluid => vec![0],
+            Fidelity::Engine => seeds.to_vec(),
+        };
+        let mut out = Vec::new();
+        for c in configs {
+            for w in 0..self.workloads.len() {
+                for s in &seeds {
+                    out.push(Key {
+                        config: *c,
+                        baseline: false,
+                        workload: w,
+                        seed: *s,
+                        fidelity,
+                        load_milli: (load * 1000.0).round() as u32,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn evaluations(&self) -> Vec<Evaluation> {
+        let mut v: Vec<Evaluation> = self.done.values().cloned().collect();
+        v.sort_by_key(order);
+        v
+    }
+
+    fn aggregate(
+        &self,
+        configs: &[usize],
+        fidelity: Fidelity,
+        seeds: &[u64],
+        load: f64,
+    ) -> Vec<analysis::Row> {
+        let evals = self.evaluations();
+        analysis::aggregate(
+            &evals,
+            self.x,
+            &self.workloads,
+            configs,
+            false,
+            fidelity,
+            seeds,
+            load,
+        )
+    }
+
+    /// Run the sweep to its end (a shard: to the end of its slice).
+    pub fn run(mut self) -> Result<SweepResult, TuneError> {
+        let resumed = self.done.len();
+        let x = self.x;
+        let mut ran = 0;
+        let mut cands = search::candidates(x);
+        if let Some((i, n)) = self.opts.shard {
+            cands = cands
+                .into_iter()
+                .enumerate()
+                .filter(|(pos, _)| pos % n == i)
+                .map(|(_, c)| c)
+                .collect();
+        }
+        let seeds = x.seeds.clone();
+        let mut rungs: Vec<(Fidelity, Vec<u64>, Vec<usize>)> = Vec::new();
+        let final_configs = if x.search.strategy == Strategy::Halving {
+            let plan: Vec<(Fidelity, Vec<u64>)> = if seeds.len() > 1 {
+                vec![
+                    (Fidelity::Fluid, vec![0]),
+                    (Fidelity::Engine, seeds[..1].to_vec()),
+                    (Fidelity::Engine, seeds.clone()),
+                ]
+            } else {
+                vec![
+                    (Fidelity::Fluid, vec![0]),
+                    (Fidelity::Engine, seeds.clone()),
+                ]
+            };
+            let mut alive = cands.clone();
+            for (r, (fid, s)) in plan.iter().enumerate() {
+                if r > 0 {
+                    // Keep the best 1/eta of the previous rung.
+                    let (pf, ps, _) =
+                        rungs
+                            .last()
+                            .cloned()
+                            .unwrap_or((Fidelity::Fluid, vec![], vec![]));
+                    let rows = self.aggregate(&alive, pf, &ps, 1.0);
+                    let keep = (alive.len().div_ceil(x.search.eta)).max(x.search.min_survivors);
+                    alive = analysis::ranked(&rows, x)
+                        .into_iter()
+                        .take(keep)
+                        .map(|r| r.config)
+                        .collect();
+                    alive.sort_unstable();
+                }
+                let phase = format!("rung {} ({:?}, {} configurations)", r + 1, fid, alive.len())
+                    .to_lowercase();
+                ran += self.batch(&phase, self.keys(&alive, *fid, s, 1.0))?;
+                rungs.push((*fid, s.clone(), alive.clone()));
+                if self.opts.shard.is_some() {
+                    // The next rung ranks every shard's configurations: the merge runs it.
+                    break;
+                }
+            }
+            alive
+        } else {
+            ran += self.batch(
+                "configurations",
+                self.keys(&cands, Fidelity::Engine, &seeds, 1.0),
+            )?;
+            rungs.push((Fidelity::Engine, seeds.clone(), cands.clone()));
+            cands.clone()
+        };
+        let shard0 = self.opts.shard.is_none_or(|(i, _)| i == 0);
+        if shard0 {
+            let keys: Vec<Key> = (0..self.workloads.len())
+                .flat_map(|w| {
+                    seeds.iter().map(move |s| Key {
+                        config: 0,
+                        baseline: true,
+                        workload: w,
+                        seed: *s,
+                        fidelity: Fidelity::Engine,
+                        load_milli: 1000,
+                    })
+                })
+                .collect();
+            ran += self.batch("baseline", keys)?;
+        }
+        if self.opts.shard.is_some() {
+            return Ok(SweepResult {
+                evaluations: self.evaluations(),
+                analysis: None,
+                ran,
+                resumed,
+            });
+        }
+        // The extra-load check: the cheapest configurations that meet the constraints, in
+        // order, until one still meets them with 1 + load_margin times the load.
+        let rows = self.aggregate(&final_configs, Fidelity::Engine, &seeds, 1.0);
+        let feasible: Vec<usize> = analysis::ranked(&rows, x)
+            .into_iter()
+            .filter(|r| r.feasible)
+            .map(|r| r.config)
+            .collect();
+        let mut margin_rows = Vec::new();
+        let mut chosen = None;
+        if x.load_margin > 0.0 {
+            let load = 1.0 + x.load_margin;
+            for chunk in feasible.chunks(2).take(MARGIN_CHECKS / 2) {
+                ran += self.batch(
+                    "extra-load check",
+                    self.keys(chunk, Fidelity::Engine, &seeds, load),
+                )?;
+                let got = self.aggregate(chunk, Fidelity::Engine, &seeds, load);
+                for c in chunk {
+                    if let Some(r) = got.iter().find(|r| r.config == *c) {
+                        margin_rows.push(r.clone());
+                        if chosen.is_none() && r.feasible {
+                            chosen = Some(*c);
+                        }
+                    }
+                }
+                if chosen.is_some() {
+                    break;
+                }
+            }
+        } else {
+            chosen = feasible.first().copied();
+        }
+        let evaluations = self.evaluations();
+        let baseline = analysis::aggregate(
+            &evaluations,
+            x,
+            &self.workloads,
+            &[0],
+            true,
+            Fidelity::Engine,
+            &seeds,
+            1.0,
+        )
+        .into_iter()
+        .next();
+        let fluid_rows = if x.search.strategy == Strategy::Halving {
+            self.aggregate(&rungs[0].2, Fidelity::Fluid, &[0], 1.0)
+        } else {
+            vec![]
+        };
+        let total_candidates = search::candidates(x).len();
+        let a = analysis::analyse(analysis::Inputs {
+            x,
+            rows,
+            baseline,
+            margin_rows,
+            chosen,
+            fluid_rows,
+            candidates: total_candidates,
+            evaluated: evaluations.len(),
+        });
+        Ok(SweepResult {
+            evaluations,
+            analysis: Some(a),
+            ran,
+            resumed,
+        })
+    }
+}
+
+/// At most this many of the cheapest feasible configurations get the extra-load check.
+pub const MARGIN_CHECKS: usize = 6;
+
+/// Sort order of evaluations in tables and checkpoints.
+fn order(e: &Evaluation) -> (bool, usize, u64, Fidelity, String, u64) {
+    (
+        !e.baseline,
+        e.config,
+        (e.load * 1000.0).round() as u64,
+        e.fidelity,
+        e.workload.clone(),
+        e.seed,
+    )
+}
+
+/// Every axis must name a field the model accepts: check each one's first value before
+/// running anything, so a typo is one clear error and not a table of failed evaluations.
+fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
+    let vals = x.values();
+    for (i, a) in x.axes.iter().enumerate() {
+        let mut src = base.clone();
+        src.apply_overrides(&[(a.path.clone(), vals[i][0].clone())])
+            .and_then(|_| src.load().map(|_| ()))
+            .map_err(|e| TuneError {
+                file: "experiment".into(),
+                field: format!("axes[{i}].path"),
+                message: format!("{}: {e}", a.path),
+            })?;
+    }
+    let Ok(loaded) = base.load() else {
+        return Ok(());
+    };
+    // A p95 bound below the entry's own service-time p95 cannot be met by any setting.
+    if let Some(b) = x.constraints.p95_ms {
+        let m = &loaded.model;
+        let entry = &m.deployments[m.entry];
+        let s95 = fluid::p95_of(&entry.service_dist) * 1e3;
+        if b < s95 * 0.999 {
+            return Err(TuneError {
+                file: "experiment".into(),
+                field: "constraints.p95_ms".into(),
+                message: format!(
+                    "{b} ms is below the p95 of {}'s own service time ({s95:.0} ms): no autoscaling setting can meet it; raise the bound or change the service",
+                    entry.name
+                ),
+            });
+        }
+    }
+    if let Some(w) = x.constraints.window_attainment
+        && w > 0.0
+        && x.duration_s.is_some_and(|d| d < loaded.scenario.window_s)
+    {
+        return Err(TuneError {
+            file: "experiment".into(),
+            field: "constraints.window_attainment".into(),
+            message: format!(
+                "duration_s is shorter than one {} s window, so no window is judged: lengthen the run or drop the constraint",
+                loaded.scenario.window_s
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Combine the checkpoints of a sharded sweep into `out`'s checkpoint (evaluations of the
+/// same key must agree). Running the sweep on `out` afterwards completes it.
+pub fn merge_checkpoints(shards: &[PathBuf], out: &Path) -> Result<usize, TuneError> {
+    let mut fp: Option<String> = None;
+    let mut header: Option<String> = None;
+    let mut all: std::collections::BTreeMap<String, Evaluation> = Default::default();
+    for d in shards {
+        let ck = d.join("checkpoint.jsonl");
+        if !ck.exists() {
+            return Err(TuneError {
+                file: ck.display().to_string(),
+                field: "(checkpoint)".into(),
+                message: "missing: is this a shard's results folder?".into(),
+            });
+        }
+        let (f, evals) = read_checkpoint(&ck)?;
+        let f = f.ok_or_else(|| TuneError {
+            file: ck.display().to_string(),
+            field: "(checkpoint)".into(),
+            message: "no header line".into(),
+        })?;
+        match &fp {
+            Some(p) if *p != f => {
+                return Err(TuneError {
+                    file: ck.display().to_string(),
+                    field: "(checkpoint)".into(),
+                    message: format!(
+                        "belongs to another experiment (fingerprint {f}, the first shard's is {p})"
+                    ),
+                });
+            }
+            _ => fp = Some(f),
+        }
+        if header.is_none() {
+            header = std::fs::read_to_string(&ck)
+                .ok()
+                .and_then(|t| t.lines().next().map(str::to_string));
+        }
+        for e in evals {
+            let k = format!(
+                "{}|{}|{}|{}|{:?}|{}",
+                e.baseline, e.config, e.workload, e.seed, e.fidelity, e.load
+            );
+            all.insert(k, e);
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| TuneError {
+        file: out.display().to_string(),
+        field: "(results)".into(),
+        message: format!("cannot create: {e}"),
+    })?;
+    let mut text = header.unwrap_or_default();
+    text.push('\n');
+    let mut v: Vec<&Evaluation> = all.values().collect();
+    v.sort_by_key(|e| order(e));
+    for e in &v {
+        text.push_str(&serde_json::to_string(e).unwrap_or_default());
+        text.push('\n');
+    }
+    let ck = out.join("checkpoint.jsonl");
+    engine::output::write_atomic(&ck, text.as_bytes()).map_err(|e| TuneError {
+        file: ck.display().to_string(),
+        field: "(checkpoint)".into(),
+        message: e.to_string(),
+    })?;
+    Ok(v.len())
+}
