@@ -5,6 +5,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scaletwin::engine::dist::DurationDist;
+use scaletwin::engine::fluid;
 use scaletwin::engine::*;
 use std::hint::black_box;
 
@@ -54,6 +55,34 @@ fn bench(c: &mut Criterion) {
             };
             black_box(run(&amas, &wl, cfg).deployments[0].succeeded)
         })
+    });
+    g.finish();
+
+    // The two fidelities of a sweep on the same evaluation: the orchestrator for 6 hours of
+    // the AMAS diurnal day (mean 100 req/s) with spikes.
+    let day = Workload::Open {
+        schedule: RateSchedule {
+            pattern: Pattern::Diurnal {
+                mean: 100.0,
+                amplitude: 0.6,
+                peak_hour: 14.0,
+            },
+            spikes: None,
+            scale: 1.0,
+        },
+    };
+    let cfg = RunConfig {
+        duration_s: 6.0 * 3600.0,
+        record_decisions: false,
+        ..RunConfig::default()
+    };
+    let mut g = c.benchmark_group("fidelity");
+    g.sample_size(10);
+    g.bench_function("engine_orchestrator_6h_100rps", |b| {
+        b.iter(|| black_box(run(&amas, &day, cfg.clone()).total_pod_hours))
+    });
+    g.bench_function("fluid_orchestrator_6h_100rps", |b| {
+        b.iter(|| black_box(fluid::run(&amas, &day, &cfg).pod_hours))
     });
     g.finish();
 }
