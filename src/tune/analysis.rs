@@ -577,29 +577,42 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
             winner_changed: fluid_winner != i.chosen,
         })
     };
+    let feasible = ordered.iter().filter(|r| r.feasible).count();
+    let near = |r: &Row, binding: String| Closest {
+        config: r.config,
+        values: r.values.clone(),
+        violation: r.violation,
+        binding,
+    };
+    // Near misses: with a recommendation none; when some met the constraints but not with
+    // the extra load, those extra-load checks; else the least infeasible configurations.
     let closest: Vec<Closest> = if recommendation.is_some() {
         vec![]
+    } else if feasible > 0 {
+        i.margin_rows
+            .iter()
+            .take(5)
+            .map(|r| {
+                let b = r.binding.clone().unwrap_or_default();
+                near(r, format!("with +{:.0}% load: {b}", x.load_margin * 100.0))
+            })
+            .collect()
     } else {
         ranked(&i.rows, x)
             .into_iter()
             .filter(|r| !r.feasible)
             .take(5)
-            .map(|r| Closest {
-                config: r.config,
-                values: r.values.clone(),
-                violation: r.violation,
-                binding: r.binding.clone().unwrap_or_default(),
-            })
+            .map(|r| near(r, r.binding.clone().unwrap_or_default()))
             .collect()
     };
-    let feasible = ordered.iter().filter(|r| r.feasible).count();
     let verdict = match (&recommendation, &comparison) {
         (Some(r), Some(c)) => format!(
-            "Recommended: configuration {} ({}): {:.2} pod-hours, p95 {:.0} ms (95% CI {:.0}–{:.0}), success {:.3}%, windows met {:.2}%{}; against the current settings: {}.",
+            "Recommended: configuration {} ({}): {:.2} pod-hours, p95 {:.0} ms ({:.0}% CI {:.0}–{:.0}), success {:.3}%, windows met {:.2}%{}; against the current settings: {}.",
             r.config,
             settings(&r.values),
             r.pod_hours.mean,
             r.p95_ms.mean,
+            x.constraints.confidence * 100.0,
             r.p95_ms.lo,
             r.p95_ms.hi,
             r.success_rate.mean * 100.0,
@@ -635,24 +648,6 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
             ),
             None => "No configuration was evaluated.".into(),
         },
-    };
-    let closest = if recommendation.is_none() && feasible > 0 {
-        i.margin_rows
-            .iter()
-            .take(5)
-            .map(|r| Closest {
-                config: r.config,
-                values: r.values.clone(),
-                violation: r.violation,
-                binding: format!(
-                    "with +{:.0}% load: {}",
-                    x.load_margin * 100.0,
-                    r.binding.clone().unwrap_or_default()
-                ),
-            })
-            .collect()
-    } else {
-        closest
     };
     Analysis {
         format_version: super::EXPERIMENT_FORMAT_VERSION,
