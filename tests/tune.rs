@@ -5,8 +5,11 @@ use scaletwin::engine::service::ModelSources;
 use scaletwin::tune::{Experiment, RunOptions, Sweep, SweepResult, merge_checkpoints};
 use std::path::{Path, PathBuf};
 
+/// A fresh folder; tests run in parallel, so every call gets its own.
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("scaletwin-tune-{}-{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("scaletwin-tune-{}-{k}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
