@@ -360,3 +360,21 @@ fn bad_experiments_get_clear_errors() {
         );
     }
 }
+
+#[test]
+fn of_equal_configurations_the_one_closest_to_the_current_settings_wins() {
+    // The CPU request changes neither pod-hours nor latency here; the current value ('1')
+    // is listed last, so only the tie-break can pick it.
+    let bound = bound_between_4_and_5();
+    let text = format!(
+        "format_version: 1\nname: ties\nseeds: [1, 2, 3, 4, 5]\nload_margin: 0\naxes:\n  - path: manifest.deployment/server.spec.replicas\n    range: {{from: '4', to: '6', step: '1'}}\n  - path: manifest.deployment/server.spec.template.spec.containers[name=s].resources.requests.cpu\n    values: ['2', '1']\nconstraints: {{p95_ms: {bound}}}\n"
+    );
+    let x = Experiment::parse("exp.yaml", &text).unwrap();
+    let a = sweep(&x, &base(), &dir("ties"), RunOptions::default())
+        .analysis
+        .unwrap();
+    let r = a.recommendation.unwrap();
+    assert_eq!(r.values[0].1, "5");
+    assert_eq!(r.values[1].1, "1", "{:#?}", a.rows);
+    assert_eq!(r.changes, 1, "only the replica count changes");
+}

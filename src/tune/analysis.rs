@@ -70,6 +70,10 @@ pub struct Row {
     pub binding: Option<String>,
     /// An evaluation failed (the message).
     pub error: Option<String>,
+    /// Settings that differ from the model's current ones (the last tie-break: of equals,
+    /// the smallest change).
+    #[serde(default)]
+    pub changes: usize,
 }
 
 impl Row {
@@ -252,13 +256,15 @@ pub fn aggregate(
                 None => check.binding.map(|b| b.1),
             },
             error,
+            changes: 0,
         });
     }
     rows
 }
 
 /// Best first: feasible before infeasible; feasible by cost, then stability (scaling events
-/// plus reversals), then p95; infeasible by how far they miss, then cost.
+/// plus reversals), then p95, then the fewest changed settings; infeasible by how far they
+/// miss, then cost.
 pub fn ranked<'r>(rows: &'r [Row], x: &Experiment) -> Vec<&'r Row> {
     let mut v: Vec<&Row> = rows.iter().collect();
     v.sort_by(|a, b| {
@@ -269,7 +275,7 @@ pub fn ranked<'r>(rows: &'r [Row], x: &Experiment) -> Vec<&'r Row> {
                 r.objective(x),
                 r.scaling_events + r.oscillations,
                 r.p95_ms.mean,
-                r.config,
+                (r.changes, r.config),
             )
         };
         let (ka, kb) = (key(a), key(b));

@@ -318,6 +318,8 @@ pub struct Sweep<'a> {
     done: std::collections::HashMap<Key, Evaluation>,
     file: std::sync::Mutex<std::fs::File>,
     progress: Option<Progress<'a>>,
+    /// Per axis and value: whether it is the model's current setting.
+    current: Vec<Vec<bool>>,
 }
 
 /// What a run ends with.
@@ -406,6 +408,7 @@ impl<'a> Sweep<'a> {
             done,
             file: std::sync::Mutex::new(file),
             progress,
+            current: current_values(x, base),
         })
     }
 
@@ -512,7 +515,7 @@ impl<'a> Sweep<'a> {
         load: f64,
     ) -> Vec<analysis::Row> {
         let evals = self.evaluations();
-        analysis::aggregate(
+        let mut rows = analysis::aggregate(
             &evals,
             self.x,
             &self.workloads,
@@ -521,7 +524,17 @@ impl<'a> Sweep<'a> {
             fidelity,
             seeds,
             load,
-        )
+        );
+        for r in &mut rows {
+            r.changes = self
+                .x
+                .coordinates(r.config)
+                .iter()
+                .zip(&self.current)
+                .filter(|(v, cur)| !cur[**v])
+                .count();
+        }
+        rows
     }
 
     /// Run the sweep to its end (a shard: to the end of its slice).
@@ -697,6 +710,24 @@ fn order(e: &Evaluation) -> (bool, usize, u64, Fidelity, String, u64) {
         e.workload.clone(),
         e.seed,
     )
+}
+
+/// For each axis value, whether the model already has it: setting it changes no byte.
+fn current_values(x: &Experiment, base: &ModelSources) -> Vec<Vec<bool>> {
+    x.values()
+        .iter()
+        .zip(&x.axes)
+        .map(|(vals, a)| {
+            vals.iter()
+                .map(|v| {
+                    let mut src = base.clone();
+                    src.apply_overrides(&[(a.path.clone(), v.clone())]).is_ok()
+                        && src.service == base.service
+                        && src.manifests == base.manifests
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Every axis must name a field the model accepts: check each one's first value before
