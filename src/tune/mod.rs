@@ -391,7 +391,7 @@ impl Experiment {
             }
         }
         let full: u128 = x
-            .axis_values()
+            .values()
             .iter()
             .map(|v| v.len() as u128)
             .fold(1u128, |a, b| a.saturating_mul(b));
@@ -483,7 +483,8 @@ impl Experiment {
         Ok(x)
     }
 
-    fn axis_values(&self) -> Vec<Vec<String>> {
+    /// The value lists of the axes (ranges expanded).
+    pub fn values(&self) -> Vec<Vec<String>> {
         self.axes
             .iter()
             .map(|a| {
@@ -499,7 +500,7 @@ impl Experiment {
 
     /// Number of configurations of the full grid.
     pub fn grid_size(&self) -> usize {
-        self.axis_values()
+        self.values()
             .iter()
             .map(|v| v.len())
             .fold(1usize, |a, b| a.saturating_mul(b))
@@ -507,7 +508,7 @@ impl Experiment {
 
     /// The value index of each axis for grid index `index` (last axis fastest).
     pub fn coordinates(&self, index: usize) -> Vec<usize> {
-        let sizes: Vec<usize> = self.axis_values().iter().map(|v| v.len()).collect();
+        let sizes: Vec<usize> = self.values().iter().map(|v| v.len()).collect();
         let mut rest = index;
         let mut out = vec![0; sizes.len()];
         for k in (0..sizes.len()).rev() {
@@ -519,7 +520,7 @@ impl Experiment {
 
     /// The configuration at grid index `index`.
     pub fn config(&self, index: usize) -> Config {
-        let vals = self.axis_values();
+        let vals = self.values();
         let values = self
             .coordinates(index)
             .iter()
@@ -532,11 +533,6 @@ impl Experiment {
     /// Every configuration of the grid, in a fixed order (last axis fastest).
     pub fn grid(&self) -> Vec<Config> {
         (0..self.grid_size()).map(|i| self.config(i)).collect()
-    }
-
-    /// The value lists of the axes.
-    pub fn values(&self) -> Vec<Vec<String>> {
-        self.axis_values()
     }
 }
 
