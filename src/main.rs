@@ -621,7 +621,7 @@ fn open_experiment(
     .map_err(|e| e.to_string())?;
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let base = tune::experiment_model(&x, dir).map_err(|e| e.to_string())?;
-    let w = tune::resolve_workloads(&x, dir).map_err(|e| format!("{}: {e}", path.display()))?;
+    let w = tune::resolve_workloads(&x, dir).map_err(|e| e.to_string())?;
     Ok((x, base, w))
 }
 

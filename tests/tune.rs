@@ -312,7 +312,7 @@ fn bad_experiments_get_clear_errors() {
         "format_version: 1\nname: t\naxes:\n  - path: model.deployments.server.work.service_tim\n    values: ['2']\n",
     );
     assert!(
-        e.contains("axes[0].path") && e.contains("unknown field `service_tim`"),
+        e.starts_with("exp.yaml: axes[0].path") && e.contains("unknown field `service_tim`"),
         "{e}"
     );
     // Contradictory: a p95 bound below the service's own p95 (3 s for exponential mean 1 s).
@@ -320,7 +320,8 @@ fn bad_experiments_get_clear_errors() {
         "format_version: 1\nname: t\nconstraints: {p95_ms: 1000}\naxes:\n  - path: manifest.deployment/server.spec.replicas\n    values: ['4']\n",
     );
     assert!(
-        e.contains("constraints.p95_ms") && e.contains("no autoscaling setting can meet it"),
+        e.starts_with("exp.yaml: constraints.p95_ms")
+            && e.contains("no autoscaling setting can meet it"),
         "{e}"
     );
     let e = open(

@@ -194,6 +194,9 @@ impl Default for Search {
 pub struct Experiment {
     pub format_version: u32,
     pub name: String,
+    /// The file the experiment was read from (for error messages).
+    #[serde(skip)]
+    pub source: String,
     /// What the sweep is for (shown in reports).
     #[serde(default)]
     pub description: Option<String>,
@@ -324,7 +327,7 @@ impl Experiment {
             field: field.into(),
             message,
         };
-        let x: Experiment = serde_saphyr::from_str(text).map_err(|err| {
+        let mut x: Experiment = serde_saphyr::from_str(text).map_err(|err| {
             e(
                 "(schema)",
                 err.to_string()
@@ -334,6 +337,7 @@ impl Experiment {
                     .join("\n"),
             )
         })?;
+        x.source = file.to_string();
         if x.format_version != EXPERIMENT_FORMAT_VERSION {
             return Err(e(
                 "format_version",

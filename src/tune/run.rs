@@ -101,7 +101,7 @@ pub fn resolve_workloads(x: &Experiment, dir: &Path) -> Result<Vec<ResolvedWorkl
                 (Some(l), _) => (Some(l.clone()), None),
                 (None, Some(t)) => {
                     let (trace, interp) = t.load(dir).map_err(|m| TuneError {
-                        file: "experiment".into(),
+                        file: x.source.clone(),
                         field: format!("workloads[{i}].trace"),
                         message: m,
                     })?;
@@ -739,7 +739,7 @@ fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
         src.apply_overrides(&[(a.path.clone(), vals[i][0].clone())])
             .and_then(|_| src.load().map(|_| ()))
             .map_err(|e| TuneError {
-                file: "experiment".into(),
+                file: x.source.clone(),
                 field: format!("axes[{i}].path"),
                 message: format!("{}: {e}", a.path),
             })?;
@@ -754,7 +754,7 @@ fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
         let s95 = fluid::p95_of(&entry.service_dist) * 1e3;
         if b < s95 * 0.999 {
             return Err(TuneError {
-                file: "experiment".into(),
+                file: x.source.clone(),
                 field: "constraints.p95_ms".into(),
                 message: format!(
                     "{b} ms is below the p95 of {}'s own service time ({s95:.0} ms): no autoscaling setting can meet it; raise the bound or change the service",
@@ -768,7 +768,7 @@ fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
         && x.duration_s.is_some_and(|d| d < loaded.scenario.window_s)
     {
         return Err(TuneError {
-            file: "experiment".into(),
+            file: x.source.clone(),
             field: "constraints.window_attainment".into(),
             message: format!(
                 "duration_s is shorter than one {} s window, so no window is judged: lengthen the run or drop the constraint",
