@@ -62,6 +62,7 @@ pub mod lint;
 pub mod manifest;
 pub mod models;
 pub mod policy;
+pub mod report;
 pub mod time;
 pub mod trace;
 pub mod tune;

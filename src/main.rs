@@ -186,6 +186,11 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Regenerate a results folder's summary (summary.md, summary.json) from the folder alone.
+    Report {
+        /// A `tune` or `simulate` results folder.
+        dir: PathBuf,
+    },
     /// Read, summarise and convert recorded traces.
     Trace {
         #[command(subcommand)]
@@ -285,6 +290,15 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Tune(a) => tune(a),
+        Command::Report { dir } => match scaletwin::report::write(&dir) {
+            Ok(files) => {
+                for f in files {
+                    println!("{}", f.display());
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => usage(e.to_string()),
+        },
         Command::Merge {
             experiment,
             shards,
@@ -827,10 +841,14 @@ fn run_sweep(
         );
         return Ok(ExitCode::SUCCESS);
     };
-    let files = match tune::output::write_all(dir, x, base, &r.evaluations, &a) {
+    let mut files = match tune::output::write_all(dir, x, base, &r.evaluations, &a) {
         Ok(f) => f,
         Err(e) => return usage(e.to_string()),
     };
+    match scaletwin::report::write(dir) {
+        Ok(f) => files.extend(f),
+        Err(e) => return usage(e.to_string()),
+    }
     print_analysis(x, &a);
     println!(
         "\n{} evaluations ({} run now) in {elapsed:.1} s; results in {}:",
@@ -1127,6 +1145,7 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         sink.finish()
             .with_context(|| format!("writing results to {}", dir.display()))?,
     );
+    written.extend(scaletwin::report::write(&dir).map_err(anyhow::Error::msg)?);
     print!("{}", outcome.summary());
     println!(
         "\n{} events in {:.2} s; results: {}",

@@ -437,6 +437,8 @@ fn tune_recommends_writes_results_and_resumes() {
         "analysis.json",
         "recommended.diff",
         "manifests/server.yaml",
+        "summary.md",
+        "summary.json",
     ] {
         assert!(out.join(f).exists(), "{f}: {stdout}");
     }
@@ -444,6 +446,15 @@ fn tune_recommends_writes_results_and_resumes() {
         serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
     assert_eq!(a["format_version"], 1);
     assert!(a["recommendation"]["feasible"].as_bool().unwrap());
+    // `report` regenerates the summary from the folder alone; an empty folder is refused.
+    std::fs::remove_file(out.join("summary.md")).unwrap();
+    let o = scaletwin(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert!(out.join("summary.md").exists());
+    let o = scaletwin(&["report", d.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("missing analysis.json"), "{err}");
     // Run again: everything comes from the checkpoint.
     let o = scaletwin(&args);
     let (stdout, stderr) = text(&o);
