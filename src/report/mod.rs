@@ -76,14 +76,9 @@ pub fn load(dir: &Path) -> Result<Results, ReportError> {
     }
     let ck = dir.join("checkpoint.jsonl");
     if ck.exists() {
-        let (_, evaluations) = crate::tune::read_checkpoint(&ck).map_err(|e| err(e.to_string()))?;
-        let header = std::fs::read_to_string(&ck).unwrap_or_default();
-        let experiment = header
-            .lines()
-            .next()
-            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .and_then(|v| v["experiment"].as_str().map(str::to_string))
-            .unwrap_or_default();
+        let (header, evaluations) =
+            crate::tune::read_checkpoint(&ck).map_err(|e| err(e.to_string()))?;
+        let experiment = header.map(|h| h.experiment).unwrap_or_default();
         if evaluations.is_empty() {
             return Err(err(
                 "checkpoint.jsonl holds no finished evaluation yet: nothing to report".into(),

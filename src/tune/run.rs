@@ -224,10 +224,31 @@ pub struct RunOptions {
 
 /// The first line of a checkpoint: which experiment (and model) its evaluations belong to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Header {
-    format_version: u32,
-    experiment: String,
-    fingerprint: String,
+pub struct CheckpointHeader {
+    pub format_version: u32,
+    pub experiment: String,
+    pub fingerprint: String,
+}
+
+/// Write a whole checkpoint (atomically): the header, then the evaluations in table order.
+fn write_checkpoint<'e>(
+    path: &Path,
+    header: &CheckpointHeader,
+    evals: impl IntoIterator<Item = &'e Evaluation>,
+) -> Result<(), TuneError> {
+    let mut sorted: Vec<&Evaluation> = evals.into_iter().collect();
+    sorted.sort_by_key(|e| order(e));
+    let mut text = serde_json::to_string(header).unwrap_or_default();
+    text.push('\n');
+    for e in sorted {
+        text.push_str(&serde_json::to_string(e).unwrap_or_default());
+        text.push('\n');
+    }
+    engine::output::write_atomic(path, text.as_bytes()).map_err(|e| TuneError {
+        file: path.display().to_string(),
+        field: "(checkpoint)".into(),
+        message: format!("cannot write: {e}"),
+    })
 }
 
 /// FNV-1a over the experiment, the model's sources and the workloads' sizes: a checkpoint of
@@ -256,8 +277,11 @@ pub fn fingerprint(x: &Experiment, base: &ModelSources, w: &[ResolvedWorkload]) 
     format!("{h:016x}")
 }
 
-/// Read a checkpoint; a last line cut short by an interruption is dropped.
-pub fn read_checkpoint(path: &Path) -> Result<(Option<String>, Vec<Evaluation>), TuneError> {
+/// Read a checkpoint (its header, when it has one, and its evaluations); a last line cut
+/// short by an interruption is dropped.
+pub fn read_checkpoint(
+    path: &Path,
+) -> Result<(Option<CheckpointHeader>, Vec<Evaluation>), TuneError> {
     let err = |m: String| TuneError {
         file: path.display().to_string(),
         field: "(checkpoint)".into(),
@@ -269,14 +293,14 @@ pub fn read_checkpoint(path: &Path) -> Result<(Option<String>, Vec<Evaluation>),
         Err(e) => return Err(err(format!("cannot read: {e}"))),
     };
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut fp = None;
+    let mut header = None;
     let mut evals = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let last = i + 1 == lines.len() && !text.ends_with('\n');
         if i == 0 {
-            match serde_json::from_str::<Header>(line) {
+            match serde_json::from_str::<CheckpointHeader>(line) {
                 Ok(h) if h.format_version == EXPERIMENT_FORMAT_VERSION => {
-                    fp = Some(h.fingerprint);
+                    header = Some(h);
                     continue;
                 }
                 Ok(h) => {
@@ -305,7 +329,7 @@ pub fn read_checkpoint(path: &Path) -> Result<(Option<String>, Vec<Evaluation>),
             }
         }
     }
-    Ok((fp, evals))
+    Ok((header, evals))
 }
 
 /// A sweep in progress.
@@ -364,9 +388,9 @@ impl<'a> Sweep<'a> {
         if opts.fresh {
             let _ = std::fs::remove_file(&ck);
         }
-        let (old_fp, evals) = read_checkpoint(&ck)?;
-        if let Some(o) = &old_fp
-            && *o != fp
+        let (old, evals) = read_checkpoint(&ck)?;
+        if let Some(o) = old.map(|h| h.fingerprint)
+            && o != fp
         {
             return Err(err(format!(
                 "{} holds results of a different experiment or model (fingerprint {o}, now {fp}): pass --fresh to start over, or another -o",
@@ -380,21 +404,12 @@ impl<'a> Sweep<'a> {
             }
         }
         // Rewrite the checkpoint without a torn last line before appending to it.
-        let mut text = serde_json::to_string(&Header {
+        let header = CheckpointHeader {
             format_version: EXPERIMENT_FORMAT_VERSION,
             experiment: x.name.clone(),
             fingerprint: fp,
-        })
-        .unwrap_or_default();
-        text.push('\n');
-        let mut sorted: Vec<&Evaluation> = done.values().collect();
-        sorted.sort_by_key(|e| order(e));
-        for e in sorted {
-            text.push_str(&serde_json::to_string(e).unwrap_or_default());
-            text.push('\n');
-        }
-        engine::output::write_atomic(&ck, text.as_bytes())
-            .map_err(|e| err(format!("cannot write the checkpoint: {e}")))?;
+        };
+        write_checkpoint(&ck, &header, done.values())?;
         let file = std::fs::OpenOptions::new()
             .append(true)
             .open(&ck)
@@ -543,6 +558,7 @@ impl<'a> Sweep<'a> {
         let x = self.x;
         let mut ran = 0;
         let mut cands = search::candidates(x);
+        let total_candidates = cands.len();
         if let Some((i, n)) = self.opts.shard {
             cands = cands
                 .into_iter()
@@ -677,7 +693,6 @@ impl<'a> Sweep<'a> {
         } else {
             vec![]
         };
-        let total_candidates = search::candidates(x).len();
         let a = analysis::analyse(analysis::Inputs {
             x,
             rows,
@@ -782,9 +797,9 @@ fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
 /// Combine the checkpoints of a sharded sweep into `out`'s checkpoint (evaluations of the
 /// same key must agree). Running the sweep on `out` afterwards completes it.
 pub fn merge_checkpoints(shards: &[PathBuf], out: &Path) -> Result<usize, TuneError> {
-    let mut fp: Option<String> = None;
-    let mut header: Option<String> = None;
-    let mut all: std::collections::BTreeMap<String, Evaluation> = Default::default();
+    let mut header: Option<CheckpointHeader> = None;
+    // Keyed by table order: the same evaluation from two shards is kept once.
+    let mut all: std::collections::BTreeMap<_, Evaluation> = Default::default();
     for d in shards {
         let ck = d.join("checkpoint.jsonl");
         if !ck.exists() {
@@ -794,35 +809,28 @@ pub fn merge_checkpoints(shards: &[PathBuf], out: &Path) -> Result<usize, TuneEr
                 message: "missing: is this a shard's results folder?".into(),
             });
         }
-        let (f, evals) = read_checkpoint(&ck)?;
-        let f = f.ok_or_else(|| TuneError {
+        let (h, evals) = read_checkpoint(&ck)?;
+        let h = h.ok_or_else(|| TuneError {
             file: ck.display().to_string(),
             field: "(checkpoint)".into(),
             message: "no header line".into(),
         })?;
-        match &fp {
-            Some(p) if *p != f => {
+        match &header {
+            Some(first) if first.fingerprint != h.fingerprint => {
                 return Err(TuneError {
                     file: ck.display().to_string(),
                     field: "(checkpoint)".into(),
                     message: format!(
-                        "belongs to another experiment (fingerprint {f}, the first shard's is {p})"
+                        "belongs to another experiment (fingerprint {}, the first shard's is {})",
+                        h.fingerprint, first.fingerprint
                     ),
                 });
             }
-            _ => fp = Some(f),
-        }
-        if header.is_none() {
-            header = std::fs::read_to_string(&ck)
-                .ok()
-                .and_then(|t| t.lines().next().map(str::to_string));
+            Some(_) => {}
+            None => header = Some(h),
         }
         for e in evals {
-            let k = format!(
-                "{}|{}|{}|{}|{:?}|{}",
-                e.baseline, e.config, e.workload, e.seed, e.fidelity, e.load
-            );
-            all.insert(k, e);
+            all.insert(order(&e), e);
         }
     }
     std::fs::create_dir_all(out).map_err(|e| TuneError {
@@ -830,19 +838,13 @@ pub fn merge_checkpoints(shards: &[PathBuf], out: &Path) -> Result<usize, TuneEr
         field: "(results)".into(),
         message: format!("cannot create: {e}"),
     })?;
-    let mut text = header.unwrap_or_default();
-    text.push('\n');
-    let mut v: Vec<&Evaluation> = all.values().collect();
-    v.sort_by_key(|e| order(e));
-    for e in &v {
-        text.push_str(&serde_json::to_string(e).unwrap_or_default());
-        text.push('\n');
-    }
-    let ck = out.join("checkpoint.jsonl");
-    engine::output::write_atomic(&ck, text.as_bytes()).map_err(|e| TuneError {
-        file: ck.display().to_string(),
-        field: "(checkpoint)".into(),
-        message: e.to_string(),
-    })?;
-    Ok(v.len())
+    let Some(header) = header else {
+        return Err(TuneError {
+            file: "merge".into(),
+            field: "shards".into(),
+            message: "no shard folders given".into(),
+        });
+    };
+    write_checkpoint(&out.join("checkpoint.jsonl"), &header, all.values())?;
+    Ok(all.len())
 }
