@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod common;
+
 fn scaletwin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scaletwin"))
         .args(args)
@@ -399,18 +401,7 @@ fn trace_commands_summarise_import_and_reject_bad_files() {
 /// A small M/M/c model and an experiment over its replica count.
 fn tune_fixture(name: &str) -> (PathBuf, PathBuf) {
     let d = tmp(name);
-    let m = d.join("model");
-    std::fs::create_dir_all(&m).unwrap();
-    std::fs::write(
-        m.join("server.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: server}\nspec:\n  replicas: 4\n  template:\n    spec:\n      containers:\n        - name: s\n          resources: {requests: {cpu: '1'}}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        m.join("service.yaml"),
-        "format_version: 1\nname: mmc\nentry: server\nscenario:\n  duration_s: 20000\n  workload: {loop: open, pattern: constant, rate: 2.5}\ndeployments:\n  server:\n    serving: {concurrency: 1, queue_limit: 100000, shared_queue: true}\n    work:\n      service_time: {dist: exponential, mean: 1.0}\n",
-    )
-    .unwrap();
+    common::write_mmc_model(&d.join("model"), 20_000);
     let x = d.join("exp.yaml");
     std::fs::write(
         &x,

@@ -5,25 +5,15 @@ use scaletwin::engine::service::ModelSources;
 use scaletwin::tune::{Experiment, RunOptions, Sweep};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("scaletwin-report-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh_dir("report", name)
 }
 
 fn model(name: &str) -> ModelSources {
     let d = dir(&format!("{name}-model"));
-    std::fs::write(
-        d.join("server.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: server}\nspec:\n  replicas: 4\n  template:\n    spec:\n      containers:\n        - name: s\n          resources: {requests: {cpu: '1'}}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("service.yaml"),
-        "format_version: 1\nname: mmc\nentry: server\nscenario:\n  duration_s: 20000\n  workload: {loop: open, pattern: constant, rate: 2.5}\ndeployments:\n  server:\n    serving: {concurrency: 1, queue_limit: 100000, shared_queue: true}\n    work:\n      service_time: {dist: exponential, mean: 1.0}\n",
-    )
-    .unwrap();
+    common::write_mmc_model(&d, 20_000);
     ModelSources::read_dir(&d).unwrap()
 }
 

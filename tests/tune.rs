@@ -5,14 +5,10 @@ use scaletwin::engine::service::ModelSources;
 use scaletwin::tune::{Experiment, RunOptions, Sweep, SweepResult, merge_checkpoints};
 use std::path::{Path, PathBuf};
 
-/// A fresh folder; tests run in parallel, so every call gets its own.
+mod common;
+
 fn dir(name: &str) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("scaletwin-tune-{}-{k}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh_dir("tune", name)
 }
 
 /// Sojourn-time tail of M/M/c: P(T > t).
@@ -47,16 +43,7 @@ fn p95(c: u32, lambda: f64, mu: f64) -> f64 {
 
 fn model_dir() -> PathBuf {
     let d = dir("model");
-    std::fs::write(
-        d.join("server.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: server}\nspec:\n  replicas: 4\n  template:\n    spec:\n      containers:\n        - name: s\n          resources: {requests: {cpu: '1'}}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("service.yaml"),
-        "format_version: 1\nname: mmc\nentry: server\nscenario:\n  duration_s: 200000\n  workload: {loop: open, pattern: constant, rate: 2.5}\ndeployments:\n  server:\n    serving: {concurrency: 1, queue_limit: 100000, shared_queue: true}\n    work:\n      service_time: {dist: exponential, mean: 1.0}\n",
-    )
-    .unwrap();
+    common::write_mmc_model(&d, 200_000);
     d
 }
 
