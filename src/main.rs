@@ -186,10 +186,14 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// Regenerate a results folder's summary (summary.md, summary.json) from the folder alone.
+    /// Regenerate a results folder's report (report.html with its charts, summary.md,
+    /// summary.json) from the folder alone.
     Report {
         /// A `tune` or `simulate` results folder.
         dir: PathBuf,
+        /// Also write every chart as PNG (charts/*.png), rasterised with the system's fonts.
+        #[arg(long)]
+        png: bool,
     },
     /// Read, summarise and convert recorded traces.
     Trace {
@@ -290,15 +294,17 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Tune(a) => tune(a),
-        Command::Report { dir } => match scaletwin::report::write(&dir) {
-            Ok(files) => {
-                for f in files {
-                    println!("{}", f.display());
+        Command::Report { dir, png } => {
+            match scaletwin::report::write(&dir, scaletwin::report::Options { png }) {
+                Ok(files) => {
+                    for f in files {
+                        println!("{}", f.display());
+                    }
+                    Ok(ExitCode::SUCCESS)
                 }
-                Ok(ExitCode::SUCCESS)
+                Err(e) => usage(e.to_string()),
             }
-            Err(e) => usage(e.to_string()),
-        },
+        }
         Command::Merge {
             experiment,
             shards,
@@ -803,6 +809,7 @@ fn run_sweep(
     );
     let bar = progress_bar();
     let shard = opts.shard;
+    let kept = workloads.clone();
     let sweep = match tune::Sweep::open(x, base, workloads, dir, opts, Some(&bar)) {
         Ok(s) => s,
         Err(e) => return usage(e.to_string()),
@@ -845,7 +852,19 @@ fn run_sweep(
         Ok(f) => f,
         Err(e) => return usage(e.to_string()),
     };
-    match scaletwin::report::write(dir) {
+    eprintln!("recording the current settings and the recommendation for the report");
+    match tune::record_timelines(base, x, &kept, &a, dir) {
+        Ok(f) => files.extend(f),
+        Err(e) => return usage(e.to_string()),
+    }
+    match base.load() {
+        Ok(m) => files.push(
+            scaletwin::report::write_lint(dir, &m.manifests)
+                .with_context(|| format!("writing {}", dir.join("lint.json").display()))?,
+        ),
+        Err(e) => return usage(e.to_string()),
+    }
+    match scaletwin::report::write(dir, scaletwin::report::Options::default()) {
         Ok(f) => files.extend(f),
         Err(e) => return usage(e.to_string()),
     }
@@ -1145,7 +1164,14 @@ fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         sink.finish()
             .with_context(|| format!("writing results to {}", dir.display()))?,
     );
-    written.extend(scaletwin::report::write(&dir).map_err(anyhow::Error::msg)?);
+    written.push(
+        scaletwin::report::write_lint(&dir, &loaded.manifests)
+            .with_context(|| format!("writing results to {}", dir.display()))?,
+    );
+    written.extend(
+        scaletwin::report::write(&dir, scaletwin::report::Options::default())
+            .map_err(anyhow::Error::msg)?,
+    );
     print!("{}", outcome.summary());
     println!(
         "\n{} events in {:.2} s; results: {}",

@@ -54,8 +54,18 @@ fn a_finished_sweep_summarises_to_the_golden_files() {
         .unwrap();
     let a = r.analysis.unwrap();
     scaletwin::tune::output::write_all(&d, &x, &b, &r.evaluations, &a).unwrap();
-    let files = scaletwin::report::write(&d).unwrap();
-    assert_eq!(files.len(), 2);
+    let files = scaletwin::report::write(&d, Default::default()).unwrap();
+    for f in [
+        "summary.md",
+        "summary.json",
+        "report.html",
+        "charts/pareto.svg",
+    ] {
+        assert!(files.contains(&d.join(f)), "{f} written: {files:?}");
+    }
+    // No timelines recorded in this folder: the page says so instead of drawing them.
+    let page = std::fs::read_to_string(d.join("report.html")).unwrap();
+    assert!(page.contains("No recorded timelines in this folder"));
     let md = std::fs::read_to_string(d.join("summary.md")).unwrap();
     assert!(md.starts_with("# Tuning summary: report-golden\n\nRecommended: configuration"));
     golden("tune-summary.md", &md);
@@ -89,7 +99,7 @@ fn an_interrupted_sweep_still_reports_marked_partial() {
         .collect();
     assert_eq!(kept.len(), 5);
     std::fs::write(&ck, kept.join("\n") + "\n").unwrap();
-    scaletwin::report::write(&d).unwrap();
+    scaletwin::report::write(&d, Default::default()).unwrap();
     let md = std::fs::read_to_string(d.join("summary.md")).unwrap();
     assert!(md.contains("(PARTIAL)") && md.contains("interrupted after 4 evaluations"));
     golden("partial-summary.md", &md);
@@ -113,7 +123,14 @@ fn a_simulation_summarises_to_the_golden_files() {
     let o = scaletwin::engine::run(&loaded.model, &loaded.scenario.workload, cfg);
     let d = dir("sim");
     scaletwin::engine::output::write_outcome(&d, &o).unwrap();
-    scaletwin::report::write(&d).unwrap();
+    // Without its time series the page still comes out, naming the missing file.
+    scaletwin::report::write(&d, Default::default()).unwrap();
+    let page = std::fs::read_to_string(d.join("report.html")).unwrap();
+    assert!(page.contains("timeseries.csv is missing"), "{page:.2000}");
+    assert!(!d.join("charts/timeline.svg").exists());
+    scaletwin::engine::output::write_outputs(&d, &o).unwrap();
+    scaletwin::report::write(&d, Default::default()).unwrap();
+    assert!(d.join("charts/timeline.svg").exists());
     golden(
         "simulate-summary.md",
         &std::fs::read_to_string(d.join("summary.md")).unwrap(),
@@ -127,7 +144,9 @@ fn a_simulation_summarises_to_the_golden_files() {
 #[test]
 fn folders_it_cannot_report_on_get_clear_errors() {
     let empty = dir("empty");
-    let e = scaletwin::report::write(&empty).unwrap_err().to_string();
+    let e = scaletwin::report::write(&empty, Default::default())
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("missing analysis.json")
             && e.contains("checkpoint.jsonl")
@@ -136,16 +155,20 @@ fn folders_it_cannot_report_on_get_clear_errors() {
     );
     let old = dir("old");
     std::fs::write(old.join("outcome.json"), "{\"format_version\": 7}").unwrap();
-    let e = scaletwin::report::write(&old).unwrap_err().to_string();
+    let e = scaletwin::report::write(&old, Default::default())
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("outcome.json: format_version 7; this build reads 1"),
         "{e}"
     );
     let torn = dir("torn");
     std::fs::write(torn.join("analysis.json"), "{\"format_version\": 1}").unwrap();
-    let e = scaletwin::report::write(&torn).unwrap_err().to_string();
+    let e = scaletwin::report::write(&torn, Default::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("analysis.json: missing field"), "{e}");
-    let e = scaletwin::report::write(Path::new("no/such/folder"))
+    let e = scaletwin::report::write(Path::new("no/such/folder"), Default::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("not a folder"), "{e}");

@@ -56,6 +56,13 @@ pub struct LatencyMs {
     pub max: f64,
 }
 
+/// The quantiles at which [`DeploymentOutcome::latency_cdf_ms`] is sampled: dense in the
+/// tail, where SLOs live.
+pub const CDF_QUANTILES: [f64; 27] = [
+    0.001, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9,
+    0.925, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999, 0.9999, 1.0,
+];
+
 /// Little's law check: L (time-average number in system) against λ·W.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LittlesLaw {
@@ -77,6 +84,10 @@ pub struct DeploymentOutcome {
     pub in_system_at_end: u64,
     pub success_rate: f64,
     pub latency_ms: LatencyMs,
+    /// The latency distribution as `(ms, fraction of requests at or below)` points, for the
+    /// report's CDF (absent in outcomes written before it existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_cdf_ms: Vec<(f64, f64)>,
     pub pod_hours: f64,
     pub cost: f64,
     pub scaling_events: u32,

@@ -1420,6 +1420,14 @@ impl<'m> Sim<'m> {
                     p99: d.hist.quantile(0.99) as f64 / 1000.0,
                     max: d.hist.max() as f64 / 1000.0,
                 },
+                latency_cdf_ms: if d.hist.count() == 0 {
+                    Vec::new()
+                } else {
+                    super::outcome::CDF_QUANTILES
+                        .iter()
+                        .map(|&q| (d.hist.quantile(q) as f64 / 1000.0, q))
+                        .collect()
+                },
                 pod_hours: hours,
                 cost,
                 scaling_events: d.scale_events,

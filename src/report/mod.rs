@@ -1,7 +1,10 @@
-//! Reports regenerated from a results folder alone (first part of the report issue): the
-//! pull-request summary `summary.md` and the machine-readable `summary.json`, for a finished
-//! sweep (`analysis.json`), an interrupted one (only `checkpoint.jsonl`) or a simulation
-//! (`outcome.json`).
+//! Reports regenerated from a results folder alone, for a finished sweep (`analysis.json`),
+//! an interrupted one (only `checkpoint.jsonl`) or a simulation (`outcome.json`): the page
+//! `report.html` with its charts (`charts/*.svg`, PNG on request), the pull-request summary
+//! `summary.md` and the machine-readable `summary.json`.
+
+pub mod charts;
+pub mod page;
 
 use crate::engine::Outcome;
 use crate::engine::output::write_atomic;
@@ -412,9 +415,67 @@ pub fn summary_json(r: &Results) -> serde_json::Value {
     }
 }
 
-/// Regenerate `summary.md` and `summary.json` in `dir` from what it holds.
-pub fn write(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+/// What to write besides the page and the summaries.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Also write every chart as PNG (`charts/*.png`).
+    pub png: bool,
+}
+
+/// Record the lint findings of the current manifests in `dir/lint.json`, for the page.
+pub fn write_lint(dir: &Path, set: &crate::manifest::ManifestSet) -> std::io::Result<PathBuf> {
+    let v = json!({
+        "format_version": page::LINT_FORMAT_VERSION,
+        "findings": crate::lint::lint(set),
+    });
+    let p = dir.join("lint.json");
+    write_atomic(
+        &p,
+        (serde_json::to_string_pretty(&v).map_err(std::io::Error::other)? + "\n").as_bytes(),
+    )?;
+    Ok(p)
+}
+
+/// The data files of a results folder the page links to, in a fixed order.
+fn data_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in [
+        "summary.md",
+        "summary.json",
+        "analysis.json",
+        "configs.csv",
+        "configs.parquet",
+        "evaluations.csv",
+        "evaluations.parquet",
+        "checkpoint.jsonl",
+        "recommended.diff",
+        "manifests/",
+        "outcome.json",
+        "timeseries.csv",
+        "decisions.jsonl",
+        "summary.txt",
+        "lint.json",
+        "timelines/timelines.json",
+        "timelines/baseline/timeseries.csv",
+        "timelines/baseline/decisions.jsonl",
+        "timelines/recommended/timeseries.csv",
+        "timelines/recommended/decisions.jsonl",
+    ] {
+        if dir.join(name.trim_end_matches('/')).exists() {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// Regenerate the page, its charts, `summary.md` and `summary.json` in `dir` from what it
+/// holds; returns the files written.
+pub fn write(dir: &Path, opts: Options) -> Result<Vec<PathBuf>, ReportError> {
     let r = load(dir)?;
+    let werr = |name: &str, e: &dyn std::fmt::Display| ReportError {
+        dir: dir.display().to_string(),
+        message: format!("{name}: cannot write: {e}"),
+    };
     let mut out = Vec::new();
     for (name, text) in [
         ("summary.md", summary_md(&r)),
@@ -424,11 +485,44 @@ pub fn write(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         ),
     ] {
         let p = dir.join(name);
-        write_atomic(&p, text.as_bytes()).map_err(|e| ReportError {
-            dir: dir.display().to_string(),
-            message: format!("{name}: cannot write: {e}"),
-        })?;
+        write_atomic(&p, text.as_bytes()).map_err(|e| werr(name, &e))?;
         out.push(p);
     }
+    let (runs, timelines) = page::runs(dir, &r)?;
+    let (charts, notes) = page::charts(&r, &runs).map_err(|e| ReportError {
+        dir: dir.display().to_string(),
+        message: e.message,
+    })?;
+    // Charts of an earlier report must not outlive it.
+    let cdir = dir.join("charts");
+    let _ = std::fs::remove_dir_all(&cdir);
+    for c in &charts {
+        let name = format!("charts/{}.svg", c.id);
+        let p = dir.join(&name);
+        write_atomic(&p, c.svg.as_bytes()).map_err(|e| werr(&name, &e))?;
+        out.push(p);
+        if opts.png {
+            let name = format!("charts/{}.png", c.id);
+            let png = charts::to_png(&c.svg).map_err(|e| ReportError {
+                dir: dir.display().to_string(),
+                message: format!("{name}: {e}"),
+            })?;
+            let p = dir.join(&name);
+            write_atomic(&p, &png).map_err(|e| werr(&name, &e))?;
+            out.push(p);
+        }
+    }
+    let page = page::html(
+        dir,
+        &r,
+        &runs,
+        timelines.as_ref(),
+        &charts,
+        &notes,
+        &data_files(dir),
+    )?;
+    let p = dir.join("report.html");
+    write_atomic(&p, page.as_bytes()).map_err(|e| werr("report.html", &e))?;
+    out.push(p);
     Ok(out)
 }

@@ -120,6 +120,48 @@ pub fn resolve_workloads(x: &Experiment, dir: &Path) -> Result<Vec<ResolvedWorkl
         .collect()
 }
 
+/// The model, workload and run configuration of one evaluation: `values` applied to the base
+/// model, the workload scaled by `load`, the windows judged against the experiment's bounds.
+fn prepare(
+    base: &ModelSources,
+    x: &Experiment,
+    w: &ResolvedWorkload,
+    values: &[(String, String)],
+    load: f64,
+    seed: u64,
+    record_decisions: bool,
+) -> Result<(engine::Model, Workload, RunConfig), String> {
+    let mut src = base.clone();
+    src.apply_overrides(values).map_err(|e| e.to_string())?;
+    let loaded = src.load().map_err(|e| e.to_string())?;
+    let mut model = loaded.model;
+    model.restrict(&x.deployments)?;
+    let mut workload = w
+        .workload
+        .clone()
+        .unwrap_or_else(|| loaded.scenario.workload.clone());
+    if load != 1.0 {
+        workload = workload.scaled(load);
+    }
+    // Windows are judged against the experiment's own bounds where it gives them.
+    let mut slo = loaded.scenario.slo;
+    if let Some(p) = x.constraints.p95_ms {
+        slo.p95_ms = p;
+    }
+    if let Some(r) = x.constraints.success_rate {
+        slo.success_rate = r;
+    }
+    let cfg = RunConfig {
+        duration_s: w.duration_s.unwrap_or(loaded.scenario.duration_s),
+        seed,
+        window_s: loaded.scenario.window_s,
+        slo,
+        record_decisions,
+        warmup_s: 0.0,
+    };
+    Ok((model, workload, cfg))
+}
+
 /// Evaluate a configuration (`values` applied to the base model) under one workload.
 pub fn evaluate(
     base: &ModelSources,
@@ -147,34 +189,7 @@ pub fn evaluate(
         error: None,
     };
     let run = (|| -> Result<(), String> {
-        let mut src = base.clone();
-        src.apply_overrides(values).map_err(|e| e.to_string())?;
-        let loaded = src.load().map_err(|e| e.to_string())?;
-        let mut model = loaded.model;
-        model.restrict(&x.deployments)?;
-        let mut workload = w
-            .workload
-            .clone()
-            .unwrap_or_else(|| loaded.scenario.workload.clone());
-        if key.load_milli != 1000 {
-            workload = workload.scaled(ev.load);
-        }
-        // Windows are judged against the experiment's own bounds where it gives them.
-        let mut slo = loaded.scenario.slo;
-        if let Some(p) = x.constraints.p95_ms {
-            slo.p95_ms = p;
-        }
-        if let Some(r) = x.constraints.success_rate {
-            slo.success_rate = r;
-        }
-        let cfg = RunConfig {
-            duration_s: w.duration_s.unwrap_or(loaded.scenario.duration_s),
-            seed: key.seed,
-            window_s: loaded.scenario.window_s,
-            slo,
-            record_decisions: false,
-            warmup_s: 0.0,
-        };
+        let (model, workload, cfg) = prepare(base, x, w, values, ev.load, key.seed, false)?;
         let o = match key.fidelity {
             Fidelity::Engine => {
                 let o = engine::run(&model, &workload, cfg);
@@ -847,4 +862,90 @@ pub fn merge_checkpoints(shards: &[PathBuf], out: &Path) -> Result<usize, TuneEr
     };
     write_checkpoint(&out.join("checkpoint.jsonl"), &header, all.values())?;
     Ok(all.len())
+}
+
+/// Version of `timelines/timelines.json`.
+pub const TIMELINES_FORMAT_VERSION: u32 = 1;
+
+/// The runs recorded in full for the report: which workload and seed, and which settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Timelines {
+    pub format_version: u32,
+    pub workload: String,
+    pub seed: u64,
+    /// `(folder under timelines/, configuration or None for the current settings, settings)`.
+    pub runs: Vec<TimelineRun>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineRun {
+    /// `baseline` or `recommended`: the folder under `timelines/`.
+    pub name: String,
+    pub config: Option<usize>,
+    pub values: Vec<(String, String)>,
+}
+
+/// Record the current settings and the recommendation in full (time series, decision log,
+/// outcome) on the heaviest-weighted workload with the first seed, into `dir/timelines/`, so
+/// the report can draw them side by side. Earlier timelines are removed first.
+pub fn record_timelines(
+    base: &ModelSources,
+    x: &Experiment,
+    workloads: &[ResolvedWorkload],
+    a: &Analysis,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, TuneError> {
+    let root = dir.join("timelines");
+    let _ = std::fs::remove_dir_all(&root);
+    let io = |p: &Path, e: &dyn std::fmt::Display| TuneError {
+        file: p.display().to_string(),
+        field: "(results)".into(),
+        message: e.to_string(),
+    };
+    // The heaviest-weighted workload, preferring one that is not a must-hold check.
+    let Some(w) = workloads.iter().rev().max_by(|a, b| {
+        (!a.must_hold)
+            .cmp(&!b.must_hold)
+            .then(a.weight.total_cmp(&b.weight))
+    }) else {
+        return Ok(vec![]);
+    };
+    let seed = x.seeds.first().copied().unwrap_or(1);
+    let mut runs = vec![TimelineRun {
+        name: "baseline".into(),
+        config: None,
+        values: a
+            .baseline
+            .as_ref()
+            .map(|b| b.values.clone())
+            .unwrap_or_default(),
+    }];
+    if let Some(r) = &a.recommendation {
+        runs.push(TimelineRun {
+            name: "recommended".into(),
+            config: Some(r.config),
+            values: r.values.clone(),
+        });
+    }
+    let mut out = Vec::new();
+    for run in &runs {
+        let sub = root.join(&run.name);
+        let (model, workload, cfg) =
+            prepare(base, x, w, &run.values, 1.0, seed, true).map_err(|e| io(&sub, &e))?;
+        let mut sink = engine::output::FileSink::create(&sub).map_err(|e| io(&sub, &e))?;
+        let o = engine::sim::run_with_sink(&model, &workload, cfg, &mut sink);
+        out.extend(engine::output::write_outcome(&sub, &o).map_err(|e| io(&sub, &e))?);
+        out.extend(sink.finish().map_err(|e| io(&sub, &e))?);
+    }
+    let t = Timelines {
+        format_version: TIMELINES_FORMAT_VERSION,
+        workload: w.name.clone(),
+        seed,
+        runs,
+    };
+    let p = root.join("timelines.json");
+    let text = serde_json::to_string_pretty(&t).unwrap_or_default() + "\n";
+    crate::engine::output::write_atomic(&p, text.as_bytes()).map_err(|e| io(&p, &e))?;
+    out.push(p);
+    Ok(out)
 }
