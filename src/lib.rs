@@ -59,6 +59,7 @@
 
 pub mod engine;
 pub mod lint;
+pub mod loadtest;
 pub mod manifest;
 pub mod models;
 pub mod policy;

@@ -166,8 +166,101 @@ struct TuneArgs {
     experiment_configmap: String,
 }
 
+#[derive(clap::Args)]
+struct LoadtestArgs {
+    /// A scenario file or the name of a built-in scenario (see --list); without one, the
+    /// flags describe the test (--target and a load are then needed).
+    scenario: Option<String>,
+    /// List the built-in scenarios and exit.
+    #[arg(long)]
+    list: bool,
+    /// Write a Grafana dashboard (JSON model) over the load-test and scaling metrics to
+    /// PATH (`-`: stdout) and exit.
+    #[arg(long, value_name = "PATH")]
+    grafana_dashboard: Option<String>,
+    /// Base URL of the service (overrides the scenario's).
+    #[arg(long)]
+    target: Option<String>,
+    /// Path and query of every request (overrides the scenario's).
+    #[arg(long)]
+    path: Option<String>,
+    /// Test length: 90, 90s, 15m, 2h.
+    #[arg(long)]
+    duration: Option<String>,
+    /// Open loop at a constant rate (requests per second).
+    #[arg(long, conflicts_with_all = ["users", "load"])]
+    rate: Option<f64>,
+    /// Closed loop with this many users.
+    #[arg(long, conflicts_with = "load")]
+    users: Option<u32>,
+    /// Closed loop: mean think time in seconds (exponential).
+    #[arg(long, requires = "users", default_value_t = 1.0)]
+    think: f64,
+    /// Closed loop: seconds over which the users start.
+    #[arg(long, requires = "users", default_value_t = 0.0)]
+    ramp_up: f64,
+    /// The load model in the engine's workload syntax, e.g.
+    /// `{loop: open, pattern: spike, base: 10, multiplier: 4, duration_s: 45, period_s: 300}`.
+    #[arg(long)]
+    load: Option<String>,
+    /// Replay a recorded trace open-loop instead (see `scaletwin trace info`).
+    #[arg(long, conflicts_with_all = ["rate", "users", "load"])]
+    trace: Option<PathBuf>,
+    /// Time compression of the trace (10: ten times faster).
+    #[arg(long, requires = "trace")]
+    compress: Option<f64>,
+    /// Never send more than this many requests.
+    #[arg(long)]
+    max_requests: Option<u64>,
+    /// Cap on the sending rate (requests per second).
+    #[arg(long)]
+    max_rps: Option<f64>,
+    /// Stop when the error rate over the last 10 s exceeds this (0..1).
+    #[arg(long)]
+    abort_on_error_rate: Option<f64>,
+    /// Per-request timeout in seconds.
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Open loop: connections (requests in flight at most).
+    #[arg(long)]
+    connections: Option<u32>,
+    /// SLO: minimum success rate (0..1).
+    #[arg(long)]
+    slo_success: Option<f64>,
+    /// SLO: p95 bound in ms.
+    #[arg(long)]
+    slo_p95_ms: Option<f64>,
+    /// Metric name prefix (`<ns>_load_test_requests_total`, ...).
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Serve live Prometheus metrics at http://ADDR/metrics during the run (`off`: none).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    metrics_listen: String,
+    /// Compare with a stored report.json and fail on a regression.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Regression tolerance: relative throughput drop.
+    #[arg(long, default_value_t = 0.10)]
+    tolerance_throughput: f64,
+    /// Regression tolerance: success-rate drop (absolute, 0.005 = half a point).
+    #[arg(long, default_value_t = 0.005)]
+    tolerance_success: f64,
+    /// Regression tolerance: relative rise of p50/p95/p99.
+    #[arg(long, default_value_t = 0.20)]
+    tolerance_latency: f64,
+    /// Results folder (default: output/loadtest-<scenario>).
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// No per-second progress lines.
+    #[arg(long)]
+    quiet: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Load-test a service over HTTP: closed or open loop, SLO verdicts, live metrics,
+    /// regression check against a stored run (exit 1 when an SLO fails or a figure regressed).
+    Loadtest(Box<LoadtestArgs>),
     /// Sweep autoscaler settings and recommend the cheapest that meets the constraints
     /// (default: experiments/amas.yaml, results in output/<experiment name>).
     Tune(TuneArgs),
@@ -294,6 +387,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Tune(a) => tune(a),
+        Command::Loadtest(a) => loadtest(*a),
         Command::Report { dir, png } => {
             match scaletwin::report::write(&dir, scaletwin::report::Options { png }) {
                 Ok(files) => {
@@ -1025,6 +1119,211 @@ fn load_trace(
             Some((f, flag)) => format!("{flag}{}", &e[f.len()..]),
             None => e,
         }
+    })
+}
+
+fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
+    use scaletwin::loadtest::{self, Scenario, report};
+    if a.list {
+        for (name, text) in loadtest::BUILTIN {
+            let s = Scenario::parse(std::path::Path::new(name), text)?;
+            println!("{name:<20} {}", s.description);
+        }
+        println!("\n(files in scenarios/; run one with `scaletwin loadtest NAME --target URL`)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = match &a.scenario {
+        Some(n) => match Scenario::open(n) {
+            Ok(s) => s,
+            Err(e) => return usage(e.to_string()),
+        },
+        None => Scenario {
+            format_version: loadtest::LOADTEST_FORMAT_VERSION,
+            name: "adhoc".into(),
+            description: "load test from the command line".into(),
+            target: None,
+            path: "/".into(),
+            method: "GET".into(),
+            headers: Default::default(),
+            body: None,
+            load: None,
+            trace: None,
+            arrivals: Default::default(),
+            duration_s: 60.0,
+            seed: 1,
+            slo: Default::default(),
+            limits: Default::default(),
+            expect: Default::default(),
+            namespace: "scaletwin".into(),
+            source: PathBuf::from("(command line)"),
+        },
+    };
+    if let Some(p) = &a.grafana_dashboard {
+        let ns = a.namespace.clone().unwrap_or_else(|| s.namespace.clone());
+        let text = serde_json::to_string_pretty(&loadtest::grafana::dashboard(&ns))? + "\n";
+        if p == "-" {
+            print!("{text}");
+        } else {
+            scaletwin::engine::output::write_atomic(std::path::Path::new(p), text.as_bytes())
+                .with_context(|| format!("writing {p}"))?;
+            println!("Grafana dashboard for `{ns}_load_test_*` written to {p} (import it as is)");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(t) = a.target {
+        s.target = Some(t);
+    }
+    if let Some(p) = a.path {
+        s.path = p;
+    }
+    if let Some(d) = &a.duration {
+        match scaletwin::engine::output::parse_duration(d) {
+            Ok(v) => s.duration_s = v,
+            Err(e) => return usage(format!("--duration: {e}")),
+        }
+    }
+    if let Some(r) = a.rate {
+        s.trace = None;
+        s.load = Some(scaletwin::engine::Workload::Open {
+            schedule: scaletwin::engine::RateSchedule::new(scaletwin::engine::Pattern::Constant {
+                rate: r,
+            }),
+        });
+    }
+    if let Some(u) = a.users {
+        s.trace = None;
+        s.load = Some(scaletwin::engine::Workload::Closed {
+            users: scaletwin::engine::ClosedLoop {
+                users: u,
+                think_s: a.think,
+                ramp_up_s: a.ramp_up,
+            },
+        });
+    }
+    if let Some(l) = &a.load {
+        match serde_saphyr::from_str(l) {
+            Ok(w) => {
+                s.trace = None;
+                s.load = Some(w);
+            }
+            Err(e) => return usage(format!("--load: {e}")),
+        }
+    }
+    if let Some(t) = &a.trace {
+        s.load = None;
+        s.trace = Some(scaletwin::trace::spec::TraceSpec {
+            path: t.clone(),
+            compress: a.compress,
+            ..Default::default()
+        });
+    }
+    let l = &mut s.limits;
+    if let Some(v) = a.max_requests {
+        l.max_requests = v;
+    }
+    if a.max_rps.is_some() {
+        l.max_rps = a.max_rps;
+    }
+    if a.abort_on_error_rate.is_some() {
+        l.abort_on_error_rate = a.abort_on_error_rate;
+    }
+    if let Some(v) = a.timeout {
+        l.timeout_s = v;
+    }
+    if let Some(v) = a.connections {
+        l.connections = v;
+    }
+    if a.slo_success.is_some() {
+        s.slo.success_rate = a.slo_success;
+    }
+    if a.slo_p95_ms.is_some() {
+        s.slo.p95_ms = a.slo_p95_ms;
+    }
+    if let Some(ns) = a.namespace {
+        s.namespace = ns;
+    }
+    if let Err(e) = s.validate() {
+        return usage(e.to_string());
+    }
+    let baseline = match &a.baseline {
+        Some(p) => match report::LoadReport::read(p) {
+            Ok(r) => Some(r),
+            Err(e) => return usage(format!("--baseline: {e}")),
+        },
+        None => None,
+    };
+    let metrics_listen = if a.metrics_listen == "off" {
+        None
+    } else {
+        match a.metrics_listen.parse() {
+            Ok(addr) => Some(addr),
+            Err(e) => {
+                return usage(format!(
+                    "--metrics-listen: `{}` is not ADDRESS:PORT or `off`: {e}",
+                    a.metrics_listen
+                ));
+            }
+        }
+    };
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("output/loadtest-{}", s.name)));
+    let opts = loadtest::run::RunOptions {
+        metrics_listen,
+        progress: !a.quiet,
+        on_metrics: Some(|addr| eprintln!("metrics: http://{addr}/metrics")),
+    };
+    eprintln!(
+        "loadtest {}: {} for {:.0} s -> {}{}",
+        s.name,
+        s.workload()
+            .map(|w| loadtest::run::describe(&w))
+            .unwrap_or_default(),
+        s.duration_s,
+        s.target.as_deref().unwrap_or(""),
+        s.path
+    );
+    let r = match loadtest::run::run(&s, &opts) {
+        Ok(r) => r,
+        Err(e) => return usage(e.to_string()),
+    };
+    let files = r
+        .write(&dir)
+        .with_context(|| format!("writing the report to {}", dir.display()))?;
+    print!("{}", r.summary());
+    let mut failed = !r.slo.passed() || r.partial;
+    if let Some(b) = baseline {
+        let checks = report::compare(
+            &r,
+            &b,
+            &report::Tolerances {
+                throughput: a.tolerance_throughput,
+                success_rate: a.tolerance_success,
+                latency: a.tolerance_latency,
+            },
+        );
+        let text = report::comparison_text(&checks);
+        print!("{text}");
+        let p = dir.join("baseline-comparison.json");
+        scaletwin::engine::output::write_atomic(
+            &p,
+            (serde_json::to_string_pretty(&checks)? + "\n").as_bytes(),
+        )?;
+        failed |= checks.iter().any(|c| c.regressed);
+    }
+    println!(
+        "results: {}",
+        files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
