@@ -143,6 +143,15 @@ struct Recorder {
     counters: HashMap<(String, &'static str), Counter>,
 }
 
+/// The `q` quantile of a histogram of microseconds, in ms (0 when empty).
+fn ms_at(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
 fn hist(sigfig: u8) -> Histogram<u64> {
     // 1 µs .. 1 hour.
     Histogram::new_with_bounds(1, 3_600_000_000, sigfig).expect("valid histogram bounds")
@@ -178,13 +187,7 @@ impl Recorder {
     /// Close every second before `sec`.
     fn roll(&mut self, sec: u64, active: u64) {
         while self.cur_sec < sec {
-            let q = |h: &Histogram<u64>, p: f64| {
-                if h.is_empty() {
-                    0.0
-                } else {
-                    h.value_at_quantile(p) as f64 / 1000.0
-                }
-            };
+            let q = ms_at;
             let s = self.cur_sec as usize;
             self.rows.push(SecondRow {
                 t_s: self.cur_sec,
@@ -585,18 +588,23 @@ async fn open_worker(
     }
 }
 
-/// One closed-loop user: starts at its ramp-up slot, sends, waits, thinks, again.
-#[allow(clippy::too_many_arguments)]
-async fn user(
-    sh: Arc<Shared>,
-    t: Arc<Template>,
+/// What every closed-loop user shares.
+#[derive(Clone)]
+struct Users {
     addr: String,
     seed: u64,
-    u: u64,
-    start_s: f64,
     think_s: f64,
     max_requests: u64,
-) {
+}
+
+/// Closed-loop user `u`: starts at `start_s` (its ramp-up slot), sends, waits, thinks, again.
+async fn user(sh: Arc<Shared>, t: Arc<Template>, users: Users, u: u64, start_s: f64) {
+    let Users {
+        addr,
+        seed,
+        think_s,
+        max_requests,
+    } = users;
     tokio::time::sleep_until(sh.start + Duration::from_secs_f64(start_s)).await;
     if sh.stop.load(Ordering::Relaxed) || Instant::now() >= sh.end {
         return;
@@ -823,17 +831,20 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
     match &workload {
         Workload::Closed { users } => {
             let n = users.users as u64;
+            let shared = Users {
+                addr: target.addr.clone(),
+                seed: s.seed,
+                think_s: users.think_s,
+                max_requests: s.limits.max_requests,
+            };
             for u in 0..n {
                 let start_s = users.ramp_up_s * u as f64 / n as f64;
                 tasks.push(tokio::spawn(user(
                     sh.clone(),
                     tpl.clone(),
-                    target.addr.clone(),
-                    s.seed,
+                    shared.clone(),
                     u,
                     start_s,
-                    users.think_s,
-                    s.limits.max_requests,
                 )));
             }
         }
@@ -946,7 +957,7 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
         if h.is_empty() {
             return Percentiles::default();
         }
-        let q = |p: f64| h.value_at_quantile(p) as f64 / 1000.0;
+        let q = |p: f64| ms_at(h, p);
         Percentiles {
             mean: h.mean() / 1000.0,
             p50: q(0.5),
