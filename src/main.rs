@@ -167,17 +167,52 @@ struct TuneArgs {
 }
 
 #[derive(clap::Args)]
-struct LoadtestArgs {
+struct TestbedArgs {
+    /// Model folder (service.yaml + manifests). Default: the embedded AMAS model.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Run these manifests instead of the model's own (e.g. a recommendation's
+    /// `output/amas/manifests`).
+    #[arg(long)]
+    manifests: Option<PathBuf>,
+    /// Serve only these deployments (the entry among them); default: all.
+    #[arg(long = "deployment")]
+    deployments: Vec<String>,
+    /// Override any model or manifest field (`model.<path>`, `manifest.<object>.<path>`).
+    #[arg(long = "set")]
+    sets: Vec<String>,
+    /// Address to serve on (the entry deployment on every path, plus /metrics, /status,
+    /// /healthz).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Model seconds per wall-clock second (10: a 10-minute scenario in one minute).
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Prometheus server that prometheus triggers query, as KEDA's scaler does (time scale 1
+    /// only); without it they read the testbed's own signals.
+    #[arg(long)]
+    prometheus: Option<String>,
+    /// `namespace` label of the kube-state-metrics series.
+    #[arg(long, default_value = "default")]
+    namespace: String,
+    /// Stop after this long on the wall clock (90s, 15m); default: until Ctrl-C.
+    #[arg(long)]
+    duration: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Start the model clock and the autoscalers at the first request.
+    #[arg(long)]
+    clock_from_first_request: bool,
+    /// Do not print scaling decisions.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct ScenarioArgs {
     /// A scenario file or the name of a built-in scenario (see --list); without one, the
     /// flags describe the test (--target and a load are then needed).
     scenario: Option<String>,
-    /// List the built-in scenarios and exit.
-    #[arg(long)]
-    list: bool,
-    /// Write a Grafana dashboard (JSON model) over the load-test and scaling metrics to
-    /// PATH (`-`: stdout) and exit.
-    #[arg(long, value_name = "PATH")]
-    grafana_dashboard: Option<String>,
     /// Base URL of the service (overrides the scenario's).
     #[arg(long)]
     target: Option<String>,
@@ -233,6 +268,19 @@ struct LoadtestArgs {
     /// Metric name prefix (`<ns>_load_test_requests_total`, ...).
     #[arg(long)]
     namespace: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct LoadtestArgs {
+    #[command(flatten)]
+    sc: ScenarioArgs,
+    /// List the built-in scenarios and exit.
+    #[arg(long)]
+    list: bool,
+    /// Write a Grafana dashboard (JSON model) over the load-test and scaling metrics to
+    /// PATH (`-`: stdout) and exit.
+    #[arg(long, value_name = "PATH")]
+    grafana_dashboard: Option<String>,
     /// Serve live Prometheus metrics at http://ADDR/metrics during the run (`off`: none).
     #[arg(long, default_value = "127.0.0.1:9464")]
     metrics_listen: String,
@@ -261,6 +309,10 @@ enum Command {
     /// Load-test a service over HTTP: closed or open loop, SLO verdicts, live metrics,
     /// regression check against a stored run (exit 1 when an SLO fails or a figure regressed).
     Loadtest(Box<LoadtestArgs>),
+    /// Serve a model as a live HTTP service on loopback: real workers, queues and delays,
+    /// replicas changed by the real HPA/KEDA code, Prometheus metrics (kube-state-metrics
+    /// names); a time scale runs it faster than life.
+    Testbed(Box<TestbedArgs>),
     /// Sweep autoscaler settings and recommend the cheapest that meets the constraints
     /// (default: experiments/amas.yaml, results in output/<experiment name>).
     Tune(TuneArgs),
@@ -388,6 +440,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Tune(a) => tune(a),
         Command::Loadtest(a) => loadtest(*a),
+        Command::Testbed(a) => testbed(*a),
         Command::Report { dir, png } => {
             match scaletwin::report::write(&dir, scaletwin::report::Options { png }) {
                 Ok(files) => {
@@ -1122,20 +1175,17 @@ fn load_trace(
     })
 }
 
-fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
-    use scaletwin::loadtest::{self, Scenario, report};
-    if a.list {
-        for (name, text) in loadtest::BUILTIN {
-            let s = Scenario::parse(std::path::Path::new(name), text)?;
-            println!("{name:<20} {}", s.description);
-        }
-        println!("\n(files in scenarios/; run one with `scaletwin loadtest NAME --target URL`)");
-        return Ok(ExitCode::SUCCESS);
-    }
+/// The load test the arguments describe: a scenario (file or built-in) or the flags alone,
+/// with the flags' overrides, validated (unless only a dashboard is wanted).
+fn build_scenario(
+    a: &ScenarioArgs,
+    dashboard_only: bool,
+) -> Result<scaletwin::loadtest::Scenario, String> {
+    use scaletwin::loadtest::{self, Scenario};
     let mut s = match &a.scenario {
         Some(n) => match Scenario::open(n) {
             Ok(s) => s,
-            Err(e) => return usage(e.to_string()),
+            Err(e) => return Err(e.to_string()),
         },
         None => Scenario {
             format_version: loadtest::LOADTEST_FORMAT_VERSION,
@@ -1158,28 +1208,16 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
             source: PathBuf::from("(command line)"),
         },
     };
-    if let Some(p) = &a.grafana_dashboard {
-        let ns = a.namespace.clone().unwrap_or_else(|| s.namespace.clone());
-        let text = serde_json::to_string_pretty(&loadtest::grafana::dashboard(&ns))? + "\n";
-        if p == "-" {
-            print!("{text}");
-        } else {
-            scaletwin::engine::output::write_atomic(std::path::Path::new(p), text.as_bytes())
-                .with_context(|| format!("writing {p}"))?;
-            println!("Grafana dashboard for `{ns}_load_test_*` written to {p} (import it as is)");
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if let Some(t) = a.target {
+    if let Some(t) = a.target.clone() {
         s.target = Some(t);
     }
-    if let Some(p) = a.path {
+    if let Some(p) = a.path.clone() {
         s.path = p;
     }
     if let Some(d) = &a.duration {
         match scaletwin::engine::output::parse_duration(d) {
             Ok(v) => s.duration_s = v,
-            Err(e) => return usage(format!("--duration: {e}")),
+            Err(e) => return Err(format!("--duration: {e}")),
         }
     }
     if let Some(r) = a.rate {
@@ -1206,7 +1244,7 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
                 s.trace = None;
                 s.load = Some(w);
             }
-            Err(e) => return usage(format!("--load: {e}")),
+            Err(e) => return Err(format!("--load: {e}")),
         }
     }
     if let Some(t) = &a.trace {
@@ -1239,11 +1277,99 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
     if a.slo_p95_ms.is_some() {
         s.slo.p95_ms = a.slo_p95_ms;
     }
-    if let Some(ns) = a.namespace {
+    if let Some(ns) = a.namespace.clone() {
         s.namespace = ns;
     }
-    if let Err(e) = s.validate() {
+    if !dashboard_only {
+        s.validate().map_err(|e| e.to_string())?;
+    }
+    Ok(s)
+}
+
+fn testbed(a: TestbedArgs) -> anyhow::Result<ExitCode> {
+    use scaletwin::testbed;
+    let mut loaded = match open_model(a.model.as_deref(), a.manifests.as_deref(), &a.sets) {
+        Ok(l) => l,
+        Err(e) => return usage(e),
+    };
+    if let Err(e) = loaded.model.restrict(&a.deployments) {
+        return usage(format!("--deployment: {e}"));
+    }
+    let listen = match a.listen.parse() {
+        Ok(l) => l,
+        Err(e) => return usage(format!("--listen {}: not ADDRESS:PORT ({e})", a.listen)),
+    };
+    let duration_s = match &a.duration {
+        Some(d) => match scaletwin::engine::output::parse_duration(d) {
+            Ok(v) => Some(v),
+            Err(e) => return usage(format!("--duration: {e}")),
+        },
+        None => None,
+    };
+    let opts = testbed::Options {
+        listen,
+        time_scale: a.time_scale,
+        prometheus: a.prometheus.clone(),
+        namespace: a.namespace.clone(),
+        duration_s,
+        seed: a.seed,
+        clock_from_first_request: a.clock_from_first_request,
+        log_decisions: !a.quiet,
+    };
+    if let Err(e) = testbed::check(&loaded, &opts) {
         return usage(e.to_string());
+    }
+    let m = &loaded.model;
+    let entry = m.deployments[m.entry].name.clone();
+    let scale = a.time_scale;
+    let ready = move |addr: std::net::SocketAddr| {
+        eprintln!(
+            "testbed: {entry} on http://{addr}/ (every path), metrics on http://{addr}/metrics, time scale {scale}"
+        );
+    };
+    match testbed::serve(&loaded, &opts, &ready) {
+        Ok(s) => {
+            eprintln!(
+                "testbed: stopped after {:.0} model seconds: {} requests, {} ok, {} rejected, {} scaling events",
+                s.model_seconds, s.requests, s.ok, s.rejected, s.scaling_events
+            );
+            for (d, now, max) in &s.deployments {
+                eprintln!("  {d}: {now} replicas at the end, {max} at most");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => usage(e.to_string()),
+    }
+}
+
+fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
+    use scaletwin::loadtest::{self, Scenario, report};
+    if a.list {
+        for (name, text) in loadtest::BUILTIN {
+            let s = Scenario::parse(std::path::Path::new(name), text)?;
+            println!("{name:<20} {}", s.description);
+        }
+        println!("\n(files in scenarios/; run one with `scaletwin loadtest NAME --target URL`)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = match build_scenario(&a.sc, a.grafana_dashboard.is_some()) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    if let Some(p) = &a.grafana_dashboard {
+        let ns =
+            a.sc.namespace
+                .clone()
+                .unwrap_or_else(|| s.namespace.clone());
+        let text = serde_json::to_string_pretty(&loadtest::grafana::dashboard(&ns))? + "\n";
+        if p == "-" {
+            print!("{text}");
+        } else {
+            scaletwin::engine::output::write_atomic(std::path::Path::new(p), text.as_bytes())
+                .with_context(|| format!("writing {p}"))?;
+            println!("Grafana dashboard for `{ns}_load_test_*` written to {p} (import it as is)");
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let baseline = match &a.baseline {
         Some(p) => match report::LoadReport::read(p) {
@@ -1273,6 +1399,8 @@ fn loadtest(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
         metrics_listen,
         progress: !a.quiet,
         on_metrics: Some(|addr| eprintln!("metrics: http://{addr}/metrics")),
+        record_samples: false,
+        stop_on_ctrl_c: true,
     };
     eprintln!(
         "loadtest {}: {} for {:.0} s -> {}{}",
@@ -1332,32 +1460,41 @@ fn usage(msg: String) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
-fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
-    use scaletwin::engine::{self, output, service};
-    let mut sources = match &a.model {
-        Some(dir) => match service::ModelSources::read_dir(dir) {
-            Ok(s) => s,
-            Err(e) => return usage(e.to_string()),
-        },
+/// A model folder (default: the embedded AMAS model), its manifests optionally replaced by
+/// another folder's, with `--set` overrides applied; errors are usage errors.
+fn open_model(
+    model: Option<&std::path::Path>,
+    manifests: Option<&std::path::Path>,
+    sets: &[String],
+) -> Result<scaletwin::engine::service::LoadedModel, String> {
+    use scaletwin::engine::service;
+    let mut sources = match model {
+        Some(dir) => service::ModelSources::read_dir(dir).map_err(|e| e.to_string())?,
         None => service::embedded_amas(),
     };
-    let mut sets = Vec::new();
-    for s in &a.sets {
+    if let Some(dir) = manifests {
+        sources = sources.with_manifests(dir).map_err(|e| e.to_string())?;
+    }
+    let mut pairs = Vec::new();
+    for s in sets {
         match split_assignment(s) {
-            Some((k, v)) => sets.push((k.trim().to_string(), v.trim().to_string())),
+            Some((k, v)) => pairs.push((k.trim().to_string(), v.trim().to_string())),
             None => {
-                return usage(format!(
+                return Err(format!(
                     "--set {s}: expected PATH=VALUE, e.g. model.deployments.amas-worker.serving.concurrency=8"
                 ));
             }
         }
     }
-    if let Err(e) = sources.apply_overrides(&sets) {
-        return usage(e.to_string());
-    }
-    let loaded = match sources.load() {
+    sources.apply_overrides(&pairs).map_err(|e| e.to_string())?;
+    sources.load().map_err(|e| e.to_string())
+}
+
+fn simulate(a: SimulateArgs) -> anyhow::Result<ExitCode> {
+    use scaletwin::engine::{self, output};
+    let loaded = match open_model(a.model.as_deref(), None, &a.sets) {
         Ok(l) => l,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return usage(e),
     };
     let mut scenario = loaded.scenario.clone();
     if let Some(path) = &a.workload {

@@ -520,3 +520,86 @@ impl DeploymentModel {
         })
     }
 }
+
+/// What the HPA sees of one pod, from a run's own pod state (the simulator's or the
+/// testbed's).
+pub struct PodStatus {
+    pub name: String,
+    /// When its containers started (`None`: still pending).
+    pub started: Option<i64>,
+    pub ready: bool,
+    /// When it became ready (used when `ready`).
+    pub ready_at: i64,
+    pub deleting: bool,
+    /// Last metrics-server sample: `(time, CPU milli-cores, memory milli-bytes)`.
+    pub sample: Option<(i64, f64, f64)>,
+}
+
+impl PodStatus {
+    /// The pod as the HPA lists it.
+    pub fn info(&self, dm: &DeploymentModel) -> crate::policy::hpa::PodInfo {
+        use crate::policy::hpa::{ConditionStatus, PodInfo, PodPhase, ReadyCondition};
+        use crate::time::SimTime;
+        PodInfo {
+            name: self.name.clone(),
+            phase: if self.started.is_some() {
+                PodPhase::Running
+            } else {
+                PodPhase::Pending
+            },
+            ready: self.started.map(|st| ReadyCondition {
+                status: if self.ready {
+                    ConditionStatus::True
+                } else {
+                    ConditionStatus::False
+                },
+                last_transition: SimTime::from_micros(if self.ready { self.ready_at } else { st }),
+            }),
+            deleting: self.deleting,
+            start_time: self.started.map(SimTime::from_micros),
+            containers: vec![dm.container_request()],
+            pod_requests: vec![],
+        }
+    }
+
+    /// Its metrics-server sample of `resource` (`cpu` or `memory`), if it has one.
+    pub fn resource_sample(
+        &self,
+        dm: &DeploymentModel,
+        resource: &str,
+        resolution_s: f64,
+    ) -> Option<crate::policy::hpa::ResourceSample> {
+        use crate::policy::hpa::{ContainerUsage, ResourceSample};
+        use crate::time::{SimDuration, SimTime};
+        let (t, cpu, mem) = self.sample?;
+        let v = if resource == "memory" { mem } else { cpu };
+        Some(ResourceSample {
+            pod: self.name.clone(),
+            timestamp: SimTime::from_micros(t),
+            window: SimDuration::from_micros((resolution_s * 1e6).round() as i64),
+            containers: vec![ContainerUsage {
+                name: dm.container.clone(),
+                usage_milli: Some(v.round() as i64),
+            }],
+        })
+    }
+}
+
+/// A Pods metric bound to a deployment-level signal, served as the same share per pod.
+pub fn pods_metric_samples(
+    names: Vec<String>,
+    total: f64,
+    now_us: i64,
+) -> Vec<crate::policy::hpa::PodMetricSample> {
+    use crate::time::{SimDuration, SimTime};
+    let n = names.len().max(1) as f64;
+    names
+        .into_iter()
+        .map(|pod| crate::policy::hpa::PodMetricSample {
+            pod,
+            value_milli: crate::policy::keda::to_milli(total / n),
+            timestamp: SimTime::from_micros(now_us),
+            window: SimDuration::from_secs(60),
+        })
+        .collect()
+}

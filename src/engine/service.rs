@@ -28,6 +28,20 @@ pub struct ModelError {
     pub message: String,
 }
 
+/// The `.yaml`/`.yml` files of a folder other than `service.yaml`, sorted.
+fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| merr(dir, "(folder)", format!("cannot read: {e}")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                && p.file_name().is_some_and(|n| n != "service.yaml")
+        })
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
 fn merr(file: &Path, field: impl Into<String>, message: impl Into<String>) -> ModelError {
     ModelError {
         file: file.display().to_string(),
@@ -293,16 +307,7 @@ impl ModelSources {
             )
         })?;
         let mut manifests = Vec::new();
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| merr(dir, "(folder)", format!("cannot read: {e}")))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension().is_some_and(|x| x == "yaml" || x == "yml")
-                    && p.file_name().is_some_and(|n| n != "service.yaml")
-            })
-            .collect();
-        entries.sort();
-        for p in entries {
+        for p in manifest_files(dir)? {
             let t = std::fs::read_to_string(&p)
                 .map_err(|e| merr(&p, "(file)", format!("cannot read: {e}")))?;
             manifests.push((p, t));
@@ -312,6 +317,26 @@ impl ModelSources {
             service: (service_path, service),
             manifests,
         })
+    }
+
+    /// Replace the manifests with the `.yaml`/`.yml` files of `dir` (e.g. a recommendation's
+    /// `manifests/` folder), keeping the service model.
+    pub fn with_manifests(mut self, dir: &Path) -> Result<Self, ModelError> {
+        let entries = manifest_files(dir)?;
+        if entries.is_empty() {
+            return Err(merr(
+                dir,
+                "(folder)",
+                "holds no .yaml manifests; pass the folder with the ScaledObjects/HPAs to validate (e.g. output/amas/manifests)",
+            ));
+        }
+        self.manifests.clear();
+        for p in entries {
+            let t = std::fs::read_to_string(&p)
+                .map_err(|e| merr(&p, "(file)", format!("cannot read: {e}")))?;
+            self.manifests.push((p, t));
+        }
+        Ok(self)
     }
 
     /// Apply `--set PATH=VALUE` overrides: `model.<path>` (or `workload.<path>`, `slo.<path>`)

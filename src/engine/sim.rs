@@ -12,11 +12,10 @@ use super::queue::{Ev, EventQueue};
 use super::rng::{KeyedRng, Stream, mix};
 use super::workload::{Workload, segment_arrivals};
 use crate::policy::hpa::{
-    ConditionStatus, ContainerUsage, HpaSpec, HpaState, MetricsApi, ObjectRef, PodInfo,
-    PodMetricSample, PodPhase, ReadyCondition, ResourceSample,
+    HpaSpec, HpaState, MetricsApi, ObjectRef, PodInfo, PodMetricSample, ResourceSample,
 };
 use crate::policy::keda::{self, KedaState, Trigger};
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimTime;
 use std::collections::VecDeque;
 
 /// Receives the time series rows and decisions as they are produced, so a long run does not
@@ -110,12 +109,12 @@ struct Pod {
 
 /// A Prometheus scrape of one deployment's counters.
 #[derive(Clone, Debug)]
-struct Scrape {
-    t: i64,
-    requests: f64,
-    tokens: f64,
-    buckets: Vec<f64>,
-    in_flight: f64,
+pub(crate) struct Scrape {
+    pub(crate) t: i64,
+    pub(crate) requests: f64,
+    pub(crate) tokens: f64,
+    pub(crate) buckets: Vec<f64>,
+    pub(crate) in_flight: f64,
 }
 
 #[derive(Debug, Default)]
@@ -1066,49 +1065,18 @@ impl<'m> Sim<'m> {
         self.push(self.now + res, METRICS_SERVER, 0, 0);
     }
 
-    /// `rate(counter[window])` from the scrapes in `(now - window, now]`.
     fn rate(&self, dep: usize, window_us: i64, pick: impl Fn(&Scrape) -> f64) -> Option<f64> {
-        let s = &self.deps[dep].scrapes;
-        let from = self.now - window_us;
-        let first = s.iter().find(|x| x.t > from)?;
-        let last = s.back()?;
-        if last.t <= first.t {
-            return None;
-        }
-        Some((pick(last) - pick(first)) / ((last.t - first.t) as f64 * 1e-6))
+        scrape_rate(&self.deps[dep].scrapes, self.now, window_us, pick)
     }
 
     fn latency_quantile(&self, dep: usize, q: f64, window_us: i64) -> Option<f64> {
-        let s = &self.deps[dep].scrapes;
-        let from = self.now - window_us;
-        let first = s.iter().find(|x| x.t > from)?;
-        let last = s.back()?;
-        let inc: Vec<f64> = last
-            .buckets
-            .iter()
-            .zip(&first.buckets)
-            .map(|(a, b)| a - b)
-            .collect();
-        let total: f64 = inc.iter().sum();
-        if total <= 0.0 {
-            return None;
-        }
-        // histogram_quantile: linear interpolation inside the bucket holding the rank.
-        let rank = q * total;
-        let mut cum = 0.0;
-        let bounds = &self.m.metrics.latency_buckets_s;
-        for (i, c) in inc.iter().enumerate() {
-            if cum + c >= rank && *c > 0.0 {
-                if i == bounds.len() {
-                    return bounds.last().copied();
-                }
-                let lo = if i == 0 { 0.0 } else { bounds[i - 1] };
-                let hi = bounds[i];
-                return Some(lo + (hi - lo) * (rank - cum) / c);
-            }
-            cum += c;
-        }
-        bounds.last().copied()
+        scrape_quantile(
+            &self.deps[dep].scrapes,
+            self.now,
+            q,
+            window_us,
+            &self.m.metrics.latency_buckets_s,
+        )
     }
 
     fn signal(&self, s: &SignalRef) -> Result<Option<f64>, String> {
@@ -1485,6 +1453,60 @@ impl<'m> Sim<'m> {
 }
 
 /// The metric APIs the HPA reads, served from the engine's state.
+/// `rate(counter[window])` from the scrapes in `(now - window, now]`, per second.
+pub(crate) fn scrape_rate(
+    s: &VecDeque<Scrape>,
+    now: i64,
+    window_us: i64,
+    pick: impl Fn(&Scrape) -> f64,
+) -> Option<f64> {
+    let from = now - window_us;
+    let first = s.iter().find(|x| x.t > from)?;
+    let last = s.back()?;
+    if last.t <= first.t {
+        return None;
+    }
+    Some((pick(last) - pick(first)) / ((last.t - first.t) as f64 * 1e-6))
+}
+
+/// `histogram_quantile(q, rate(buckets[window]))` from the scrapes in `(now - window, now]`:
+/// linear interpolation inside the bucket holding the rank, in the buckets' unit.
+pub(crate) fn scrape_quantile(
+    s: &VecDeque<Scrape>,
+    now: i64,
+    q: f64,
+    window_us: i64,
+    bounds: &[f64],
+) -> Option<f64> {
+    let from = now - window_us;
+    let first = s.iter().find(|x| x.t > from)?;
+    let last = s.back()?;
+    let inc: Vec<f64> = last
+        .buckets
+        .iter()
+        .zip(&first.buckets)
+        .map(|(a, b)| a - b)
+        .collect();
+    let total: f64 = inc.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut cum = 0.0;
+    for (i, c) in inc.iter().enumerate() {
+        if cum + c >= rank && *c > 0.0 {
+            if i == bounds.len() {
+                return bounds.last().copied();
+            }
+            let lo = if i == 0 { 0.0 } else { bounds[i - 1] };
+            let hi = bounds[i];
+            return Some(lo + (hi - lo) * (rank - cum) / c);
+        }
+        cum += c;
+    }
+    bounds.last().copied()
+}
+
 struct EngineApi<'a, 'm> {
     sim: &'a Sim<'m>,
     dep: usize,
@@ -1505,79 +1527,44 @@ impl EngineApi<'_, '_> {
     }
 }
 
+impl EngineApi<'_, '_> {
+    fn status(&self, p: u32) -> PodStatus {
+        let pod = &self.sim.pods[p as usize];
+        PodStatus {
+            name: self.pod_name(p),
+            started: (pod.state != PodState::Pending).then_some(pod.started),
+            ready: pod.state == PodState::Ready,
+            ready_at: pod.ready_at,
+            deleting: pod.deleting,
+            sample: pod.sample,
+        }
+    }
+}
+
 impl MetricsApi for EngineApi<'_, '_> {
     fn pods(&mut self) -> Vec<PodInfo> {
         let dm = &self.sim.m.deployments[self.dep];
-        self.sim.deps[self.dep]
-            .pods
-            .iter()
-            .map(|p| {
-                let pod = &self.sim.pods[*p as usize];
-                let started = pod.state != PodState::Pending;
-                PodInfo {
-                    name: self.pod_name(*p),
-                    phase: if started {
-                        PodPhase::Running
-                    } else {
-                        PodPhase::Pending
-                    },
-                    ready: started.then(|| ReadyCondition {
-                        status: if pod.state == PodState::Ready {
-                            ConditionStatus::True
-                        } else {
-                            ConditionStatus::False
-                        },
-                        last_transition: SimTime::from_micros(if pod.state == PodState::Ready {
-                            pod.ready_at
-                        } else {
-                            pod.started
-                        }),
-                    }),
-                    deleting: pod.deleting,
-                    start_time: started.then(|| SimTime::from_micros(pod.started)),
-                    containers: vec![dm.container_request()],
-                    pod_requests: vec![],
-                }
-            })
-            .collect()
+        let pods = &self.sim.deps[self.dep].pods;
+        pods.iter().map(|p| self.status(*p).info(dm)).collect()
     }
 
     fn resource_metrics(&mut self, resource: &str) -> Result<Vec<ResourceSample>, String> {
         let dm = &self.sim.m.deployments[self.dep];
-        let res = SimDuration::from_micros(us(self.sim.m.metrics.metrics_server_resolution_s));
-        Ok(self.sim.deps[self.dep]
-            .pods
+        let res = self.sim.m.metrics.metrics_server_resolution_s;
+        let pods = &self.sim.deps[self.dep].pods;
+        Ok(pods
             .iter()
-            .filter_map(|p| {
-                let (t, cpu, mem) = self.sim.pods[*p as usize].sample?;
-                let v = if resource == "memory" { mem } else { cpu };
-                Some(ResourceSample {
-                    pod: self.pod_name(*p),
-                    timestamp: SimTime::from_micros(t),
-                    window: res,
-                    containers: vec![ContainerUsage {
-                        name: dm.container.clone(),
-                        usage_milli: Some(v.round() as i64),
-                    }],
-                })
-            })
+            .filter_map(|p| self.status(*p).resource_sample(dm, resource, res))
             .collect())
     }
 
     fn pods_metric(&mut self, metric: &str) -> Result<Vec<PodMetricSample>, String> {
-        // A Pods metric bound to a deployment-level signal is served as the same value per pod.
         let v = self.bound(metric)?.unwrap_or(0.0);
-        let n = self.sim.deps[self.dep].pods.len().max(1) as f64;
-        Ok(self.sim.deps[self.dep]
+        let names = self.sim.deps[self.dep]
             .pods
             .iter()
-            .map(|p| PodMetricSample {
-                pod: self.pod_name(*p),
-                value_milli: keda::to_milli(v / n),
-                timestamp: SimTime::from_micros(self.sim.now),
-                window: SimDuration::from_secs(60),
-            })
-            .collect())
+            .map(|p| self.pod_name(*p));
+        Ok(pods_metric_samples(names.collect(), v, self.sim.now))
     }
 
     fn object_metric(&mut self, metric: &str, _object: &ObjectRef) -> Result<i64, String> {

@@ -112,6 +112,21 @@ pub struct LoadReport {
     /// The run stopped early; its figures cover what was done.
     pub partial: bool,
     pub series: Vec<SecondRow>,
+    /// Every request's intended send time and latency, when the run was asked to keep them
+    /// (not written to `report.json`).
+    #[serde(skip)]
+    pub samples: Vec<Sample>,
+}
+
+/// One request as sent and answered.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// Intended send time, seconds from the start of the run.
+    pub sent_s: f64,
+    /// Latency from the intended send time (coordinated-omission corrected), ms.
+    pub latency_ms: f64,
+    /// Answered with an accepted status (and body).
+    pub ok: bool,
 }
 
 fn pf(v: Option<bool>) -> &'static str {

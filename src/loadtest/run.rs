@@ -41,6 +41,11 @@ pub struct RunOptions {
     pub progress: bool,
     /// Called once the metrics endpoint is bound, with its address.
     pub on_metrics: Option<fn(SocketAddr)>,
+    /// Keep every request's intended send time and latency in [`LoadReport::samples`] (what
+    /// `validate` replays in the simulator; memory then grows with the request count).
+    pub record_samples: bool,
+    /// Stop cleanly on Ctrl-C (SIGINT) and report what was done, marked partial.
+    pub stop_on_ctrl_c: bool,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -141,6 +146,7 @@ struct Recorder {
     cur_err: u64,
     rows: Vec<SecondRow>,
     counters: HashMap<(String, &'static str), Counter>,
+    samples: Option<Vec<super::report::Sample>>,
 }
 
 /// The `q` quantile of a histogram of microseconds, in ms (0 when empty).
@@ -173,6 +179,7 @@ impl Recorder {
             cur_err: 0,
             rows: Vec::new(),
             counters: HashMap::new(),
+            samples: None,
         }
     }
 
@@ -215,8 +222,16 @@ impl Recorder {
             done_sec,
             phase,
             active,
+            intended_s,
         } = a;
         self.roll(done_sec, active);
+        if let Some(v) = self.samples.as_mut() {
+            v.push(super::report::Sample {
+                sent_s: intended_s,
+                latency_ms: corrected_us as f64 / 1000.0,
+                ok: matches!(ended, Ended::Ok(_)),
+            });
+        }
         self.completed += 1;
         let c = corrected_us.max(1);
         let _ = self.corrected.record(c.min(3_600_000_000));
@@ -280,6 +295,8 @@ struct Answer {
     done_sec: u64,
     phase: &'static str,
     active: u64,
+    /// Intended send time, seconds from the start.
+    intended_s: f64,
 }
 
 /// Open-loop arrival times, drawn lazily (seconds from the start).
@@ -541,6 +558,7 @@ impl Shared {
                 done_sec: done as u64,
                 phase: self.phase(intended),
                 active: self.active.load(Ordering::Relaxed),
+                intended_s: intended,
             },
         );
     }
@@ -809,8 +827,13 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     let start = Instant::now() + Duration::from_millis(20);
+    let started_unix = started_unix + 0.02;
+    let mut recorder = Recorder::new();
+    if opts.record_samples {
+        recorder.samples = Some(Vec::new());
+    }
     let sh = Arc::new(Shared {
-        rec: Mutex::new(Recorder::new()),
+        rec: Mutex::new(recorder),
         metrics: Metrics::new(&s.namespace, &s.name),
         start,
         end: start + Duration::from_secs_f64(s.duration_s),
@@ -940,6 +963,14 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
             }
         })
     };
+    if opts.stop_on_ctrl_c {
+        let sh = sh.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                sh.stop_with("interrupted (Ctrl-C)".into());
+            }
+        });
+    }
     // Every task ends by itself: arrivals stop at the duration, users at the end, and each
     // request within its timeout.
     for t in tasks {
@@ -1003,10 +1034,12 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
             raw: pct(&rec.raw),
         },
         slo: SloResult::judge(&s.slo, success_rate, corrected.p95, completed),
-        partial: stopped.starts_with("aborted"),
+        partial: stopped.starts_with("aborted") || stopped.starts_with("interrupted"),
         stopped,
         series: std::mem::take(&mut rec.rows),
+        samples: rec.samples.take().unwrap_or_default(),
     };
+    report.samples.sort_by(|a, b| a.sent_s.total_cmp(&b.sent_s));
     report
         .series
         .retain(|r| r.sent + r.completed > 0 || (r.t_s as f64) < s.duration_s);

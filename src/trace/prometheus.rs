@@ -4,10 +4,6 @@
 
 use super::read::{self, ReadOptions};
 use super::{Trace, TraceError};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 /// A range query.
 #[derive(Clone, Debug)]
@@ -22,19 +18,6 @@ pub struct RangeQuery {
     pub step: f64,
     /// Give up after this many seconds.
     pub timeout_s: f64,
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// Parse a time argument: UTC epoch seconds or a datetime (`2026-11-28T10:00:00Z`).
@@ -61,48 +44,24 @@ pub fn import(q: &RangeQuery) -> Result<Trace, TraceError> {
             q.end, q.start
         )));
     }
-    let base = q.url.trim_end_matches('/');
-    let uri = format!(
-        "{base}/api/v1/query_range?query={}&start={}&end={}&step={}",
-        encode(&q.query),
+    let client = crate::prom::PromClient::new(
+        &q.url,
+        std::time::Duration::from_secs_f64(q.timeout_s.max(0.1)),
+    )
+    .map_err(&err)?;
+    let base = client.base().to_string();
+    let pq = format!(
+        "/api/v1/query_range?query={}&start={}&end={}&step={}",
+        crate::prom::encode(&q.query),
         q.start,
         q.end,
         q.step
     );
-    let uri: hyper::Uri = uri.parse().map_err(|e| err(format!("bad URL: {e}")))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(err("only http:// Prometheus URLs are supported".into()));
-    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| err(e.to_string()))?;
-    let body = rt.block_on(async {
-        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-        let fut = async {
-            let resp = client
-                .get(uri)
-                .await
-                .map_err(|e| format!("cannot reach Prometheus: {e}"))?;
-            let status = resp.status();
-            let bytes = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| format!("reading the answer: {e}"))?
-                .to_bytes();
-            Ok::<_, String>((status, bytes))
-        };
-        tokio::time::timeout(
-            std::time::Duration::from_secs_f64(q.timeout_s.max(0.1)),
-            fut,
-        )
-        .await
-        .map_err(|_| format!("no answer within {} s", q.timeout_s))?
-    });
-    let (status, bytes) = body.map_err(err)?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| err(format!("HTTP {status}: the answer is not JSON: {e}")))?;
+    let v = rt.block_on(client.get(&pq)).map_err(err)?;
     let mut t = read::from_prometheus_json(
         &v,
         &q.url,

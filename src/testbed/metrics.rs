@@ -1,0 +1,242 @@
+//! The testbed's `/metrics`: request counters and a latency histogram under common HTTP
+//! metric names, replicas under the names kube-state-metrics uses, the HPA's desired
+//! replicas, queue lengths and the model clock.
+
+use super::world::World;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DepCode {
+    deployment: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DepLabel {
+    deployment: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NsDep {
+    namespace: String,
+    deployment: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NsHpa {
+    namespace: String,
+    horizontalpodautoscaler: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabel {
+    queue: String,
+}
+
+type FGauge = Gauge<f64, AtomicU64>;
+
+/// Histograms with the testbed's buckets.
+#[derive(Clone)]
+struct Buckets(Vec<f64>);
+
+impl MetricConstructor<Histogram> for Buckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(self.0.iter().copied())
+    }
+}
+
+pub(super) struct Exported {
+    registry: Registry,
+    namespace: String,
+    entry: String,
+    requests: Family<DepCode, Counter>,
+    duration: Family<DepLabel, Histogram, Buckets>,
+    spec: Family<NsDep, Gauge>,
+    status: Family<NsDep, Gauge>,
+    ready: Family<NsDep, Gauge>,
+    available: Family<NsDep, Gauge>,
+    in_flight: Family<DepLabel, Gauge>,
+    desired: Family<NsHpa, Gauge>,
+    current: Family<NsHpa, Gauge>,
+    min: Family<NsHpa, Gauge>,
+    max: Family<NsHpa, Gauge>,
+    queue: Family<QueueLabel, Gauge>,
+    model_time: FGauge,
+    scale: FGauge,
+}
+
+impl Exported {
+    pub(super) fn new(w: &World, namespace: &str) -> Exported {
+        let mut registry = Registry::default();
+        // Wall-clock buckets: the model's, shortened by the time scale.
+        let buckets: Vec<f64> =
+            w.m.metrics
+                .latency_buckets_s
+                .iter()
+                .map(|b| b / w.time_scale())
+                .collect();
+        let requests = Family::<DepCode, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by deployment and status code",
+            requests.clone(),
+        );
+        let duration =
+            Family::<DepLabel, Histogram, Buckets>::new_with_constructor(Buckets(buckets));
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency (wall-clock seconds)",
+            duration.clone(),
+        );
+        let mut g = |name: &str, help: &str| {
+            let f = Family::<NsDep, Gauge>::default();
+            registry.register(name, help, f.clone());
+            f
+        };
+        let spec = g(
+            "kube_deployment_spec_replicas",
+            "Desired pods of the deployment (spec.replicas)",
+        );
+        let status = g(
+            "kube_deployment_status_replicas",
+            "Pods of the deployment not being deleted",
+        );
+        let ready = g(
+            "kube_deployment_status_replicas_ready",
+            "Ready pods of the deployment",
+        );
+        let available = g(
+            "kube_deployment_status_replicas_available",
+            "Available pods of the deployment",
+        );
+        let mut h = |name: &str, help: &str| {
+            let f = Family::<NsHpa, Gauge>::default();
+            registry.register(name, help, f.clone());
+            f
+        };
+        let desired = h(
+            "kube_horizontalpodautoscaler_status_desired_replicas",
+            "Replicas the HPA last computed",
+        );
+        let current = h(
+            "kube_horizontalpodautoscaler_status_current_replicas",
+            "Replicas of the HPA's target",
+        );
+        let min = h(
+            "kube_horizontalpodautoscaler_spec_min_replicas",
+            "The HPA's minReplicas",
+        );
+        let max = h(
+            "kube_horizontalpodautoscaler_spec_max_replicas",
+            "The HPA's maxReplicas",
+        );
+        let in_flight = Family::<DepLabel, Gauge>::default();
+        registry.register(
+            "testbed_in_flight_requests",
+            "Requests (or jobs) in service or waiting, per deployment",
+            in_flight.clone(),
+        );
+        let queue = Family::<QueueLabel, Gauge>::default();
+        registry.register(
+            "testbed_queue_length",
+            "Items waiting in a broker queue",
+            queue.clone(),
+        );
+        let model_time = FGauge::default();
+        registry.register(
+            "testbed_model_time_seconds",
+            "Model seconds since the testbed's clock started",
+            model_time.clone(),
+        );
+        let scale = FGauge::default();
+        registry.register(
+            "testbed_time_scale",
+            "Model seconds per wall-clock second",
+            scale.clone(),
+        );
+        let e = Exported {
+            registry,
+            namespace: namespace.into(),
+            entry: w.m.deployments[w.m.entry].name.clone(),
+            requests,
+            duration,
+            spec,
+            status,
+            ready,
+            available,
+            in_flight,
+            desired,
+            current,
+            min,
+            max,
+            queue,
+            model_time,
+            scale,
+        };
+        e.refresh(w);
+        e
+    }
+
+    /// A request of the entry deployment answered with `code` after `secs` (wall clock).
+    pub(super) fn request(&self, code: u16, secs: f64) {
+        self.requests
+            .get_or_create(&DepCode {
+                deployment: self.entry.clone(),
+                code: code.to_string(),
+            })
+            .inc();
+        self.duration
+            .get_or_create(&DepLabel {
+                deployment: self.entry.clone(),
+            })
+            .observe(secs);
+    }
+
+    /// Copy the world's gauges.
+    pub(super) fn refresh(&self, w: &World) {
+        for (name, spec, alive, ready, in_system) in w.deployments() {
+            let l = NsDep {
+                namespace: self.namespace.clone(),
+                deployment: name.clone(),
+            };
+            self.spec.get_or_create(&l).set(spec as i64);
+            self.status.get_or_create(&l).set(alive as i64);
+            self.ready.get_or_create(&l).set(ready as i64);
+            self.available.get_or_create(&l).set(ready as i64);
+            self.in_flight
+                .get_or_create(&DepLabel { deployment: name })
+                .set(in_system as i64);
+        }
+        let deps = w.deployments();
+        for (hpa, dep, desired, min, max) in w.hpas() {
+            let l = NsHpa {
+                namespace: self.namespace.clone(),
+                horizontalpodautoscaler: hpa,
+            };
+            let cur = deps.iter().find(|d| d.0 == dep).map(|d| d.1).unwrap_or(0);
+            self.desired.get_or_create(&l).set(desired as i64);
+            self.current.get_or_create(&l).set(cur as i64);
+            self.min.get_or_create(&l).set(min as i64);
+            self.max.get_or_create(&l).set(max as i64);
+        }
+        for (q, n) in w.queue_lengths() {
+            self.queue
+                .get_or_create(&QueueLabel { queue: q })
+                .set(n as i64);
+        }
+        self.model_time.set(w.model_seconds());
+        self.scale.set(w.time_scale());
+    }
+
+    pub(super) fn encode(&self) -> String {
+        let mut s = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut s, &self.registry);
+        s
+    }
+}
