@@ -69,3 +69,4 @@ pub mod testbed;
 pub mod time;
 pub mod trace;
 pub mod tune;
+pub mod validate;

@@ -1,6 +1,8 @@
 //! Live import from a real Prometheus server (Debian's `prometheus`, found on PATH) scraping
 //! an exporter this test serves on loopback, whose counter follows a known rate schedule.
 
+mod common;
+
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::server::conn::http1;
@@ -10,7 +12,6 @@ use hyper_util::rt::TokioIo;
 use scaletwin::trace::TraceData;
 use scaletwin::trace::prometheus::{RangeQuery, import};
 use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The counter: 0 before the schedule starts, then 10 req/s for 15 s, then 30 req/s.
@@ -33,23 +34,6 @@ fn now_unix() -> f64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Serve `/metrics` on loopback from a thread; the schedule starts `delay` from now. Returns
@@ -94,16 +78,7 @@ fn start_exporter(delay: f64, stop_after: Duration) -> (u16, f64) {
 
 #[test]
 fn live_import_recovers_the_exported_rate() {
-    let have = Command::new("prometheus")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have {
-        if std::env::var("SCALETWIN_REQUIRE_SHARED").as_deref() == Ok("1") {
-            panic!("`prometheus` is not on PATH (CI installs Debian's prometheus package)");
-        }
+    if !common::have_prometheus() {
         eprintln!("skipping: `prometheus` is not on PATH");
         return;
     }
@@ -112,28 +87,7 @@ fn live_import_recovers_the_exported_rate() {
     let dir = std::env::temp_dir().join(format!("scaletwin-prom-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: exporter\n    static_configs:\n      - targets: ['127.0.0.1:{exporter}']\n"
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let _guard = Kill(child);
+    let (port, _guard) = common::start_prometheus(&dir, &format!("127.0.0.1:{exporter}"), "1s");
     let url = format!("http://127.0.0.1:{port}");
     // Wait for the run to cover both rates (about 32 s of the schedule).
     let started = Instant::now();
@@ -211,7 +165,7 @@ fn live_import_recovers_the_exported_rate() {
     .to_string();
     assert!(several.contains("exactly one series"), "{several}");
     let down = import(&RangeQuery {
-        url: format!("http://127.0.0.1:{}", free_port()),
+        url: format!("http://127.0.0.1:{}", common::free_port()),
         ..q
     })
     .unwrap_err()

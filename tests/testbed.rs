@@ -5,33 +5,10 @@
 
 mod common;
 
-use scaletwin::engine::service::ModelSources;
 use scaletwin::loadtest::Scenario;
 use scaletwin::loadtest::run::{RunOptions, run};
-use scaletwin::testbed::{self, Options};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
-/// Serve the model folder on a free loopback port for `secs` wall seconds, on its own thread.
-fn start(dir: &Path, scale: f64, secs: f64) -> SocketAddr {
-    let loaded = ModelSources::read_dir(dir).unwrap().load().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let opts = Options {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            time_scale: scale,
-            duration_s: Some(secs),
-            clock_from_first_request: true,
-            ..Options::default()
-        };
-        let tx2 = tx.clone();
-        let ready = move |a: SocketAddr| {
-            let _ = tx2.send(a);
-        };
-        testbed::serve(&loaded, &opts, &ready).unwrap();
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap()
-}
 
 fn scenario(addr: SocketAddr, extra: &str) -> Scenario {
     Scenario::parse(
@@ -42,16 +19,7 @@ fn scenario(addr: SocketAddr, extra: &str) -> Scenario {
 }
 
 fn get(addr: SocketAddr, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
+    common::http_get(&addr.to_string(), path)
 }
 
 /// The value of the first series of `name` whose labels contain `labels`.
@@ -82,7 +50,7 @@ fn one_pod_model(queue_limit: u32) -> PathBuf {
 fn requests_wait_for_a_free_slot_and_are_refused_when_the_queue_is_full() {
     // One pod serving one request at a time for 50 ms, three places in its queue; ten users
     // send one request each at the same moment.
-    let addr = start(&one_pod_model(3), 1.0, 15.0);
+    let addr = common::start_testbed(&one_pod_model(3), 1.0, 15.0);
     let s = scenario(
         addr,
         "duration_s: 10\nload: {loop: closed, users: 10, think_s: 0}\nlimits: {max_requests: 10}\nexpect: {status: [200]}\n",
@@ -101,7 +69,7 @@ fn the_testbed_scales_with_the_real_policy_and_exports_what_an_observer_reads() 
     // The demo model 20 times faster: KEDA adds a pod per 5 req/s (model time) over 2 pods;
     // 600 req/s on the wall clock is 30 req/s of model load.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo");
-    let addr = start(&dir, 20.0, 25.0);
+    let addr = common::start_testbed(&dir, 20.0, 25.0);
     let s = scenario(
         addr,
         "duration_s: 12\nload: {loop: open, pattern: constant, rate: 600}\nlimits: {max_requests: 10000, connections: 64}\n",

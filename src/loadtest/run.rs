@@ -320,6 +320,29 @@ enum Source {
 }
 
 impl Source {
+    /// The open-loop arrivals of a workload (`None` for a closed loop).
+    fn for_workload(w: &Workload, s: &Scenario) -> Option<Source> {
+        Some(match (w, s.arrivals) {
+            (Workload::Closed { .. }, _) => return None,
+            (Workload::Replay { times_s, .. }, _) => Source::Replay {
+                times: times_s.clone(),
+                i: 0,
+            },
+            (Workload::Open { schedule }, Arrivals::Poisson) => Source::Poisson {
+                segment_s: schedule.segment_s(),
+                schedule: schedule.clone(),
+                seed: s.seed,
+                segment: 0,
+                buf: VecDeque::new(),
+                scratch: Vec::new(),
+            },
+            (Workload::Open { schedule }, Arrivals::Uniform) => Source::Uniform {
+                schedule: schedule.clone(),
+                t: 0.0,
+            },
+        })
+    }
+
     fn next(&mut self, end: f64) -> Option<f64> {
         match self {
             Source::Poisson {
@@ -566,6 +589,23 @@ impl Shared {
 
 fn id_of(seed: u64, seq: u64) -> u64 {
     KeyedRng::new(seed, Stream::Routing, seq).next_u64()
+}
+
+/// Every open-loop arrival time of a scenario (seconds from the start, before any rate cap),
+/// exactly as a run draws them; `None` for a closed loop.
+pub fn arrival_times(s: &Scenario) -> Result<Option<Vec<f64>>, LoadError> {
+    let w = s.workload().map_err(|e| LoadError(e.to_string()))?;
+    let Some(mut source) = Source::for_workload(&w, s) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    while let Some(t) = source.next(s.duration_s) {
+        if t >= s.duration_s || out.len() as u64 >= s.limits.max_requests {
+            break;
+        }
+        out.push(t);
+    }
+    Ok(Some(out))
 }
 
 /// One open-loop connection: takes the next arrival, waits for its time, sends.
@@ -872,24 +912,8 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
             }
         }
         open => {
-            let source = match (open, s.arrivals) {
-                (Workload::Replay { times_s, .. }, _) => Source::Replay {
-                    times: times_s.clone(),
-                    i: 0,
-                },
-                (Workload::Open { schedule }, Arrivals::Poisson) => Source::Poisson {
-                    segment_s: schedule.segment_s(),
-                    schedule: schedule.clone(),
-                    seed: s.seed,
-                    segment: 0,
-                    buf: VecDeque::new(),
-                    scratch: Vec::new(),
-                },
-                (Workload::Open { schedule }, Arrivals::Uniform) => Source::Uniform {
-                    schedule: schedule.clone(),
-                    t: 0.0,
-                },
-                (Workload::Closed { .. }, _) => unreachable!("handled above"),
+            let Some(source) = Source::for_workload(open, s) else {
+                unreachable!("closed loops are handled above")
             };
             let cursor = Arc::new(Mutex::new(Cursor {
                 source,

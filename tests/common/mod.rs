@@ -35,3 +35,99 @@ pub fn write_mmc_model(dir: &Path, duration_s: u64) {
     )
     .unwrap();
 }
+
+/// A child process killed (and reaped) when dropped.
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether Debian's `prometheus` is on PATH; CI (SCALETWIN_REQUIRE_SHARED=1) insists.
+pub fn have_prometheus() -> bool {
+    let ok = std::process::Command::new("prometheus")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok && std::env::var("SCALETWIN_REQUIRE_SHARED").as_deref() == Ok("1") {
+        panic!("`prometheus` is not on PATH (CI installs Debian's prometheus package)");
+    }
+    ok
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Prometheus server on a free loopback port scraping `target` every `interval`, its
+/// data and log in `dir`. Returns its port and the guard that stops it.
+pub fn start_prometheus(dir: &Path, target: &str, interval: &str) -> (u16, Kill) {
+    let cfg = dir.join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\nscrape_configs:\n  - job_name: target\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let child = std::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .expect("start prometheus");
+    (port, Kill(child))
+}
+
+/// The testbed serving the model folder `dir` on a free loopback port for `secs` wall
+/// seconds, on its own thread, its clock starting at the first request.
+pub fn start_testbed(dir: &Path, scale: f64, secs: f64) -> std::net::SocketAddr {
+    let loaded = scaletwin::engine::service::ModelSources::read_dir(dir)
+        .unwrap()
+        .load()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let opts = scaletwin::testbed::Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            time_scale: scale,
+            duration_s: Some(secs),
+            clock_from_first_request: true,
+            ..scaletwin::testbed::Options::default()
+        };
+        let ready = move |a: std::net::SocketAddr| {
+            let _ = tx.send(a);
+        };
+        scaletwin::testbed::serve(&loaded, &opts, &ready).unwrap();
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap()
+}
+
+/// GET `path` from `addr` over a fresh connection; the whole answer, headers included.
+pub fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
