@@ -59,12 +59,15 @@ impl Observed {
 
 /// An observation in progress.
 pub enum Watch {
-    Prometheus {
-        client: PromClient,
-        query: String,
-        rt: tokio::runtime::Runtime,
-    },
+    Prometheus(Box<PromWatch>),
     Kubernetes(KubeWatch),
+}
+
+/// A Prometheus observation: read back after the load.
+pub struct PromWatch {
+    client: PromClient,
+    query: String,
+    rt: tokio::runtime::Runtime,
 }
 
 /// The one series a replica query must return.
@@ -100,7 +103,7 @@ impl Observer {
                     .map_err(|e| ValidateError(format!("{e}; no load was sent")))?;
                 one_series(r, &query, client.base(), "before the load")
                     .map_err(|e| ValidateError(format!("{e}; no load was sent")))?;
-                Ok(Watch::Prometheus { client, query, rt })
+                Ok(Watch::Prometheus(Box::new(PromWatch { client, query, rt })))
             }
             Observer::Kubernetes(k) => Ok(Watch::Kubernetes(k.start(dep)?)),
         }
@@ -118,7 +121,8 @@ impl Watch {
         time_scale: f64,
     ) -> Result<Observed, ValidateError> {
         match self {
-            Watch::Prometheus { client, query, rt } => {
+            Watch::Prometheus(w) => {
+                let PromWatch { client, query, rt } = *w;
                 let end = start_unix + duration_s;
                 // A fine step: the series is a step function of scrapes.
                 let step = (duration_s / 2000.0).clamp(0.05, 5.0);
