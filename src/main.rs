@@ -275,6 +275,9 @@ struct ValidateArgs {
 
 #[derive(clap::Args)]
 struct ScenarioArgs {
+    /// https targets: also trust the CA certificates in this PEM file.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
     /// A scenario file or the name of a built-in scenario (see --list); without one, the
     /// flags describe the test (--target and a load are then needed).
     scenario: Option<String>,
@@ -1274,11 +1277,15 @@ fn build_scenario(
             limits: Default::default(),
             expect: Default::default(),
             namespace: "scaletwin".into(),
+            ca_cert: None,
             source: PathBuf::from("(command line)"),
         },
     };
     if let Some(t) = a.target.clone() {
         s.target = Some(t);
+    }
+    if let Some(c) = a.ca_cert.clone() {
+        s.ca_cert = Some(c);
     }
     if let Some(p) = a.path.clone() {
         s.path = p;

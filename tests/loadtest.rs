@@ -443,3 +443,97 @@ fn the_grafana_dashboard_is_written() {
     assert!(v.to_string().contains("amas_load_test_requests_total"));
     assert_eq!(v["__inputs"][0]["name"], "DS_PROMETHEUS");
 }
+
+/// An https server on loopback with the test CA's server certificate; counts the HTTP
+/// requests it answers.
+fn tls_server() -> (SocketAddr, Arc<AtomicU64>) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let count = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let c2 = count.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            loop {
+                let Ok((stream, _)) = l.accept().await else {
+                    continue;
+                };
+                let (acceptor, c3) = (acceptor.clone(), c2.clone());
+                tokio::spawn(async move {
+                    // A client that does not trust us ends the handshake: nothing to serve.
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(move |_req| {
+                        c3.fetch_add(1, Ordering::SeqCst);
+                        async {
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                Bytes::from_static(b"ok"),
+                            )))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    (rx.recv().unwrap(), count)
+}
+
+#[test]
+fn https_targets_are_verified_before_any_load_and_then_loaded() {
+    let (addr, count) = tls_server();
+    let load =
+        "duration_s: 10\nload: {loop: closed, users: 4, think_s: 0}\nlimits: {max_requests: 200}\n";
+    // The server's CA is not trusted: refused at the handshake, nothing sent.
+    let s = scenario(&format!("https://{addr}"), load);
+    let e = run(&s, &quiet()).unwrap_err().to_string();
+    assert!(
+        e.contains("TLS handshake") && e.contains("--ca-cert") && e.contains("no load was sent"),
+        "{e}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 0);
+    // Trusting the test CA: every request answered over TLS, by IP and by name.
+    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    for host in [addr.to_string(), format!("localhost:{}", addr.port())] {
+        let s = scenario(
+            &format!("https://{host}"),
+            &format!("{load}ca_cert: {}\n", ca.display()),
+        );
+        let r = run(&s, &quiet()).unwrap_or_else(|e| panic!("{host}: {e}"));
+        assert_eq!((r.sent, r.ok), (200, 200), "{host}: {}", r.summary());
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 400);
+    // A CA file that is not PEM is named.
+    let bad = common::fresh_dir("loadtest", "tls").join("bad.pem");
+    std::fs::write(&bad, "not a certificate\n").unwrap();
+    let s = scenario(
+        &format!("https://{addr}"),
+        &format!("{load}ca_cert: {}\n", bad.display()),
+    );
+    let e = run(&s, &quiet()).unwrap_err().to_string();
+    assert!(e.contains("bad.pem") && e.contains("no certificate"), "{e}");
+}

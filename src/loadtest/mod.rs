@@ -163,6 +163,10 @@ pub struct Scenario {
     /// Metric name prefix: `<namespace>_load_test_requests_total` etc.
     #[serde(default = "default_namespace")]
     pub namespace: String,
+    /// https targets: a PEM file of CA certificates trusted besides the system's (a private
+    /// CA or a self-signed server certificate).
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
     /// Where the file was read from (for messages).
     #[serde(skip)]
     pub source: PathBuf,
@@ -290,6 +294,17 @@ impl Scenario {
                 return Err(self.err(&format!("headers.{k}"), "not a valid HTTP header"));
             }
         }
+        if let Some(p) = &self.ca_cert
+            && !p.is_file()
+        {
+            return Err(self.err(
+                "ca_cert",
+                format!(
+                    "{}: no such file (a PEM file of CA certificates)",
+                    p.display()
+                ),
+            ));
+        }
         if let Some(r) = self.slo.success_rate
             && !(0.0..=1.0).contains(&r)
         {
@@ -376,6 +391,10 @@ impl Scenario {
 pub struct Target {
     /// `host:port` to connect to.
     pub addr: String,
+    /// `https://`: TLS to `server_name`.
+    pub tls: bool,
+    /// The host name the server's certificate must carry (or its IP address).
+    pub server_name: String,
     /// The Host header.
     pub host: String,
     /// A path prefix from the URL (empty or starting with `/`, no trailing `/`).
@@ -383,26 +402,29 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parse `http://host[:port][/prefix]`.
+    /// Parse `http[s]://host[:port][/prefix]`.
     pub fn parse(url: &str) -> Result<Target, String> {
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(format!(
-                    "`{url}`: https targets are not supported by this build; test the service over plain HTTP (e.g. a port-forward or the in-cluster address)"
-                ));
-            }
-            _ => return Err(format!("`{url}`: give an http:// URL")),
-        }
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("`{url}`: give an http:// or https:// URL")),
+        };
         let host = uri
             .host()
             .ok_or_else(|| format!("`{url}` has no host"))?
             .to_string();
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        // An IPv6 literal keeps its brackets in the address, not in the certificate name.
+        let server_name = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         Ok(Target {
+            tls,
+            server_name,
             addr: format!("{host}:{port}"),
             host: uri
                 .authority()
@@ -461,7 +483,16 @@ mod tests {
         assert_eq!(t.host, "127.0.0.1:8080");
         assert_eq!(t.prefix, "/base");
         assert_eq!(Target::parse("http://svc").unwrap().addr, "svc:80");
-        assert!(Target::parse("https://x").unwrap_err().contains("https"));
+        let t = Target::parse("https://svc.example").unwrap();
+        assert!(t.tls);
+        assert_eq!(
+            (t.addr.as_str(), t.server_name.as_str()),
+            ("svc.example:443", "svc.example")
+        );
+        assert_eq!(
+            Target::parse("https://[::1]:8443").unwrap().server_name,
+            "::1"
+        );
         assert!(Target::parse("ftp://x").is_err());
     }
 }

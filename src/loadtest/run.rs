@@ -473,35 +473,136 @@ impl Template {
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
+/// How to open a connection to the target: TCP, and TLS for an https target.
+struct Dialer {
+    addr: String,
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls::pki_types::ServerName<'static>,
+    )>,
+}
+
+/// What went wrong opening a connection.
+enum DialError {
+    Connect(String),
+    Tls(String),
+}
+
+impl Dialer {
+    fn new(s: &Scenario, target: &Target) -> Result<Dialer, LoadError> {
+        let tls = if target.tls {
+            let mut roots = rustls::RootCertStore::empty();
+            let native = rustls_native_certs::load_native_certs();
+            let (added, _) = roots.add_parsable_certificates(native.certs);
+            let mut extra = 0;
+            if let Some(p) = &s.ca_cert {
+                use rustls::pki_types::{CertificateDer, pem::PemObject};
+                let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(p)
+                    .and_then(|it| it.collect::<Result<_, _>>())
+                    .map_err(|e| {
+                        LoadError(format!(
+                            "ca_cert {}: not a PEM file of certificates: {e}",
+                            p.display()
+                        ))
+                    })?;
+                for c in certs {
+                    roots.add(c).map_err(|e| {
+                        LoadError(format!(
+                            "ca_cert {}: a certificate is unusable: {e}",
+                            p.display()
+                        ))
+                    })?;
+                    extra += 1;
+                }
+                if extra == 0 {
+                    return Err(LoadError(format!(
+                        "ca_cert {}: holds no certificate",
+                        p.display()
+                    )));
+                }
+            }
+            if added + extra == 0 {
+                return Err(LoadError(
+                    "https target: no trusted CA certificates (the system has none; pass --ca-cert FILE)".into(),
+                ));
+            }
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| LoadError(format!("TLS set-up: {e}")))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let name = rustls::pki_types::ServerName::try_from(target.server_name.clone())
+                .map_err(|e| {
+                    LoadError(format!(
+                        "`{}`: not a TLS server name: {e}",
+                        target.server_name
+                    ))
+                })?;
+            Some((tokio_rustls::TlsConnector::from(Arc::new(cfg)), name))
+        } else {
+            None
+        };
+        Ok(Dialer {
+            addr: target.addr.clone(),
+            tls,
+        })
+    }
+
+    async fn open(&self) -> Result<Sender, DialError> {
+        let stream = tokio::net::TcpStream::connect(&self.addr)
+            .await
+            .map_err(|e| DialError::Connect(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        match &self.tls {
+            None => handshake(hyper_util::rt::TokioIo::new(stream)).await,
+            Some((connector, name)) => {
+                let tls = connector
+                    .connect(name.clone(), stream)
+                    .await
+                    .map_err(|e| DialError::Tls(e.to_string()))?;
+                handshake(hyper_util::rt::TokioIo::new(tls)).await
+            }
+        }
+    }
+}
+
+/// HTTP/1 over an open stream; the connection is driven by its own task.
+async fn handshake<T>(io: T) -> Result<Sender, DialError>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| DialError::Connect(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
 /// One keep-alive connection, reopened after a failure.
 struct Conn {
-    addr: String,
+    dialer: Arc<Dialer>,
     sender: Option<Sender>,
 }
 
 impl Conn {
-    async fn open(addr: &str) -> Result<Sender, String> {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        let _ = stream.set_nodelay(true);
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| e.to_string())?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(sender)
+    fn new(dialer: Arc<Dialer>) -> Conn {
+        Conn {
+            dialer,
+            sender: None,
+        }
     }
 
     async fn send(&mut self, t: &Template, req: hyper::Request<Full<Bytes>>) -> Ended {
-        let addr = self.addr.clone();
+        let dialer = self.dialer.clone();
         let slot = &mut self.sender;
         let work = async {
             if slot.as_ref().is_none_or(|s| s.is_closed()) {
                 *slot = None;
-                *slot = Some(Conn::open(&addr).await.map_err(|_| Ended::Connect)?);
+                *slot = Some(dialer.open().await.map_err(|_| Ended::Connect)?);
             }
             let s = slot.as_mut().ok_or(Ended::Connect)?;
             s.ready().await.map_err(|_| Ended::Connect)?;
@@ -613,10 +714,10 @@ async fn open_worker(
     sh: Arc<Shared>,
     cursor: Arc<Mutex<Cursor>>,
     t: Arc<Template>,
-    addr: String,
+    dialer: Arc<Dialer>,
     seed: u64,
 ) {
-    let mut conn = Conn { addr, sender: None };
+    let mut conn = Conn::new(dialer);
     loop {
         if sh.stop.load(Ordering::Relaxed) {
             return;
@@ -649,7 +750,7 @@ async fn open_worker(
 /// What every closed-loop user shares.
 #[derive(Clone)]
 struct Users {
-    addr: String,
+    dialer: Arc<Dialer>,
     seed: u64,
     think_s: f64,
     max_requests: u64,
@@ -658,7 +759,7 @@ struct Users {
 /// Closed-loop user `u`: starts at `start_s` (its ramp-up slot), sends, waits, thinks, again.
 async fn user(sh: Arc<Shared>, t: Arc<Template>, users: Users, u: u64, start_s: f64) {
     let Users {
-        addr,
+        dialer,
         seed,
         think_s,
         max_requests,
@@ -668,7 +769,7 @@ async fn user(sh: Arc<Shared>, t: Arc<Template>, users: Users, u: u64, start_s: 
         return;
     }
     let mut rng = KeyedRng::new(seed, Stream::Think, u);
-    let mut conn = Conn { addr, sender: None };
+    let mut conn = Conn::new(dialer);
     sh.active.fetch_add(1, Ordering::Relaxed);
     sh.metrics.active.inc();
     loop {
@@ -810,19 +911,22 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
     let target = s.target().map_err(|e| LoadError(e.to_string()))?;
     let workload = s.workload().map_err(|e| LoadError(e.to_string()))?;
     let tpl = Arc::new(template(s, &target)?);
-    // Before any load: is anyone there?
-    match tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::TcpStream::connect(&target.addr),
-    )
-    .await
-    {
+    let dialer = Arc::new(Dialer::new(s, &target)?);
+    // Before any load: is anyone there (and, for https, is it who it says)? Opening a
+    // connection sends no request.
+    match tokio::time::timeout(Duration::from_secs(5), dialer.open()).await {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => {
+        Ok(Err(DialError::Connect(e))) => {
             return Err(LoadError(format!(
                 "cannot connect to {} ({}): {e}; no load was sent. Is the service running and the target URL right?",
                 target.addr,
                 s.target.as_deref().unwrap_or("")
+            )));
+        }
+        Ok(Err(DialError::Tls(e))) => {
+            return Err(LoadError(format!(
+                "TLS handshake with {} (as {}) failed: {e}; no load was sent. If the server's certificate comes from a private CA (or is self-signed), pass --ca-cert FILE (PEM)",
+                target.addr, target.server_name
             )));
         }
         Err(_) => {
@@ -895,7 +999,7 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
         Workload::Closed { users } => {
             let n = users.users as u64;
             let shared = Users {
-                addr: target.addr.clone(),
+                dialer: dialer.clone(),
                 seed: s.seed,
                 think_s: users.think_s,
                 max_requests: s.limits.max_requests,
@@ -928,7 +1032,7 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
                     sh.clone(),
                     cursor.clone(),
                     tpl.clone(),
-                    target.addr.clone(),
+                    dialer.clone(),
                     s.seed,
                 )));
             }
