@@ -5,6 +5,7 @@
 
 mod common;
 
+use scaletwin::engine::service::ModelSources;
 use scaletwin::loadtest::Scenario;
 use scaletwin::loadtest::run::{RunOptions, run};
 use std::net::SocketAddr;
@@ -111,4 +112,99 @@ fn the_testbed_scales_with_the_real_policy_and_exports_what_an_observer_reads() 
     );
     let status = get(addr, "/status");
     assert!(status.contains("\"time_scale\":20"), "{status}");
+}
+
+/// A Prometheus HTTP API stand-in on loopback answering every instant query with one series
+/// of value `value`; it keeps the queries it was asked.
+fn fake_prometheus(value: f64) -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming().take(200) {
+            let Ok(mut c) = c else { continue };
+            let mut buf = [0u8; 8192];
+            let n = c.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = req.split(' ').nth(1).unwrap_or("").to_string();
+            s2.lock().unwrap().push(path);
+            let body = format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1700000000.0,"{value}"]}}]}}}}"#
+            );
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn prometheus_triggers_query_a_real_server_as_keda_does() {
+    // One pod; KEDA polls every second and the HPA syncs every second; the trigger's query
+    // answers 30 against a threshold of 5 per pod, so the HPA wants 6 (reached within two
+    // syncs under the scale-up limits).
+    let dir = common::fresh_dir("testbed", "prom-trigger");
+    std::fs::write(
+        dir.join("api.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n        - name: a\n          resources: {requests: {cpu: 100m}}\n---\napiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: api}\nspec:\n  scaleTargetRef: {name: api}\n  minReplicaCount: 1\n  maxReplicaCount: 10\n  pollingInterval: 1\n  triggers:\n    - type: prometheus\n      metadata:\n        serverAddress: http://prometheus.monitoring.svc:9090\n        query: sum(rate(http_requests_total{deployment=\"api\"}[1m]))\n        threshold: \"5\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("service.yaml"),
+        "format_version: 1\nname: p\nentry: api\nscenario:\n  duration_s: 60\n  workload: {loop: open, pattern: constant, rate: 1}\ncontroller: {sync_period_s: 1}\ndeployments:\n  api:\n    work:\n      service_time: {dist: deterministic, value: 0.01}\nbindings:\n  api:\n    \"0\": {signal: request_rate, window_s: 60}\n",
+    )
+    .unwrap();
+    let (prom, seen) = fake_prometheus(30.0);
+    let loaded = ModelSources::read_dir(&dir).unwrap().load().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let opts = scaletwin::testbed::Options {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            prometheus: Some(format!("http://{prom}")),
+            duration_s: Some(8.0),
+            ..scaletwin::testbed::Options::default()
+        };
+        let ready = move |a: SocketAddr| {
+            let _ = tx.send(a);
+        };
+        scaletwin::testbed::serve(&loaded, &opts, &ready).unwrap();
+    });
+    let addr = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let started = std::time::Instant::now();
+    let spec = loop {
+        let m = get(addr, "/metrics");
+        let v = metric(&m, "kube_deployment_spec_replicas", "deployment=\"api\"").unwrap();
+        if v >= 6.0 || started.elapsed() > std::time::Duration::from_secs(6) {
+            break v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(spec, 6.0, "ceil(30 / 5) replicas");
+    let q = seen.lock().unwrap().clone();
+    assert!(
+        q.iter()
+            .any(|p| p.starts_with("/api/v1/query?query=sum%28rate%28http_requests_total")),
+        "the trigger's own query was sent: {q:?}"
+    );
+    // At another time scale a real Prometheus cannot be used: refused with the reason.
+    let loaded = ModelSources::read_dir(&dir).unwrap().load().unwrap();
+    let e = scaletwin::testbed::check(
+        &loaded,
+        &scaletwin::testbed::Options {
+            prometheus: Some(format!("http://{prom}")),
+            time_scale: 10.0,
+            ..scaletwin::testbed::Options::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("--time-scale 10") && e.contains("wall-clock"),
+        "{e}"
+    );
 }
