@@ -455,6 +455,11 @@ pub fn deployment_index(loaded: &LoadedModel, name: Option<&str>) -> Result<usiz
 /// The scenario sent `k` times faster: open-loop arrivals drawn on the model clock and sent
 /// at `t / k`, closed-loop think and ramp-up times divided by `k`, the duration likewise.
 pub fn compress(s: &Scenario, k: f64) -> Result<Scenario, ValidateError> {
+    if !(k.is_finite() && k > 0.0) {
+        return Err(ValidateError(format!(
+            "--time-scale {k}: must be > 0 (model seconds per wall-clock second of the target)"
+        )));
+    }
     if (k - 1.0).abs() < 1e-12 {
         return Ok(s.clone());
     }
