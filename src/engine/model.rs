@@ -585,21 +585,67 @@ impl PodStatus {
     }
 }
 
-/// A Pods metric bound to a deployment-level signal, served as the same share per pod.
-pub fn pods_metric_samples(
-    names: Vec<String>,
-    total: f64,
-    now_us: i64,
-) -> Vec<crate::policy::hpa::PodMetricSample> {
-    use crate::time::{SimDuration, SimTime};
-    let n = names.len().max(1) as f64;
-    names
-        .into_iter()
-        .map(|pod| crate::policy::hpa::PodMetricSample {
-            pod,
-            value_milli: crate::policy::keda::to_milli(total / n),
-            timestamp: SimTime::from_micros(now_us),
-            window: SimDuration::from_secs(60),
-        })
-        .collect()
+/// The HPA's view of one deployment (its pods, metrics-server, the metrics APIs), built from
+/// a run's own state: the simulator's and the testbed's syncs both read through it.
+pub struct PodsView<'a> {
+    pub dm: &'a DeploymentModel,
+    pub pods: Vec<PodStatus>,
+    /// metrics-server resolution, seconds.
+    pub resolution_s: f64,
+    pub now_us: i64,
+    /// The signal bound to a plain HPA's metric.
+    pub bound: &'a dyn Fn(&str) -> Result<Option<f64>, String>,
+    /// An External metric: through KEDA's adapter or the bound signal.
+    pub external: &'a mut dyn FnMut(&str) -> Result<Vec<i64>, String>,
+}
+
+impl crate::policy::hpa::MetricsApi for PodsView<'_> {
+    fn pods(&mut self) -> Vec<crate::policy::hpa::PodInfo> {
+        self.pods.iter().map(|p| p.info(self.dm)).collect()
+    }
+
+    fn resource_metrics(
+        &mut self,
+        resource: &str,
+    ) -> Result<Vec<crate::policy::hpa::ResourceSample>, String> {
+        Ok(self
+            .pods
+            .iter()
+            .filter_map(|p| p.resource_sample(self.dm, resource, self.resolution_s))
+            .collect())
+    }
+
+    /// A Pods metric bound to a deployment-level signal, served as the same share per pod.
+    fn pods_metric(
+        &mut self,
+        metric: &str,
+    ) -> Result<Vec<crate::policy::hpa::PodMetricSample>, String> {
+        use crate::time::{SimDuration, SimTime};
+        let total = (self.bound)(metric)?.unwrap_or(0.0);
+        let n = self.pods.len().max(1) as f64;
+        Ok(self
+            .pods
+            .iter()
+            .map(|p| crate::policy::hpa::PodMetricSample {
+                pod: p.name.clone(),
+                value_milli: crate::policy::keda::to_milli(total / n),
+                timestamp: SimTime::from_micros(self.now_us),
+                window: SimDuration::from_secs(60),
+            })
+            .collect())
+    }
+
+    fn object_metric(
+        &mut self,
+        metric: &str,
+        _object: &crate::policy::hpa::ObjectRef,
+    ) -> Result<i64, String> {
+        Ok(crate::policy::keda::to_milli(
+            (self.bound)(metric)?.unwrap_or(0.0),
+        ))
+    }
+
+    fn external_metric(&mut self, metric: &str) -> Result<Vec<i64>, String> {
+        (self.external)(metric)
+    }
 }

@@ -11,9 +11,7 @@ use super::outcome::*;
 use super::queue::{Ev, EventQueue};
 use super::rng::{KeyedRng, Stream, mix};
 use super::workload::{Workload, segment_arrivals};
-use crate::policy::hpa::{
-    HpaSpec, HpaState, MetricsApi, ObjectRef, PodInfo, PodMetricSample, ResourceSample,
-};
+use crate::policy::hpa::{HpaSpec, HpaState};
 use crate::policy::keda::{self, KedaState, Trigger};
 use crate::time::SimTime;
 use std::collections::VecDeque;
@@ -1111,6 +1109,22 @@ impl<'m> Sim<'m> {
         })
     }
 
+    /// What the HPA sees of pod `p`.
+    fn pod_status(&self, p: u32) -> PodStatus {
+        let pod = &self.pods[p as usize];
+        PodStatus {
+            name: format!(
+                "{}-{}",
+                self.m.deployments[pod.dep as usize].name, pod.serial
+            ),
+            started: (pod.state != PodState::Pending).then_some(pod.started),
+            ready: pod.state == PodState::Ready,
+            ready_at: pod.ready_at,
+            deleting: pod.deleting,
+            sample: pod.sample,
+        }
+    }
+
     fn ready_pods(&self, dep: usize) -> i32 {
         self.deps[dep]
             .pods
@@ -1170,18 +1184,39 @@ impl<'m> Sim<'m> {
             .count() as i32;
         let now = SimTime::from_micros(self.now);
         let (decision, desired) = {
-            let mut api = EngineApi {
-                sim: self,
-                dep,
-                keda: a.keda.as_mut(),
-                hpa_signals: &a.hpa_signals,
-                current,
+            let sim = &*self;
+            let dm = &sim.m.deployments[dep];
+            let ready = sim.ready_pods(dep);
+            let hs = &a.hpa_signals;
+            let bound = |metric: &str| metric_signal(hs, metric, &|s| sim.signal(s));
+            let mut keda = a.keda.as_mut();
+            let mut external = |metric: &str| {
+                external_metric(
+                    keda.as_deref_mut(),
+                    metric,
+                    current,
+                    ready,
+                    &|s| sim.signal(s),
+                    &|| bound(metric),
+                )
             };
-            super::model::hpa_sync(
+            let mut view = PodsView {
+                dm,
+                pods: sim.deps[dep]
+                    .pods
+                    .iter()
+                    .map(|p| sim.pod_status(*p))
+                    .collect(),
+                resolution_s: sim.m.metrics.metrics_server_resolution_s,
+                now_us: sim.now,
+                bound: &bound,
+                external: &mut external,
+            };
+            hpa_sync(
                 &a.hpa,
                 &mut a.hpa_state,
-                &mut api,
-                &self.m.controller,
+                &mut view,
+                &sim.m.controller,
                 now,
                 current,
                 status,
@@ -1505,85 +1540,6 @@ pub(crate) fn scrape_quantile(
         cum += c;
     }
     bounds.last().copied()
-}
-
-struct EngineApi<'a, 'm> {
-    sim: &'a Sim<'m>,
-    dep: usize,
-    keda: Option<&'a mut super::model::KedaRuntime>,
-    hpa_signals: &'a [(String, SignalRef)],
-    current: i32,
-}
-
-impl EngineApi<'_, '_> {
-    fn pod_name(&self, p: u32) -> String {
-        format!(
-            "{}-{}",
-            self.sim.m.deployments[self.dep].name, self.sim.pods[p as usize].serial
-        )
-    }
-    fn bound(&self, metric: &str) -> Result<Option<f64>, String> {
-        super::model::metric_signal(self.hpa_signals, metric, &|s| self.sim.signal(s))
-    }
-}
-
-impl EngineApi<'_, '_> {
-    fn status(&self, p: u32) -> PodStatus {
-        let pod = &self.sim.pods[p as usize];
-        PodStatus {
-            name: self.pod_name(p),
-            started: (pod.state != PodState::Pending).then_some(pod.started),
-            ready: pod.state == PodState::Ready,
-            ready_at: pod.ready_at,
-            deleting: pod.deleting,
-            sample: pod.sample,
-        }
-    }
-}
-
-impl MetricsApi for EngineApi<'_, '_> {
-    fn pods(&mut self) -> Vec<PodInfo> {
-        let dm = &self.sim.m.deployments[self.dep];
-        let pods = &self.sim.deps[self.dep].pods;
-        pods.iter().map(|p| self.status(*p).info(dm)).collect()
-    }
-
-    fn resource_metrics(&mut self, resource: &str) -> Result<Vec<ResourceSample>, String> {
-        let dm = &self.sim.m.deployments[self.dep];
-        let res = self.sim.m.metrics.metrics_server_resolution_s;
-        let pods = &self.sim.deps[self.dep].pods;
-        Ok(pods
-            .iter()
-            .filter_map(|p| self.status(*p).resource_sample(dm, resource, res))
-            .collect())
-    }
-
-    fn pods_metric(&mut self, metric: &str) -> Result<Vec<PodMetricSample>, String> {
-        let v = self.bound(metric)?.unwrap_or(0.0);
-        let names = self.sim.deps[self.dep]
-            .pods
-            .iter()
-            .map(|p| self.pod_name(*p));
-        Ok(pods_metric_samples(names.collect(), v, self.sim.now))
-    }
-
-    fn object_metric(&mut self, metric: &str, _object: &ObjectRef) -> Result<i64, String> {
-        Ok(keda::to_milli(self.bound(metric)?.unwrap_or(0.0)))
-    }
-
-    fn external_metric(&mut self, metric: &str) -> Result<Vec<i64>, String> {
-        let ready = self.sim.ready_pods(self.dep);
-        let sim = self.sim;
-        let hs = self.hpa_signals;
-        super::model::external_metric(
-            self.keda.as_deref_mut(),
-            metric,
-            self.current,
-            ready,
-            &|s| sim.signal(s),
-            &|| super::model::metric_signal(hs, metric, &|s| sim.signal(s)),
-        )
-    }
 }
 
 /// Run a model under a workload.

@@ -200,7 +200,8 @@ impl Exported {
 
     /// Copy the world's gauges.
     pub(super) fn refresh(&self, w: &World) {
-        for (name, spec, alive, ready, in_system) in w.deployments() {
+        let deps = w.deployments();
+        for (name, spec, alive, ready, in_system) in deps.iter().cloned() {
             let l = NsDep {
                 namespace: self.namespace.clone(),
                 deployment: name.clone(),
@@ -213,7 +214,6 @@ impl Exported {
                 .get_or_create(&DepLabel { deployment: name })
                 .set(in_system as i64);
         }
-        let deps = w.deployments();
         for (hpa, dep, desired, min, max) in w.hpas() {
             let l = NsHpa {
                 namespace: self.namespace.clone(),

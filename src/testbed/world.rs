@@ -3,13 +3,11 @@
 //! times the time scale, in µs.
 
 use crate::engine::model::{
-    Model, PodStatus, QueueKind, Routing, SignalRef, metric_signal, pods_metric_samples,
+    Model, PodStatus, PodsView, QueueKind, Routing, SignalRef, metric_signal,
 };
 use crate::engine::rng::{KeyedRng, Stream};
 use crate::engine::sim::{Scrape, scrape_quantile, scrape_rate};
-use crate::policy::hpa::{
-    HpaSpec, HpaState, MetricsApi, ObjectRef, PodInfo, PodMetricSample, ResourceSample,
-};
+use crate::policy::hpa::{HpaSpec, HpaState};
 use crate::policy::keda::{self, KedaState, Trigger};
 use crate::time::SimTime;
 use std::cmp::Reverse;
@@ -129,6 +127,8 @@ pub(super) struct World {
     /// Values of prometheus triggers fetched from a real server for this control step.
     fetched: HashMap<(usize, usize), Result<Option<f64>, String>>,
     log: Vec<String>,
+    /// The deployment that consumes each broker queue (computed once).
+    consumers: Vec<Option<usize>>,
 }
 
 fn us(s: f64) -> i64 {
@@ -163,6 +163,9 @@ impl World {
             rejected: 0,
             fetched: HashMap::new(),
             log: Vec::new(),
+            consumers: (0..m.queues.len())
+                .map(|q| m.deployments.iter().position(|d| d.consumes.contains(&q)))
+                .collect(),
             m,
         };
         let mut window = us(60.0);
@@ -658,10 +661,7 @@ impl World {
     }
 
     fn consumer_of(&self, q: usize) -> Option<usize> {
-        self.m
-            .deployments
-            .iter()
-            .position(|d| d.consumes.contains(&q))
+        self.consumers[q]
     }
 
     /// A ready consumer pod takes jobs while it has free slots (queues in priority order).
@@ -816,6 +816,19 @@ impl World {
         crate::engine::model::trigger_signal(sigs, idx, &|s| self.signal(s))
     }
 
+    /// What the HPA sees of pod `p`.
+    fn pod_status(&self, p: usize) -> PodStatus {
+        let pod = &self.pods[p];
+        PodStatus {
+            name: self.pod_name(p),
+            started: (pod.state != PodState::Pending).then_some(pod.started),
+            ready: pod.state == PodState::Ready,
+            ready_at: pod.ready_at,
+            deleting: pod.deleting,
+            sample: pod.sample,
+        }
+    }
+
     fn ready_pods(&self, dep: usize) -> i32 {
         self.deps[dep]
             .pods
@@ -876,25 +889,35 @@ impl World {
             .filter(|p| !self.pods[**p].deleting)
             .count() as i32;
         let now = SimTime::from_micros(self.now);
-        let hpa = self.autoscalers[i].hpa.clone();
+        // The state the sync changes is taken out; everything else is read in place.
         let mut state = std::mem::take(&mut self.autoscalers[i].hpa_state);
         let mut k = self.autoscalers[i].keda.take();
-        let hpa_signals = std::mem::take(&mut self.autoscalers[i].hpa_signals);
-        let controller = self.m.controller.clone();
         let (decision, desired) = {
-            let mut api = Api {
-                w: self,
-                i,
-                dep,
-                keda: k.as_mut(),
-                hpa_signals: &hpa_signals,
-                current,
+            let w = &*self;
+            let ready = w.ready_pods(dep);
+            let hs = &w.autoscalers[i].hpa_signals;
+            let bound = |metric: &str| metric_signal(hs, metric, &|s| w.signal(s));
+            let mut external = |metric: &str| match k.as_mut() {
+                Some(k) => {
+                    let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
+                    let mut read = |idx: usize, _t: &Trigger| w.trigger_value(i, idx, sigs);
+                    keda::adapter_read(spec, st, metric, current, ready, &mut read)
+                }
+                None => Ok(vec![keda::to_milli(bound(metric)?.unwrap_or(0.0))]),
+            };
+            let mut view = PodsView {
+                dm: &w.m.deployments[dep],
+                pods: w.deps[dep].pods.iter().map(|p| w.pod_status(*p)).collect(),
+                resolution_s: w.m.metrics.metrics_server_resolution_s,
+                now_us: w.now,
+                bound: &bound,
+                external: &mut external,
             };
             crate::engine::model::hpa_sync(
-                &hpa,
+                &w.autoscalers[i].hpa,
                 &mut state,
-                &mut api,
-                &controller,
+                &mut view,
+                &w.m.controller,
                 now,
                 current,
                 status,
@@ -903,7 +926,6 @@ impl World {
         let a = &mut self.autoscalers[i];
         a.hpa_state = state;
         a.keda = k;
-        a.hpa_signals = hpa_signals;
         a.desired = decision.desired;
         if decision.scale_updated {
             self.log.push(format!(
@@ -1022,80 +1044,6 @@ impl World {
                     )
                 })
                 .collect(),
-        }
-    }
-}
-
-/// The HPA's view of the testbed (pods, metrics-server, the metrics APIs).
-struct Api<'a> {
-    w: &'a World,
-    i: usize,
-    dep: usize,
-    keda: Option<&'a mut (keda::ScaledObjectSpec, KedaState, Vec<Option<SignalRef>>)>,
-    hpa_signals: &'a [(String, SignalRef)],
-    current: i32,
-}
-
-impl Api<'_> {
-    fn bound(&self, metric: &str) -> Result<Option<f64>, String> {
-        metric_signal(self.hpa_signals, metric, &|s| self.w.signal(s))
-    }
-}
-
-impl Api<'_> {
-    fn status(&self, p: usize) -> PodStatus {
-        let pod = &self.w.pods[p];
-        PodStatus {
-            name: self.w.pod_name(p),
-            started: (pod.state != PodState::Pending).then_some(pod.started),
-            ready: pod.state == PodState::Ready,
-            ready_at: pod.ready_at,
-            deleting: pod.deleting,
-            sample: pod.sample,
-        }
-    }
-}
-
-impl MetricsApi for Api<'_> {
-    fn pods(&mut self) -> Vec<PodInfo> {
-        let dm = &self.w.m.deployments[self.dep];
-        let pods = &self.w.deps[self.dep].pods;
-        pods.iter().map(|p| self.status(*p).info(dm)).collect()
-    }
-
-    fn resource_metrics(&mut self, resource: &str) -> Result<Vec<ResourceSample>, String> {
-        let dm = &self.w.m.deployments[self.dep];
-        let res = self.w.m.metrics.metrics_server_resolution_s;
-        let pods = &self.w.deps[self.dep].pods;
-        Ok(pods
-            .iter()
-            .filter_map(|p| self.status(*p).resource_sample(dm, resource, res))
-            .collect())
-    }
-
-    fn pods_metric(&mut self, metric: &str) -> Result<Vec<PodMetricSample>, String> {
-        let v = self.bound(metric)?.unwrap_or(0.0);
-        let names = self.w.deps[self.dep]
-            .pods
-            .iter()
-            .map(|p| self.w.pod_name(*p));
-        Ok(pods_metric_samples(names.collect(), v, self.w.now))
-    }
-
-    fn object_metric(&mut self, metric: &str, _object: &ObjectRef) -> Result<i64, String> {
-        Ok(keda::to_milli(self.bound(metric)?.unwrap_or(0.0)))
-    }
-
-    fn external_metric(&mut self, metric: &str) -> Result<Vec<i64>, String> {
-        let ready = self.w.ready_pods(self.dep);
-        let (w, i) = (self.w, self.i);
-        match self.keda.as_deref_mut() {
-            Some(k) => {
-                let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
-                let mut read = |idx: usize, _t: &Trigger| w.trigger_value(i, idx, sigs);
-                keda::adapter_read(spec, st, metric, self.current, ready, &mut read)
-            }
-            None => Ok(vec![keda::to_milli(self.bound(metric)?.unwrap_or(0.0))]),
         }
     }
 }
