@@ -57,7 +57,9 @@
 // once, so their size on the error path does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod cluster;
 pub mod engine;
+pub mod io;
 pub mod lint;
 pub mod loadtest;
 pub mod manifest;

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/scaletwin-target}"
-cargo build --release --quiet --no-default-features
+cargo build --release --quiet
 bin="$CARGO_TARGET_DIR/release/scaletwin"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -28,6 +28,8 @@
 use super::model::{Model, SignalRef};
 use super::workload::Workload;
 use super::{RunConfig, dist::DurationDist};
+use crate::cluster::controllers;
+use crate::cluster::{self, Replicas};
 use crate::policy::hpa::{
     ConditionStatus, ContainerUsage, HpaSpec, HpaState, MetricsApi, ObjectRef, PodInfo,
     PodMetricSample, PodPhase, ReadyCondition, ResourceSample,
@@ -60,7 +62,8 @@ struct FPod {
 #[derive(Clone, Debug, Default)]
 struct FDep {
     pods: Vec<FPod>,
-    spec: u32,
+    /// spec.replicas and the record of its changes.
+    replicas: Replicas,
     backlog: f64,
     busy: f64,
     pod_seconds: f64,
@@ -70,9 +73,6 @@ struct FDep {
     served: Vec<f32>,
     ok: f64,
     failed: f64,
-    events: u32,
-    reversals: u32,
-    last_dir: i8,
     cpu_milli: f64,
     sampled_at: f64,
 }
@@ -258,16 +258,9 @@ impl Fluid<'_> {
 
     fn set_replicas(&mut self, dep: usize, n: u32) {
         let d = &mut self.deps[dep];
-        if n == d.spec {
+        if !d.replicas.set(n) {
             return;
         }
-        d.events += 1;
-        let dir: i8 = if n > d.spec { 1 } else { -1 };
-        if d.last_dir != 0 && d.last_dir != dir {
-            d.reversals += 1;
-        }
-        d.last_dir = dir;
-        d.spec = n;
         let dm = &self.m.deployments[dep];
         while (d.pods.len() as u32) < n {
             self.serial += 1;
@@ -279,17 +272,25 @@ impl Fluid<'_> {
                     + dm.readiness_initial_delay_us as f64 * 1e-6,
             });
         }
-        // Victims: not-ready pods first, then the newest.
-        while (d.pods.len() as u32) > n {
-            let now = self.now;
-            let idx = (0..d.pods.len())
-                .max_by(|a, b| {
-                    let (pa, pb) = (&d.pods[*a], &d.pods[*b]);
-                    (pa.ready_at > now, pa.created, pa.serial)
-                        .partial_cmp(&(pb.ready_at > now, pb.created, pb.serial))
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                })
-                .unwrap_or(0);
+        // The ReplicaSet's victims (a pod here is started once it is ready).
+        let now = self.now;
+        let all: Vec<usize> = (0..d.pods.len()).collect();
+        let k = d.pods.len().saturating_sub(n as usize);
+        let rank = |i: usize| {
+            let p = &d.pods[i];
+            cluster::Candidate {
+                ready: p.ready_at <= now,
+                started: p.ready_at <= now,
+                created_us: (p.created * 1e6).round() as i64,
+                serial: p.serial,
+            }
+        };
+        let victims: Vec<u64> = cluster::victims(&all, k, rank)
+            .into_iter()
+            .map(|i| d.pods[i].serial)
+            .collect();
+        for serial in victims {
+            let idx = d.pods.iter().position(|p| p.serial == serial).unwrap_or(0);
             let p = d.pods.swap_remove(idx);
             d.pod_seconds +=
                 (now - p.created.max(0.0)).max(0.0) + dm.endpoint_removal_delay_us as f64 * 1e-6;
@@ -434,7 +435,7 @@ struct FluidApi<'a, 'm> {
 
 impl FluidApi<'_, '_> {
     fn bound(&self, metric: &str) -> Result<Option<f64>, String> {
-        super::model::metric_signal(self.hpa_signals, metric, &|s| self.f.signal(s))
+        controllers::metric_signal(self.hpa_signals, metric, &|s| self.f.signal(s))
     }
 }
 
@@ -493,13 +494,13 @@ impl MetricsApi for FluidApi<'_, '_> {
         let ready = self.f.ready(self.dep) as i32;
         let f = self.f;
         let hs = self.hpa_signals;
-        super::model::external_metric(
+        controllers::external_metric(
             self.keda.as_deref_mut(),
             metric,
             self.current,
             ready,
             &|s| f.signal(s),
-            &|| super::model::metric_signal(hs, metric, &|s| f.signal(s)),
+            &|| controllers::metric_signal(hs, metric, &|s| f.signal(s)),
         )
     }
 }
@@ -536,7 +537,7 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
     };
     for (i, d) in m.deployments.iter().enumerate() {
         let fd = &mut f.deps[i];
-        fd.spec = d.initial_replicas;
+        fd.replicas = Replicas::starting_at(d.initial_replicas);
         fd.rate.reserve(ticks);
         fd.latency.reserve(ticks);
         fd.served.reserve(ticks);
@@ -581,11 +582,11 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
             if let Some((spec, st, sigs)) = a.keda.as_mut()
                 && f.now >= a.next_poll
             {
-                let current = f.deps[dep].spec as i32;
+                let current = f.deps[dep].replicas.spec as i32;
                 let ready = f.ready(dep) as i32;
                 let fr = &f;
                 let mut read = |idx: usize, _t: &Trigger| {
-                    super::model::trigger_signal(sigs, idx, &|s| fr.signal(s))
+                    controllers::trigger_signal(sigs, idx, &|s| fr.signal(s))
                 };
                 let d = keda::poll(
                     spec,
@@ -608,7 +609,7 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
                     continue;
                 }
                 let dep = a.dep;
-                let current = f.deps[dep].spec as i32;
+                let current = f.deps[dep].replicas.spec as i32;
                 let status = f.deps[dep].pods.len() as i32;
                 let mut api = FluidApi {
                     f: &f,
@@ -618,7 +619,7 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
                     current,
                 };
                 let now = SimTime::from_micros((f.now * 1e6) as i64);
-                let (_, desired) = super::model::hpa_sync(
+                let (_, desired) = controllers::hpa_sync(
                     &a.hpa,
                     &mut a.state,
                     &mut api,
@@ -685,8 +686,8 @@ fn finish(mut f: Fluid<'_>) -> FluidOutcome {
         windows_attained: attained,
         pod_hours: hours_all,
         cost: cost_all,
-        scaling_events: e.events,
-        oscillations: e.reversals,
+        scaling_events: e.replicas.scale_events,
+        oscillations: e.replicas.reversals,
     }
 }
 

@@ -4,25 +4,9 @@
 
 use super::outcome::{DecisionRecord, Outcome, SeriesRow};
 use super::sim::RecordSink;
+use crate::io::write_atomic;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-
-/// Write `bytes` to `path` through a temporary file in the same folder.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
 
 const SERIES_HEADER: &str = "t_s,deployment,offered_rps,desired_replicas,current_replicas,ready_replicas,queue_length,utilization,p95_ms,success_rate\n";
 

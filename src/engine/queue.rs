@@ -3,6 +3,51 @@
 //! Ties in time resolve in scheduling order, which makes every run a pure function of its
 //! inputs. A 4-ary heap keeps the tree shallow and its nodes close together in memory.
 
+/// What an event does when it comes due.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A request (or job) finished on a pod.
+    Done,
+    /// A pod's container started (start-up delay over).
+    PodStarted,
+    /// A pod passed its readiness probe.
+    PodReady,
+    /// A terminating pod left the endpoints.
+    EndpointGone,
+    /// A terminating pod's grace period ended.
+    PodKill,
+    /// Prometheus scrapes every target.
+    Scrape,
+    /// metrics-server takes its resource samples.
+    MetricsServer,
+    /// The KEDA operator polls a ScaledObject's triggers.
+    KedaPoll,
+    /// The HPA controller syncs one autoscaler.
+    HpaSync,
+    /// An SLO window closes.
+    Window,
+    /// A closed-loop user sends its next request.
+    User,
+}
+
+impl EventKind {
+    /// Every kind, indexed by its discriminant.
+    const ALL: [EventKind; 11] = [
+        EventKind::Done,
+        EventKind::PodStarted,
+        EventKind::PodReady,
+        EventKind::EndpointGone,
+        EventKind::PodKill,
+        EventKind::Scrape,
+        EventKind::MetricsServer,
+        EventKind::KedaPoll,
+        EventKind::HpaSync,
+        EventKind::Window,
+        EventKind::User,
+    ];
+}
+
 /// One scheduled event (24 bytes: the kind rides in the low byte of the sequence word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ev {
@@ -16,7 +61,7 @@ pub struct Ev {
 impl Ev {
     /// An event of `kind` at `t`, the `seq`-th scheduled.
     #[inline]
-    pub fn new(t: i64, seq: u64, kind: u8, a: u32, b: u32) -> Self {
+    pub fn new(t: i64, seq: u64, kind: EventKind, a: u32, b: u32) -> Self {
         Ev {
             t,
             seq_kind: (seq << 8) | kind as u64,
@@ -27,8 +72,9 @@ impl Ev {
 
     /// The event's kind.
     #[inline]
-    pub fn kind(&self) -> u8 {
-        self.seq_kind as u8
+    pub fn kind(&self) -> EventKind {
+        // Only `new` writes the low byte, always from an `EventKind`.
+        EventKind::ALL[usize::from(self.seq_kind as u8)]
     }
 
     /// The scheduling sequence number.
@@ -131,13 +177,14 @@ mod tests {
         let mut want = Vec::new();
         for seq in 0..5000u64 {
             let t = r.below(300) as i64;
-            q.push(Ev::new(t, seq, (seq % 13) as u8, 0, 0));
+            let kind = EventKind::ALL[seq as usize % EventKind::ALL.len()];
+            q.push(Ev::new(t, seq, kind, 0, 0));
             want.push((t, seq));
             if seq % 7 == 0 {
                 want.sort();
                 let e = q.pop().unwrap();
                 assert_eq!((e.t, e.seq()), want.remove(0));
-                assert_eq!(e.kind(), (e.seq() % 13) as u8);
+                assert_eq!(e.kind(), EventKind::ALL[e.seq() as usize % 11]);
             }
         }
         want.sort();

@@ -8,9 +8,12 @@
 //! trace. Open-loop arrivals are drawn exactly as the engine draws them for the same seed, so
 //! a simulation can be run on the very arrivals a test sent.
 
+mod flags;
 pub mod grafana;
 pub mod report;
 pub mod run;
+
+pub use flags::ScenarioFlags;
 
 use crate::engine::Workload;
 use crate::trace::spec::TraceSpec;

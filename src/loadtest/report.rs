@@ -2,7 +2,7 @@
 //! summary with the SLO verdicts, and the comparison with a stored baseline run.
 
 use super::{LOADTEST_FORMAT_VERSION, LoadSlo};
-use crate::engine::output::write_atomic;
+use crate::io::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ pub mod charts;
 pub mod page;
 
 use crate::engine::Outcome;
-use crate::engine::output::write_atomic;
+use crate::io::write_atomic;
 use crate::tune::{Analysis, EXPERIMENT_FORMAT_VERSION, Evaluation, Fidelity, Row, short};
 use serde_json::json;
 use std::path::{Path, PathBuf};

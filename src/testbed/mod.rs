@@ -78,8 +78,9 @@ pub struct Summary {
     pub ok: u64,
     pub rejected: u64,
     pub scaling_events: u64,
-    /// `(deployment, replicas at the end, most replicas)`.
-    pub deployments: Vec<(String, u32, u32)>,
+    /// Per deployment: its replicas at the end, the most it had, and its scale-ups,
+    /// scale-downs and reversals.
+    pub deployments: Vec<(String, crate::cluster::Replicas)>,
 }
 
 /// Refuse settings the testbed cannot honour, before anything starts.

@@ -3,7 +3,7 @@
 //! the axes' sensitivity, the agreement between fidelities, and the closest configurations
 //! when nothing meets the constraints.
 
-use super::run::{Evaluation, Fidelity, ResolvedWorkload};
+use super::evaluate::{Evaluation, Fidelity, ResolvedWorkload};
 use super::{CostMeasure, Experiment};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};

@@ -3,11 +3,14 @@
 //! recommendation (the cheapest configuration that meets every constraint with confidence).
 
 pub mod analysis;
+pub mod evaluate;
+pub mod job;
 pub mod output;
 pub mod run;
 pub mod search;
 
 pub use analysis::*;
+pub use evaluate::*;
 pub use run::*;
 
 use crate::engine::Workload;

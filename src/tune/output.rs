@@ -3,10 +3,10 @@
 //! recommended settings written into the model's own manifests with a diff.
 
 use super::analysis::{Analysis, Row};
-use super::run::Evaluation;
+use super::evaluate::Evaluation;
 use super::{EXPERIMENT_FORMAT_VERSION, Experiment, TuneError};
-use crate::engine::output::write_atomic;
 use crate::engine::service::ModelSources;
+use crate::io::write_atomic;
 use std::path::{Path, PathBuf};
 
 /// A column of a results table.
@@ -82,30 +82,27 @@ impl Table {
     }
 
     /// Write as Parquet (atomically), with `format_version` in the key-value metadata.
-    #[cfg(feature = "polars")]
     pub fn write_parquet(&self, path: &Path) -> Result<(), String> {
-        use polars::prelude::*;
-        let columns: Vec<Column> = self
+        use crate::io::ParquetColumn as P;
+        let columns: Vec<(&str, P)> = self
             .names
             .iter()
             .zip(&self.cols)
-            .map(|(n, c)| match c {
-                Col::F64(v) => Column::new(n.as_str().into(), v.clone()),
-                Col::U64(v) => Column::new(n.as_str().into(), v.clone()),
-                Col::Bool(v) => Column::new(n.as_str().into(), v.clone()),
-                Col::Str(v) => Column::new(n.as_str().into(), v.clone()),
+            .map(|(n, c)| {
+                let col = match c {
+                    Col::F64(v) => P::F64(v),
+                    Col::U64(v) => P::U64(v),
+                    Col::Bool(v) => P::Bool(v),
+                    Col::Str(v) => P::Str(v),
+                };
+                (n.as_str(), col)
             })
             .collect();
-        let mut df = DataFrame::new_infer_height(columns).map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        ParquetWriter::new(&mut buf)
-            .with_key_value_metadata(Some(KeyValueMetadata::from_static(vec![(
-                "format_version".to_string(),
-                EXPERIMENT_FORMAT_VERSION.to_string(),
-            )])))
-            .finish(&mut df)
-            .map_err(|e| e.to_string())?;
-        write_atomic(path, &buf).map_err(|e| e.to_string())
+        crate::io::write_parquet(
+            path,
+            &columns,
+            &[("format_version", EXPERIMENT_FORMAT_VERSION.to_string())],
+        )
     }
 }
 
@@ -244,7 +241,7 @@ pub fn configs_table(a: &Analysis, x: &Experiment) -> Table {
     t
 }
 
-/// Write a table as `<stem>.csv` and (with the `polars` feature) `<stem>.parquet`.
+/// Write a table as `<stem>.csv` and `<stem>.parquet`.
 pub fn write_table(dir: &Path, stem: &str, t: &Table) -> Result<Vec<PathBuf>, TuneError> {
     let err = |p: &Path, m: String| TuneError {
         file: p.display().to_string(),
@@ -253,15 +250,9 @@ pub fn write_table(dir: &Path, stem: &str, t: &Table) -> Result<Vec<PathBuf>, Tu
     };
     let csv = dir.join(format!("{stem}.csv"));
     write_atomic(&csv, t.to_csv().as_bytes()).map_err(|e| err(&csv, e.to_string()))?;
-    #[allow(unused_mut)]
-    let mut out = vec![csv];
-    #[cfg(feature = "polars")]
-    {
-        let pq = dir.join(format!("{stem}.parquet"));
-        t.write_parquet(&pq).map_err(|e| err(&pq, e))?;
-        out.push(pq);
-    }
-    Ok(out)
+    let pq = dir.join(format!("{stem}.parquet"));
+    t.write_parquet(&pq).map_err(|e| err(&pq, e))?;
+    Ok(vec![csv, pq])
 }
 
 /// The recommended settings in the model's own files: every manifest (and service.yaml)
@@ -331,4 +322,116 @@ pub fn write_all(
         out.extend(write_patched(base, &r.values, dir)?);
     }
     Ok(out)
+}
+
+/// The analysis as `tune` prints it: the ranked table (fifteen best, then the baseline), the
+/// verdict and recommended values, the closest configurations, the Pareto front, the
+/// sensitivity and the fidelities' agreement.
+pub fn analysis_text(x: &Experiment, a: &Analysis) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut head = format!(
+        "{:>4}  {:>6}  {:>10}  {:>16}  {:>8}  {:>8}  {:>6}  {:>8}",
+        "rank", "config", "pod-hours", "p95 ms (95% CI)", "success", "windows", "events", "meets"
+    );
+    for ax in &x.axes {
+        head.push_str(&format!("  {}", super::short(&ax.path)));
+    }
+    let _ = writeln!(out, "{head}");
+    let line = |out: &mut String, rank: String, r: &Row| {
+        let mut l = format!(
+            "{rank:>4}  {:>6}  {:>10.2}  {:>16}  {:>7.3}%  {:>7.2}%  {:>6.0}  {:>8}",
+            if r.baseline {
+                "base".to_string()
+            } else {
+                r.config.to_string()
+            },
+            r.pod_hours.mean,
+            format!(
+                "{:.0} ({:.0}-{:.0})",
+                r.p95_ms.mean, r.p95_ms.lo, r.p95_ms.hi
+            ),
+            r.success_rate.mean * 100.0,
+            r.window_attainment.mean * 100.0,
+            r.scaling_events,
+            if r.feasible { "yes" } else { "no" },
+        );
+        for (_, v) in &r.values {
+            l.push_str(&format!("  {v}"));
+        }
+        let _ = writeln!(out, "{l}");
+    };
+    let shown = 15;
+    for (i, r) in a.rows.iter().take(shown).enumerate() {
+        line(&mut out, (i + 1).to_string(), r);
+    }
+    if a.rows.len() > shown {
+        let _ = writeln!(out, "  … {} more in configs.csv", a.rows.len() - shown);
+    }
+    if let Some(b) = &a.baseline {
+        line(&mut out, "-".into(), b);
+    }
+    let _ = writeln!(out, "\n{}", a.verdict);
+    if let Some(r) = &a.recommendation {
+        for (p, v) in &r.values {
+            let _ = writeln!(out, "  {p} = {v}");
+        }
+    }
+    for c in &a.closest {
+        let _ = writeln!(
+            out,
+            "  closest: configuration {} misses by {:.1}%: {}",
+            c.config,
+            c.violation * 100.0,
+            c.binding
+        );
+    }
+    if !a.pareto.is_empty() {
+        let shown: Vec<String> = a.pareto.iter().take(12).map(|c| c.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "Pareto front (cost, windows met, scaling events), cheapest first: configurations {}{}",
+            shown.join(", "),
+            if a.pareto.len() > shown.len() {
+                format!(" and {} more (analysis.json)", a.pareto.len() - shown.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    if !a.sensitivity.is_empty() {
+        let _ = writeln!(
+            out,
+            "Sensitivity (share of variance explained: cost / windows met):"
+        );
+        for s in &a.sensitivity {
+            let _ = writeln!(
+                out,
+                "  {:>5.1}% / {:>5.1}%  {}",
+                s.cost_share * 100.0,
+                s.attainment_share * 100.0,
+                s.path
+            );
+        }
+    }
+    if let Some(g) = &a.agreement {
+        let _ = writeln!(
+            out,
+            "Fluid vs engine on {} configurations: rank correlation cost {:.2}, p95 {:.2}; verdicts agree {:.0}%; winner {}",
+            g.configurations,
+            g.cost_rank_correlation,
+            g.p95_rank_correlation,
+            g.verdict_agreement * 100.0,
+            if g.winner_changed {
+                format!(
+                    "changed ({} by the fluid approximation, {} by the engine)",
+                    g.fluid_winner.map_or("none".into(), |c| c.to_string()),
+                    g.engine_winner.map_or("none".into(), |c| c.to_string())
+                )
+            } else {
+                "unchanged".into()
+            }
+        );
+    }
+    out
 }

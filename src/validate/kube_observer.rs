@@ -4,7 +4,7 @@
 //! is checked for access when an HPA is named.
 
 use super::ValidateError;
-use super::observe::Observed;
+use super::observe::{Observe, Observed, Watching};
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -198,5 +198,22 @@ impl KubeWatch {
             source: self.source.clone(),
             replicas,
         })
+    }
+}
+
+impl Observe for KubeObserver {
+    fn watch(&self, dep: &str) -> Result<Box<dyn Watching>, ValidateError> {
+        Ok(Box::new(self.start(dep)?))
+    }
+}
+
+impl Watching for KubeWatch {
+    fn finish(
+        self: Box<Self>,
+        start_unix: f64,
+        _duration_s: f64,
+        time_scale: f64,
+    ) -> Result<Observed, ValidateError> {
+        KubeWatch::finish(*self, start_unix, time_scale)
     }
 }

@@ -12,15 +12,17 @@
 //!   grouped by completion time) and simulated; and the run's p95 against the simulated one.
 //! - SLO verdicts: availability and p95 of the run, observed and simulated.
 
+mod chart;
 pub mod kube_observer;
 mod observe;
 
-pub use observe::{Observed, Observer, PromObserver};
+pub use observe::{Observe, Observed, PromObserver, Watching};
 
 use crate::engine::service::LoadedModel;
 use crate::engine::{DecisionRecord, Outcome, RunConfig, SeriesRow, Workload};
 use crate::loadtest::Scenario;
 use crate::loadtest::report::LoadReport;
+use crate::report::page::esc;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -491,7 +493,7 @@ pub fn compress(s: &Scenario, k: f64) -> Result<Scenario, ValidateError> {
 pub fn run(
     loaded: &LoadedModel,
     scenario: &Scenario,
-    observer: &Observer,
+    observer: &dyn Observe,
     opts: &Options,
 ) -> Result<Run, ValidateError> {
     opts.thresholds.check()?;
@@ -504,7 +506,7 @@ pub fn run(
     let dep = deployment_index(loaded, opts.deployment.as_deref())?;
     let dname = loaded.model.deployments[dep].name.clone();
     // Before any load: can the observer see the deployment?
-    let watch = observer.start(&dname)?;
+    let watch = observer.watch(&dname)?;
     let load = crate::loadtest::run::run(
         scenario,
         &crate::loadtest::run::RunOptions {
@@ -640,7 +642,7 @@ impl Run {
     /// `windows.csv`, `observed.csv`, the load test's report (`load/`), the simulation
     /// (`simulation/`), the overlaid timelines (`charts/validation.svg`) and `report.html`.
     pub fn write(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-        use crate::engine::output::write_atomic;
+        use crate::io::write_atomic;
         std::fs::create_dir_all(dir)?;
         let v = &self.validation;
         let mut files = Vec::new();
@@ -661,8 +663,7 @@ impl Run {
         put("ticks.csv", v.ticks_csv())?;
         put("windows.csv", v.windows_csv())?;
         put("observed.csv", self.observed.csv())?;
-        let svg = crate::report::charts::validation(v, &self.observed.replicas)
-            .map_err(std::io::Error::other)?;
+        let svg = chart::validation(v, &self.observed.replicas).map_err(std::io::Error::other)?;
         put("charts/validation.svg", svg.clone())?;
         put("report.html", page(v, &svg))?;
         files.extend(self.load.write(&dir.join("load"))?);
@@ -672,13 +673,6 @@ impl Run {
         )?);
         Ok(files)
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A self-contained page: the verdict, the overlaid timelines and the figures.

@@ -1,9 +1,29 @@
-//! Observers: where `validate` reads the replica count the live autoscaler produced.
+//! Observers: where `validate` reads the replica count the live autoscaler produced. An
+//! observer is anything that implements [`Observe`]; this file holds the trait, what it
+//! returns, and the Prometheus observer (the Kubernetes one is in `kube_observer`).
 
 use super::ValidateError;
-use super::kube_observer::{KubeObserver, KubeWatch};
 use crate::prom::{PromClient, Series};
 use std::time::Duration;
+
+/// A source of the live replica count.
+pub trait Observe {
+    /// Check that the observer sees deployment `dep` (before any load is sent) and start
+    /// watching it.
+    fn watch(&self, dep: &str) -> Result<Box<dyn Watching>, ValidateError>;
+}
+
+/// An observation in progress.
+pub trait Watching: Send {
+    /// Stop and return the observations of the run that started at `start_unix` and lasted
+    /// `duration_s` on the wall clock, mapped to the model clock (`× time_scale`).
+    fn finish(
+        self: Box<Self>,
+        start_unix: f64,
+        duration_s: f64,
+        time_scale: f64,
+    ) -> Result<Observed, ValidateError>;
+}
 
 /// The replica count a Prometheus server holds for the deployment.
 #[derive(Clone, Debug)]
@@ -31,13 +51,6 @@ impl PromObserver {
     }
 }
 
-/// Where to observe.
-#[derive(Clone, Debug)]
-pub enum Observer {
-    Prometheus(PromObserver),
-    Kubernetes(KubeObserver),
-}
-
 /// What was observed, on the model clock.
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
@@ -55,12 +68,6 @@ impl Observed {
         }
         s
     }
-}
-
-/// An observation in progress.
-pub enum Watch {
-    Prometheus(Box<PromWatch>),
-    Kubernetes(KubeWatch),
 }
 
 /// A Prometheus observation: read back after the load.
@@ -86,65 +93,48 @@ fn one_series(mut r: Vec<Series>, query: &str, url: &str, when: &str) -> Result<
     }
 }
 
-impl Observer {
-    /// Check that the observer sees the deployment (before any load) and start watching.
-    pub fn start(&self, dep: &str) -> Result<Watch, ValidateError> {
-        match self {
-            Observer::Prometheus(p) => {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| ValidateError(format!("starting the runtime: {e}")))?;
-                let client = PromClient::new(&p.url, Duration::from_secs(10))
-                    .map_err(|e| ValidateError(format!("--prometheus {}: {e}", p.url)))?;
-                let query = p.query(dep);
-                let r = rt
-                    .block_on(client.instant(&query, None))
-                    .map_err(|e| ValidateError(format!("{e}; no load was sent")))?;
-                one_series(r, &query, client.base(), "before the load")
-                    .map_err(|e| ValidateError(format!("{e}; no load was sent")))?;
-                Ok(Watch::Prometheus(Box::new(PromWatch { client, query, rt })))
-            }
-            Observer::Kubernetes(k) => Ok(Watch::Kubernetes(k.start(dep)?)),
-        }
+impl Observe for PromObserver {
+    fn watch(&self, dep: &str) -> Result<Box<dyn Watching>, ValidateError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ValidateError(format!("starting the runtime: {e}")))?;
+        let client = PromClient::new(&self.url, Duration::from_secs(10))
+            .map_err(|e| ValidateError(format!("--prometheus {}: {e}", self.url)))?;
+        let query = self.query(dep);
+        let r = rt
+            .block_on(client.instant(&query, None))
+            .map_err(|e| ValidateError(format!("{e}; no load was sent")))?;
+        one_series(r, &query, client.base(), "before the load")
+            .map_err(|e| ValidateError(format!("{e}; no load was sent")))?;
+        Ok(Box::new(PromWatch { client, query, rt }))
     }
 }
 
-impl Watch {
-    /// Stop and return the observations of the run that started at `start_unix` and lasted
-    /// `duration_s` on the wall clock, mapped to the model clock (`× time_scale`); samples
-    /// at least every quarter of `sync_s` model seconds.
-    pub fn finish(
-        self,
+impl Watching for PromWatch {
+    fn finish(
+        self: Box<Self>,
         start_unix: f64,
         duration_s: f64,
         time_scale: f64,
     ) -> Result<Observed, ValidateError> {
-        match self {
-            Watch::Prometheus(w) => {
-                let PromWatch { client, query, rt } = *w;
-                let end = start_unix + duration_s;
-                // A fine step: the series is a step function of scrapes.
-                let step = (duration_s / 2000.0).clamp(0.05, 5.0);
-                let r = rt
-                    .block_on(client.range(&query, start_unix, end, step))
-                    .map_err(|e| {
-                        ValidateError(format!("reading the replicas after the load: {e}"))
-                    })?;
-                let s = one_series(r, &query, client.base(), "during the load")
-                    .map_err(ValidateError)?;
-                let replicas = s
-                    .samples
-                    .iter()
-                    .filter(|(_, v)| v.is_finite())
-                    .map(|(t, v)| ((t - start_unix) * time_scale, *v))
-                    .collect();
-                Ok(Observed {
-                    source: format!("prometheus {} {query}", client.base()),
-                    replicas,
-                })
-            }
-            Watch::Kubernetes(w) => w.finish(start_unix, time_scale),
-        }
+        let PromWatch { client, query, rt } = *self;
+        let end = start_unix + duration_s;
+        // A fine step: the series is a step function of scrapes.
+        let step = (duration_s / 2000.0).clamp(0.05, 5.0);
+        let r = rt
+            .block_on(client.range(&query, start_unix, end, step))
+            .map_err(|e| ValidateError(format!("reading the replicas after the load: {e}")))?;
+        let s = one_series(r, &query, client.base(), "during the load").map_err(ValidateError)?;
+        let replicas = s
+            .samples
+            .iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(t, v)| ((t - start_unix) * time_scale, *v))
+            .collect();
+        Ok(Observed {
+            source: format!("prometheus {} {query}", client.base()),
+            replicas,
+        })
     }
 }

@@ -1,0 +1,68 @@
+//! The subcommands, one module each: their arguments, then parse -> scenario -> library
+//! call -> exit code. Helpers two or more of them share are here.
+
+pub mod lint;
+pub mod loadtest;
+pub mod patch;
+pub mod simulate;
+pub mod testbed;
+pub mod trace;
+pub mod tune;
+pub mod validate;
+
+use scaletwin::manifest::ManifestError;
+use std::process::ExitCode;
+
+pub fn usage(msg: String) -> anyhow::Result<ExitCode> {
+    eprintln!("error: {msg}");
+    Ok(ExitCode::from(2))
+}
+
+pub fn input_error(e: &ManifestError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+/// Split `FIELD=VALUE` at the first `=` outside `[...]` (selectors like `[name=x]` hold one).
+pub fn split_assignment(s: &str) -> Option<(&str, &str)> {
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '=' if depth == 0 => return Some((&s[..i], &s[i + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A model folder (default: the embedded AMAS model), its manifests optionally replaced by
+/// another folder's, with `--set` overrides applied; errors are usage errors.
+pub fn open_model(
+    model: Option<&std::path::Path>,
+    manifests: Option<&std::path::Path>,
+    sets: &[String],
+) -> Result<scaletwin::engine::service::LoadedModel, String> {
+    use scaletwin::engine::service;
+    let mut sources = match model {
+        Some(dir) => service::ModelSources::read_dir(dir).map_err(|e| e.to_string())?,
+        None => service::embedded_amas(),
+    };
+    if let Some(dir) = manifests {
+        sources = sources.with_manifests(dir).map_err(|e| e.to_string())?;
+    }
+    let mut pairs = Vec::new();
+    for s in sets {
+        match split_assignment(s) {
+            Some((k, v)) => pairs.push((k.trim().to_string(), v.trim().to_string())),
+            None => {
+                return Err(format!(
+                    "--set {s}: expected PATH=VALUE, e.g. model.deployments.amas-worker.serving.concurrency=8"
+                ));
+            }
+        }
+    }
+    sources.apply_overrides(&pairs).map_err(|e| e.to_string())?;
+    sources.load().map_err(|e| e.to_string())
+}

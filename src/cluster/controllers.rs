@@ -1,0 +1,215 @@
+//! Hosting the HPA and KEDA controllers over a run's own state: the signal a trigger or a
+//! metric is bound to, one HPA sync, the External metrics KEDA's adapter serves, and the
+//! HPA's view of a deployment's pods. The simulator, the fluid approximation and the testbed
+//! all call these.
+
+use crate::engine::model::{DeploymentModel, KedaRuntime, SignalRef};
+use crate::policy::hpa::{ControllerConfig, HpaSpec};
+
+/// A signal's current value, as a run computes it.
+pub type SignalFn<'a> = &'a dyn Fn(&SignalRef) -> Result<Option<f64>, String>;
+
+/// The value of trigger `idx`'s signal.
+pub fn trigger_signal(
+    sigs: &[Option<SignalRef>],
+    idx: usize,
+    signal: SignalFn<'_>,
+) -> Result<Option<f64>, String> {
+    match sigs.get(idx).and_then(|s| s.as_ref()) {
+        Some(s) => signal(s),
+        None => Err("no signal bound to this trigger".to_string()),
+    }
+}
+
+/// The value of the signal bound to a plain HPA's metric.
+pub fn metric_signal(
+    signals: &[(String, SignalRef)],
+    metric: &str,
+    signal: SignalFn<'_>,
+) -> Result<Option<f64>, String> {
+    match signals.iter().find(|(n, _)| n == metric) {
+        Some((_, s)) => signal(s),
+        None => Err(format!("no signal bound to metric {metric}")),
+    }
+}
+
+/// One HPA sync against a scale target that accepts every write: the decision, and the
+/// replica count written (if any).
+pub fn hpa_sync(
+    spec: &HpaSpec,
+    state: &mut crate::policy::hpa::HpaState,
+    api: &mut dyn crate::policy::hpa::MetricsApi,
+    controller: &ControllerConfig,
+    now: crate::time::SimTime,
+    current: i32,
+    status: i32,
+) -> (crate::policy::hpa::SyncDecision, Option<i32>) {
+    let mut desired = None;
+    let mut write = |n: i32| {
+        desired = Some(n);
+        Ok(())
+    };
+    let d = crate::policy::hpa::reconcile(
+        spec,
+        state,
+        crate::policy::hpa::ScaleInfo {
+            spec_replicas: current,
+            status_replicas: status,
+        },
+        api,
+        controller,
+        now,
+        &mut write,
+    );
+    (d, desired)
+}
+
+/// An External metric as the HPA reads it: through KEDA's metrics adapter for a
+/// ScaledObject, or the metric's bound signal (`bound`) for a plain HPA.
+pub fn external_metric(
+    keda: Option<&mut KedaRuntime>,
+    metric: &str,
+    current: i32,
+    ready: i32,
+    signal: SignalFn<'_>,
+    bound: &dyn Fn() -> Result<Option<f64>, String>,
+) -> Result<Vec<i64>, String> {
+    use crate::policy::keda;
+    match keda {
+        Some(k) => {
+            let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
+            let mut read = |idx: usize, _t: &keda::Trigger| trigger_signal(sigs, idx, signal);
+            keda::adapter_read(spec, st, metric, current, ready, &mut read)
+        }
+        None => Ok(vec![keda::to_milli(bound()?.unwrap_or(0.0))]),
+    }
+}
+
+/// What the HPA sees of one pod, from a run's own pod state (the simulator's or the
+/// testbed's).
+pub struct PodStatus {
+    pub name: String,
+    /// When its containers started (`None`: still pending).
+    pub started: Option<i64>,
+    pub ready: bool,
+    /// When it became ready (used when `ready`).
+    pub ready_at: i64,
+    pub deleting: bool,
+    /// Last metrics-server sample: `(time, CPU milli-cores, memory milli-bytes)`.
+    pub sample: Option<(i64, f64, f64)>,
+}
+
+impl PodStatus {
+    /// The pod as the HPA lists it.
+    pub fn info(&self, dm: &DeploymentModel) -> crate::policy::hpa::PodInfo {
+        use crate::policy::hpa::{ConditionStatus, PodInfo, PodPhase, ReadyCondition};
+        use crate::time::SimTime;
+        PodInfo {
+            name: self.name.clone(),
+            phase: if self.started.is_some() {
+                PodPhase::Running
+            } else {
+                PodPhase::Pending
+            },
+            ready: self.started.map(|st| ReadyCondition {
+                status: if self.ready {
+                    ConditionStatus::True
+                } else {
+                    ConditionStatus::False
+                },
+                last_transition: SimTime::from_micros(if self.ready { self.ready_at } else { st }),
+            }),
+            deleting: self.deleting,
+            start_time: self.started.map(SimTime::from_micros),
+            containers: vec![dm.container_request()],
+            pod_requests: vec![],
+        }
+    }
+
+    /// Its metrics-server sample of `resource` (`cpu` or `memory`), if it has one.
+    pub fn resource_sample(
+        &self,
+        dm: &DeploymentModel,
+        resource: &str,
+        resolution_s: f64,
+    ) -> Option<crate::policy::hpa::ResourceSample> {
+        use crate::policy::hpa::{ContainerUsage, ResourceSample};
+        use crate::time::{SimDuration, SimTime};
+        let (t, cpu, mem) = self.sample?;
+        let v = if resource == "memory" { mem } else { cpu };
+        Some(ResourceSample {
+            pod: self.name.clone(),
+            timestamp: SimTime::from_micros(t),
+            window: SimDuration::from_micros((resolution_s * 1e6).round() as i64),
+            containers: vec![ContainerUsage {
+                name: dm.container.clone(),
+                usage_milli: Some(v.round() as i64),
+            }],
+        })
+    }
+}
+
+/// The HPA's view of one deployment (its pods, metrics-server, the metrics APIs), built from
+/// a run's own state: the simulator's and the testbed's syncs both read through it.
+pub struct PodsView<'a> {
+    pub dm: &'a DeploymentModel,
+    pub pods: Vec<PodStatus>,
+    /// metrics-server resolution, seconds.
+    pub resolution_s: f64,
+    pub now_us: i64,
+    /// The signal bound to a plain HPA's metric.
+    pub bound: &'a dyn Fn(&str) -> Result<Option<f64>, String>,
+    /// An External metric: through KEDA's adapter or the bound signal.
+    pub external: &'a mut dyn FnMut(&str) -> Result<Vec<i64>, String>,
+}
+
+impl crate::policy::hpa::MetricsApi for PodsView<'_> {
+    fn pods(&mut self) -> Vec<crate::policy::hpa::PodInfo> {
+        self.pods.iter().map(|p| p.info(self.dm)).collect()
+    }
+
+    fn resource_metrics(
+        &mut self,
+        resource: &str,
+    ) -> Result<Vec<crate::policy::hpa::ResourceSample>, String> {
+        Ok(self
+            .pods
+            .iter()
+            .filter_map(|p| p.resource_sample(self.dm, resource, self.resolution_s))
+            .collect())
+    }
+
+    /// A Pods metric bound to a deployment-level signal, served as the same share per pod.
+    fn pods_metric(
+        &mut self,
+        metric: &str,
+    ) -> Result<Vec<crate::policy::hpa::PodMetricSample>, String> {
+        use crate::time::{SimDuration, SimTime};
+        let total = (self.bound)(metric)?.unwrap_or(0.0);
+        let n = self.pods.len().max(1) as f64;
+        Ok(self
+            .pods
+            .iter()
+            .map(|p| crate::policy::hpa::PodMetricSample {
+                pod: p.name.clone(),
+                value_milli: crate::policy::keda::to_milli(total / n),
+                timestamp: SimTime::from_micros(self.now_us),
+                window: SimDuration::from_secs(60),
+            })
+            .collect())
+    }
+
+    fn object_metric(
+        &mut self,
+        metric: &str,
+        _object: &crate::policy::hpa::ObjectRef,
+    ) -> Result<i64, String> {
+        Ok(crate::policy::keda::to_milli(
+            (self.bound)(metric)?.unwrap_or(0.0),
+        ))
+    }
+
+    fn external_metric(&mut self, metric: &str) -> Result<Vec<i64>, String> {
+        (self.external)(metric)
+    }
+}

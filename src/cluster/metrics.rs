@@ -1,0 +1,69 @@
+//! The metrics pipeline as Prometheus computes it from scrapes of a deployment's counters:
+//! `rate()` over a window and `histogram_quantile()` of the latency buckets. The simulator and
+//! the testbed scrape their own counters and read them through these.
+
+use std::collections::VecDeque;
+
+/// A Prometheus scrape of one deployment's counters.
+#[derive(Clone, Debug)]
+pub(crate) struct Scrape {
+    pub(crate) t: i64,
+    pub(crate) requests: f64,
+    pub(crate) tokens: f64,
+    pub(crate) buckets: Vec<f64>,
+    pub(crate) in_flight: f64,
+}
+
+/// `rate(counter[window])` from the scrapes in `(now - window, now]`, per second.
+pub(crate) fn scrape_rate(
+    s: &VecDeque<Scrape>,
+    now: i64,
+    window_us: i64,
+    pick: impl Fn(&Scrape) -> f64,
+) -> Option<f64> {
+    let from = now - window_us;
+    let first = s.iter().find(|x| x.t > from)?;
+    let last = s.back()?;
+    if last.t <= first.t {
+        return None;
+    }
+    Some((pick(last) - pick(first)) / ((last.t - first.t) as f64 * 1e-6))
+}
+
+/// `histogram_quantile(q, rate(buckets[window]))` from the scrapes in `(now - window, now]`:
+/// linear interpolation inside the bucket holding the rank, in the buckets' unit.
+pub(crate) fn scrape_quantile(
+    s: &VecDeque<Scrape>,
+    now: i64,
+    q: f64,
+    window_us: i64,
+    bounds: &[f64],
+) -> Option<f64> {
+    let from = now - window_us;
+    let first = s.iter().find(|x| x.t > from)?;
+    let last = s.back()?;
+    let inc: Vec<f64> = last
+        .buckets
+        .iter()
+        .zip(&first.buckets)
+        .map(|(a, b)| a - b)
+        .collect();
+    let total: f64 = inc.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut cum = 0.0;
+    for (i, c) in inc.iter().enumerate() {
+        if cum + c >= rank && *c > 0.0 {
+            if i == bounds.len() {
+                return bounds.last().copied();
+            }
+            let lo = if i == 0 { 0.0 } else { bounds[i - 1] };
+            let hi = bounds[i];
+            return Some(lo + (hi - lo) * (rank - cum) / c);
+        }
+        cum += c;
+    }
+    bounds.last().copied()
+}

@@ -1,0 +1,492 @@
+//! Service model files: `models/<name>/service.yaml` beside the model's manifests.
+//!
+//! The file says how the pods of each Deployment behave (serving, work, lifecycle, queues,
+//! fan-out), which simulated signal each autoscaler trigger reads, what resources cost, and
+//! the model's default scenario (workload, duration, SLOs). See the README for the schema.
+
+mod build;
+
+use build::*;
+
+use super::dist::{CountDist, DurationDist};
+use super::model::*;
+use super::outcome::Slo;
+use super::workload::Workload;
+use crate::manifest::{self, ManifestSet, Patch, PatchValue};
+use crate::policy::hpa::{ControllerConfig, MetricSpec};
+use crate::policy::keda::{Scaler, StreamMode};
+use crate::time::SimDuration;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Version of the service model schema this build reads.
+pub const SERVICE_FORMAT_VERSION: u32 = 1;
+
+/// An error in a model: the file, the field path, the value and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {field}: {message}")]
+pub struct ModelError {
+    pub file: String,
+    pub field: String,
+    pub message: String,
+}
+
+/// The `.yaml`/`.yml` files of a folder other than `service.yaml`, sorted.
+fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| merr(dir, "(folder)", format!("cannot read: {e}")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                && p.file_name().is_some_and(|n| n != "service.yaml")
+        })
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+fn merr(file: &Path, field: impl Into<String>, message: impl Into<String>) -> ModelError {
+    ModelError {
+        file: file.display().to_string(),
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServingSpec {
+    /// Requests (or jobs) a pod serves at once.
+    #[serde(default = "one_u32")]
+    pub concurrency: u32,
+    /// Waiting requests per pod (or in the shared queue) before rejecting.
+    #[serde(default = "default_queue_limit")]
+    pub queue_limit: u32,
+    /// Client timeout; absent: none.
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    #[serde(default)]
+    pub routing: Routing,
+    #[serde(default)]
+    pub shared_queue: bool,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+fn default_queue_limit() -> u32 {
+    100
+}
+
+impl Default for ServingSpec {
+    fn default() -> Self {
+        ServingSpec {
+            concurrency: 1,
+            queue_limit: 100,
+            timeout_s: None,
+            routing: Routing::default(),
+            shared_queue: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkSpec {
+    pub service_time: DurationDist,
+    #[serde(default)]
+    pub cpu_seconds_per_request: f64,
+    #[serde(default)]
+    pub idle_cpu_millicores: f64,
+    #[serde(default)]
+    pub memory_base_mib: f64,
+    #[serde(default)]
+    pub memory_per_inflight_mib: f64,
+    /// Tokens used per completed request or job (exported as a counter).
+    #[serde(default)]
+    pub tokens: Option<DurationDist>,
+    /// Extra service time per unit of a replayed trace's per-request attribute (e.g. seconds
+    /// per generated token); jobs inherit their request's attribute.
+    #[serde(default)]
+    pub per_unit_s: f64,
+    /// Tokens counted per unit of that attribute.
+    #[serde(default)]
+    pub tokens_per_unit: f64,
+    /// Service time by label, when the replayed attribute is categorical (a request type).
+    #[serde(default)]
+    pub service_time_by_label: BTreeMap<String, DurationDist>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSpec {
+    /// Scheduling + image pull + process start.
+    #[serde(default = "default_startup")]
+    pub startup: DurationDist,
+    /// Readiness probe timing; absent: from the Deployment's readinessProbe.
+    #[serde(default)]
+    pub readiness_initial_delay_s: Option<f64>,
+    #[serde(default)]
+    pub readiness_period_s: Option<f64>,
+    /// Time until a deleted pod leaves the Service's endpoints.
+    #[serde(default = "default_removal")]
+    pub endpoint_removal_delay_s: f64,
+    /// Absent: the Deployment's terminationGracePeriodSeconds.
+    #[serde(default)]
+    pub grace_period_s: Option<f64>,
+}
+
+fn default_startup() -> DurationDist {
+    DurationDist::Deterministic { value: 10.0 }
+}
+fn default_removal() -> f64 {
+    1.0
+}
+
+impl Default for LifecycleSpec {
+    fn default() -> Self {
+        LifecycleSpec {
+            startup: default_startup(),
+            readiness_initial_delay_s: None,
+            readiness_period_s: None,
+            endpoint_removal_delay_s: 1.0,
+            grace_period_s: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FanOutSpec {
+    pub queue: String,
+    pub count: CountDist,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentSpec {
+    #[serde(default)]
+    pub serving: ServingSpec,
+    pub work: WorkSpec,
+    #[serde(default)]
+    pub lifecycle: LifecycleSpec,
+    /// The queues this deployment's pods pull jobs from, in priority order.
+    #[serde(default)]
+    pub consumes: Vec<String>,
+    #[serde(default)]
+    pub fan_out: Vec<FanOutSpec>,
+    /// Initial replicas; absent: the Deployment's spec.replicas within its autoscaler's range.
+    #[serde(default)]
+    pub replicas: Option<u32>,
+    /// p95 latency SLO of this deployment's requests or jobs, in ms (the entry deployment
+    /// defaults to the scenario's SLO; others are not judged without one).
+    #[serde(default)]
+    pub slo_p95_ms: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    pub name: String,
+    pub kind: QueueKind,
+    /// Waiting items beyond which new jobs are rejected (default 100000).
+    #[serde(default = "default_max_length")]
+    pub max_length: usize,
+}
+
+fn default_max_length() -> usize {
+    100_000
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerSpec {
+    #[serde(default = "s15")]
+    pub sync_period_s: f64,
+    #[serde(default = "t01")]
+    pub tolerance: f64,
+    #[serde(default = "s300")]
+    pub downscale_stabilization_s: f64,
+    #[serde(default = "s300")]
+    pub cpu_initialization_period_s: f64,
+    #[serde(default = "s30")]
+    pub initial_readiness_delay_s: f64,
+}
+
+fn s15() -> f64 {
+    15.0
+}
+fn s30() -> f64 {
+    30.0
+}
+fn s300() -> f64 {
+    300.0
+}
+fn t01() -> f64 {
+    0.1
+}
+
+impl Default for ControllerSpec {
+    fn default() -> Self {
+        ControllerSpec {
+            sync_period_s: 15.0,
+            tolerance: 0.1,
+            downscale_stabilization_s: 300.0,
+            cpu_initialization_period_s: 300.0,
+            initial_readiness_delay_s: 30.0,
+        }
+    }
+}
+
+/// The default scenario of a model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    #[serde(default = "day")]
+    pub duration_s: f64,
+    pub workload: Workload,
+    #[serde(default)]
+    pub slo: Slo,
+    #[serde(default = "w60")]
+    pub window_s: f64,
+}
+
+fn day() -> f64 {
+    86_400.0
+}
+fn w60() -> f64 {
+    60.0
+}
+
+/// The whole `service.yaml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceFile {
+    pub format_version: u32,
+    pub name: String,
+    /// The deployment that receives the workload's requests.
+    pub entry: String,
+    pub scenario: ScenarioSpec,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub controller: ControllerSpec,
+    #[serde(default)]
+    pub cost: Cost,
+    #[serde(default)]
+    pub queues: Vec<QueueSpec>,
+    pub deployments: BTreeMap<String, DeploymentSpec>,
+    /// `autoscaler name -> trigger name (or index) -> signal`.
+    #[serde(default)]
+    pub bindings: BTreeMap<String, BTreeMap<String, Signal>>,
+}
+
+/// A loaded model with its default scenario.
+#[derive(Clone, Debug)]
+pub struct LoadedModel {
+    pub model: Model,
+    pub scenario: ScenarioSpec,
+    pub manifests: ManifestSet,
+    pub dir: PathBuf,
+}
+
+/// Text sources of a model: the service file and the manifests.
+#[derive(Clone, Debug)]
+pub struct ModelSources {
+    pub dir: PathBuf,
+    pub service: (PathBuf, String),
+    pub manifests: Vec<(PathBuf, String)>,
+}
+
+impl ModelSources {
+    /// Read a model folder: `service.yaml` and every other `.yaml`/`.yml` file.
+    pub fn read_dir(dir: &Path) -> Result<Self, ModelError> {
+        let service_path = dir.join("service.yaml");
+        let service = std::fs::read_to_string(&service_path).map_err(|e| {
+            merr(
+                &service_path,
+                "(file)",
+                format!("cannot read: {e}; a model folder needs a service.yaml (see the README)"),
+            )
+        })?;
+        let mut manifests = Vec::new();
+        for p in manifest_files(dir)? {
+            let t = std::fs::read_to_string(&p)
+                .map_err(|e| merr(&p, "(file)", format!("cannot read: {e}")))?;
+            manifests.push((p, t));
+        }
+        Ok(ModelSources {
+            dir: dir.to_path_buf(),
+            service: (service_path, service),
+            manifests,
+        })
+    }
+
+    /// Replace the manifests with the `.yaml`/`.yml` files of `dir` (e.g. a recommendation's
+    /// `manifests/` folder), keeping the service model.
+    pub fn with_manifests(mut self, dir: &Path) -> Result<Self, ModelError> {
+        let entries = manifest_files(dir)?;
+        if entries.is_empty() {
+            return Err(merr(
+                dir,
+                "(folder)",
+                "holds no .yaml manifests; pass the folder with the ScaledObjects/HPAs to validate (e.g. output/amas/manifests)",
+            ));
+        }
+        self.manifests.clear();
+        for p in entries {
+            let t = std::fs::read_to_string(&p)
+                .map_err(|e| merr(&p, "(file)", format!("cannot read: {e}")))?;
+            self.manifests.push((p, t));
+        }
+        Ok(self)
+    }
+
+    /// Apply `--set PATH=VALUE` overrides: `model.<path>` (or `workload.<path>`, `slo.<path>`)
+    /// edit service.yaml; `manifest.<object>.<path>` edits the object's manifest.
+    pub fn apply_overrides(&mut self, sets: &[(String, String)]) -> Result<(), ModelError> {
+        for (path, value) in sets {
+            let (target, rest) = path
+                .split_once('.')
+                .ok_or_else(|| override_error(path, "a path has at least two parts"))?;
+            match target {
+                "model" | "workload" | "slo" | "duration_s" => {
+                    let p = match target {
+                        "model" => rest.to_string(),
+                        "workload" => format!("scenario.workload.{rest}"),
+                        _ => format!("scenario.{target}.{rest}"),
+                    };
+                    let (file, text) = &self.service;
+                    let patched = manifest::apply_patches(
+                        file,
+                        text,
+                        &[Patch {
+                            doc: 0,
+                            path: p,
+                            value: PatchValue::scalar(value),
+                        }],
+                    )
+                    .map_err(|e| merr(file, path, e.to_string()))?;
+                    self.service.1 = patched;
+                }
+                "manifest" => {
+                    let (object, field) = rest.split_once('.').ok_or_else(|| {
+                        override_error(path, "write manifest.<object name>.<field path>")
+                    })?;
+                    let (object, kind) = match object.split_once('/') {
+                        Some((k, n)) => (n, Some(k.to_ascii_lowercase())),
+                        None => (object, None),
+                    };
+                    let mut done = false;
+                    for (file, text) in self.manifests.iter_mut() {
+                        let mut set = ManifestSet::default();
+                        manifest::load_str(file, text, &mut set)
+                            .map_err(|e| merr(file, "(manifest)", e.to_string()))?;
+                        let mut docs: Vec<(&str, usize)> = Vec::new();
+                        for s in &set.scaled_objects {
+                            if s.spec.name == object {
+                                docs.push(("scaledobject", s.source.doc));
+                            }
+                        }
+                        for h in &set.hpas {
+                            if h.name == object {
+                                docs.push(("horizontalpodautoscaler", h.source.doc));
+                            }
+                        }
+                        for d in &set.deployments {
+                            if d.name == object {
+                                docs.push(("deployment", d.source.doc));
+                            }
+                        }
+                        let pick = match &kind {
+                            Some(k) => docs.iter().find(|(dk, _)| dk == k),
+                            None => docs.first(),
+                        };
+                        if let Some((_, doc)) = pick {
+                            *text = manifest::apply_patches(
+                                file,
+                                text,
+                                &[Patch {
+                                    doc: *doc,
+                                    path: field.to_string(),
+                                    value: PatchValue::scalar(value),
+                                }],
+                            )
+                            .map_err(|e| merr(file, path, e.to_string()))?;
+                            done = true;
+                            break;
+                        }
+                    }
+                    if !done {
+                        return Err(override_error(
+                            path,
+                            &format!("no object named {object} in the model's manifests"),
+                        ));
+                    }
+                }
+                other => {
+                    let hint = crate::manifest::error::did_you_mean(
+                        other,
+                        &["model", "manifest", "workload", "slo"],
+                    )
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                    return Err(override_error(
+                        path,
+                        &format!(
+                            "unknown root `{other}`{hint}: paths start with model., workload., slo. or manifest.<object>."
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Parse and validate into a runnable model.
+    pub fn load(&self) -> Result<LoadedModel, ModelError> {
+        let (spath, stext) = &self.service;
+        let file: ServiceFile = serde_saphyr::from_str(stext)
+            .map_err(|e| merr(spath, "(schema)", first_lines(&e.to_string())))?;
+        let mut set = ManifestSet::default();
+        for (p, t) in &self.manifests {
+            manifest::load_str(p, t, &mut set).map_err(|e| {
+                merr(
+                    p,
+                    e.field.clone().unwrap_or_else(|| "(manifest)".into()),
+                    e.to_string(),
+                )
+            })?;
+            set.files.push(p.clone());
+        }
+        build(&self.dir, spath, file, set)
+    }
+}
+
+fn first_lines(s: &str) -> String {
+    s.lines().take(8).collect::<Vec<_>>().join("\n")
+}
+
+fn override_error(path: &str, msg: &str) -> ModelError {
+    ModelError {
+        file: "--set".into(),
+        field: path.into(),
+        message: msg.into(),
+    }
+}
+
+/// The embedded AMAS model's sources.
+pub fn embedded_amas() -> ModelSources {
+    ModelSources {
+        dir: PathBuf::from("models/amas"),
+        service: (
+            PathBuf::from("models/amas/service.yaml"),
+            include_str!("../../../models/amas/service.yaml").to_string(),
+        ),
+        manifests: crate::models::AMAS
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect(),
+    }
+}

@@ -1,0 +1,431 @@
+//! The discrete-event simulator.
+//!
+//! Events are ordered by (time, sequence number), so ties resolve in the order they were
+//! scheduled and a run is a pure function of (model, workload, seed). Requests live in a slab
+//! that is reused, latencies go into fixed-size histograms and time series are kept at a fixed
+//! resolution: memory does not grow with the number of requests.
+
+mod control;
+mod pods;
+mod serving;
+mod stats;
+
+use super::histogram::Histogram;
+use super::model::*;
+use super::outcome::*;
+use super::queue::{Ev, EventKind, EventQueue};
+use super::rng::{KeyedRng, Stream, mix};
+use super::workload::{Workload, segment_arrivals};
+use crate::cluster::controllers::{
+    self, PodStatus, PodsView, external_metric, hpa_sync, metric_signal,
+};
+use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
+use crate::cluster::{self, Replicas};
+use crate::policy::hpa::{HpaSpec, HpaState};
+use crate::policy::keda::{self, KedaState, Trigger};
+use crate::time::SimTime;
+use std::collections::VecDeque;
+
+/// Receives the time series rows and decisions as they are produced, so a long run does not
+/// hold them in memory (the command line streams them to files).
+pub trait RecordSink {
+    fn series(&mut self, row: &SeriesRow);
+    fn decision(&mut self, d: &DecisionRecord);
+}
+
+/// Settings of one run.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub duration_s: f64,
+    pub seed: u64,
+    /// SLO and time-series window.
+    pub window_s: f64,
+    pub slo: Slo,
+    /// Keep the decision log (HPA syncs and KEDA polls).
+    pub record_decisions: bool,
+    /// Requests that arrive before this time are served but left out of the latency
+    /// statistics (a warm-up, for steady-state measurements).
+    pub warmup_s: f64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            duration_s: 3600.0,
+            seed: 1,
+            window_s: 60.0,
+            slo: Slo::default(),
+            record_decisions: true,
+            warmup_s: 0.0,
+        }
+    }
+}
+
+const NO_QUEUE: u16 = u16::MAX;
+const NO_USER: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct Req {
+    arrival: i64,
+    key: u64,
+    service_us: i64,
+    dep: u16,
+    /// Broker queue a job came from (`NO_QUEUE` for HTTP requests).
+    queue: u16,
+    user: u32,
+    /// The replayed request's attribute (0 when there is none).
+    attr: f32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PodState {
+    Pending,
+    Running,
+    Ready,
+    Gone,
+}
+
+#[derive(Clone, Debug)]
+struct Pod {
+    dep: u16,
+    serial: u64,
+    state: PodState,
+    created: i64,
+    started: i64,
+    ready_at: i64,
+    deleting: bool,
+    in_endpoints: bool,
+    in_flight: u32,
+    queue: VecDeque<u32>,
+    cpu_s: f64,
+    cpu_updated: i64,
+    cpu_at_sample: f64,
+    sample: Option<(i64, f64, f64)>,
+}
+
+impl Pod {
+    /// The pod as the ReplicaSet controller ranks it for deletion.
+    fn candidate(&self) -> cluster::Candidate {
+        cluster::Candidate {
+            ready: self.state == PodState::Ready,
+            started: self.state != PodState::Pending,
+            created_us: self.created,
+            serial: self.serial,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct DepRt {
+    pods: Vec<u32>,
+    endpoints: Vec<u32>,
+    rr: usize,
+    shared: VecDeque<u32>,
+    /// spec.replicas and the record of its changes.
+    replicas: Replicas,
+    max_replicas: u32,
+    // counters
+    arrived: u64,
+    succeeded: u64,
+    failures: Failures,
+    tokens: f64,
+    completed_total: f64,
+    buckets: Vec<f64>,
+    scrapes: VecDeque<Scrape>,
+    hist: Histogram,
+    win_hist: Histogram,
+    win_arrived: u64,
+    win_ok: u64,
+    win_fail: u64,
+    // integrals
+    last_t: i64,
+    in_service: u64,
+    in_system: u64,
+    busy_area: f64,
+    cap_area: f64,
+    system_area: f64,
+    sojourn_sum_s: f64,
+    sojourn_n: u64,
+    win_busy: f64,
+    win_cap: f64,
+    pod_seconds: f64,
+    at_max_s: f64,
+    windows: u32,
+    attained: u32,
+    window_p95: Vec<(f64, bool, f64)>,
+}
+
+#[derive(Clone, Debug)]
+struct AsRt {
+    hpa: HpaSpec,
+    hpa_state: HpaState,
+    keda: Option<(keda::ScaledObjectSpec, KedaState, Vec<Option<SignalRef>>)>,
+    hpa_signals: Vec<(String, SignalRef)>,
+    name: String,
+    dep: usize,
+}
+
+/// The simulator.
+pub struct Sim<'m> {
+    m: &'m Model,
+    wl: &'m Workload,
+    cfg: RunConfig,
+    now: i64,
+    end: i64,
+    seq: u64,
+    heap: EventQueue,
+    reqs: Vec<Req>,
+    free: Vec<u32>,
+    pods: Vec<Pod>,
+    deps: Vec<DepRt>,
+    queues: Vec<VecDeque<u32>>,
+    pending: Vec<u64>,
+    autoscalers: Vec<AsRt>,
+    arrivals: Vec<i64>,
+    arrival_idx: usize,
+    segment: u64,
+    arrival_count: u64,
+    user_iter: Vec<u64>,
+    pod_serial: u64,
+    events: u64,
+    series: Vec<SeriesRow>,
+    decisions: Vec<DecisionRecord>,
+    window_us: i64,
+    bucket_bounds_us: Vec<i64>,
+    stress_break: Vec<Option<f64>>,
+    scrape_keep_us: i64,
+    /// Outstanding work per pod (in service + queued), kept compact for least-outstanding routing.
+    load: Vec<u32>,
+    /// In-flight count per pod for taking new work (`u32::MAX` once the pod is deleting).
+    busy: Vec<u32>,
+    /// Whether some trigger reads this deployment's latency histogram buckets.
+    track_buckets: Vec<bool>,
+    work_base: u64,
+    routing_base: u64,
+    /// Per deployment: label code of a replayed categorical attribute -> index into
+    /// `service_by_label` (empty when the workload has no labels).
+    label_samplers: Vec<Vec<Option<usize>>>,
+    /// The deployment that consumes each queue (computed once, not per job).
+    consumer_of: Vec<Option<usize>>,
+    sink: Option<&'m mut dyn RecordSink>,
+    warmup_us: i64,
+    segment_s: f64,
+}
+
+#[inline]
+fn us(s: f64) -> i64 {
+    (s * 1e6).round() as i64
+}
+
+impl<'m> Sim<'m> {
+    /// Prepare a run.
+    pub fn new(m: &'m Model, wl: &'m Workload, cfg: RunConfig) -> Self {
+        let window_us = us(cfg.window_s.max(1.0));
+        let end = us(cfg.duration_s);
+        let mut s = Sim {
+            m,
+            wl,
+            now: 0,
+            end,
+            seq: 0,
+            heap: EventQueue::with_capacity(1024),
+            reqs: Vec::with_capacity(1024),
+            free: Vec::new(),
+            pods: Vec::new(),
+            deps: (0..m.deployments.len()).map(|_| DepRt::default()).collect(),
+            queues: vec![VecDeque::new(); m.queues.len()],
+            pending: vec![0; m.queues.len()],
+            autoscalers: Vec::new(),
+            arrivals: Vec::new(),
+            arrival_idx: 0,
+            segment: 0,
+            arrival_count: 0,
+            user_iter: Vec::new(),
+            pod_serial: 0,
+            events: 0,
+            series: Vec::new(),
+            decisions: Vec::new(),
+            window_us,
+            bucket_bounds_us: m.metrics.latency_buckets_s.iter().map(|b| us(*b)).collect(),
+            stress_break: vec![None; m.deployments.len()],
+            scrape_keep_us: 0,
+            load: Vec::new(),
+            busy: Vec::new(),
+            track_buckets: vec![false; m.deployments.len()],
+            work_base: KeyedRng::base(cfg.seed, Stream::Work),
+            consumer_of: (0..m.queues.len())
+                .map(|q| m.deployments.iter().position(|d| d.consumes.contains(&q)))
+                .collect(),
+            label_samplers: match wl {
+                Workload::Replay {
+                    labels: Some(labels),
+                    ..
+                } => m
+                    .deployments
+                    .iter()
+                    .map(|d| {
+                        labels
+                            .iter()
+                            .map(|l| d.service_by_label.iter().position(|(x, _)| x == l))
+                            .collect()
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+            routing_base: KeyedRng::base(cfg.seed, Stream::Routing),
+            sink: None,
+            warmup_us: us(cfg.warmup_s),
+            segment_s: match wl {
+                Workload::Open { schedule } => schedule.segment_s(),
+                Workload::Closed { .. } | Workload::Replay { .. } => 60.0,
+            },
+            cfg,
+        };
+        for d in &mut s.deps {
+            d.buckets = vec![0.0; s.bucket_bounds_us.len() + 1];
+            d.max_replicas = u32::MAX;
+        }
+        for a in &m.autoscalers {
+            let (hpa, keda, hpa_signals) = a.runtime();
+            s.deps[a.deployment].max_replicas = match &keda {
+                Some((so, _, _)) => so.max_replica_count as u32,
+                None => hpa.max_replicas as u32,
+            };
+            s.autoscalers.push(AsRt {
+                hpa,
+                hpa_state: HpaState::default(),
+                keda,
+                hpa_signals,
+                name: a.name.clone(),
+                dep: a.deployment,
+            });
+        }
+        s.scrape_keep_us = s.max_window_us() + us(2.0 * m.metrics.scrape_interval_s);
+        for a in &s.autoscalers {
+            let keda = a.keda.iter().flat_map(|k| k.2.iter().flatten());
+            for sig in keda.chain(a.hpa_signals.iter().map(|x| &x.1)) {
+                if let SignalRef::LatencyQuantile { dep, .. } = sig {
+                    s.track_buckets[*dep] = true;
+                }
+            }
+        }
+        s
+    }
+
+    #[inline]
+    fn push(&mut self, t: i64, kind: EventKind, a: u32, b: u32) {
+        self.seq += 1;
+        self.heap.push(Ev::new(t, self.seq, kind, a, b));
+    }
+
+    /// Run to the end and return the outcome.
+    pub fn run(mut self) -> Outcome {
+        self.start();
+        loop {
+            // Open-loop arrivals are a sorted stream of their own, merged with the event heap
+            // (an arrival goes first on a tie): one heap operation fewer per request.
+            let arrival = self.next_arrival();
+            let heap_t = self.heap.peek().map(|e| e.t);
+            if let Some(ta) = arrival
+                && heap_t.is_none_or(|th| ta <= th)
+            {
+                if ta > self.end {
+                    break;
+                }
+                self.now = ta;
+                self.events += 1;
+                self.on_arrival();
+                continue;
+            }
+            let Some(ev) = self.heap.pop() else { break };
+            if ev.t > self.end {
+                break;
+            }
+            self.now = ev.t;
+            self.events += 1;
+            match ev.kind() {
+                EventKind::Done => self.on_done(ev.a, ev.b),
+                EventKind::PodStarted => self.on_started(ev.a),
+                EventKind::PodReady => self.on_ready(ev.a),
+                EventKind::EndpointGone => self.on_endpoint_gone(ev.a),
+                EventKind::PodKill => self.on_kill(ev.a),
+                EventKind::Scrape => self.on_scrape(),
+                EventKind::MetricsServer => self.on_metrics_server(),
+                EventKind::KedaPoll => self.on_keda_poll(ev.a as usize),
+                EventKind::HpaSync => self.on_hpa_sync(ev.a as usize),
+                EventKind::Window => self.on_window(),
+                EventKind::User => self.on_user(ev.a),
+            }
+        }
+        self.now = self.end;
+        self.finish()
+    }
+
+    fn start(&mut self) {
+        for (i, d) in self.m.deployments.iter().enumerate() {
+            let n = d.initial_replicas;
+            self.deps[i].replicas = Replicas::starting_at(n);
+            for _ in 0..n {
+                let p = self.new_pod(i, -600_000_000);
+                let pod = &mut self.pods[p as usize];
+                pod.started = -600_000_000;
+                pod.state = PodState::Running;
+                self.make_ready(p);
+            }
+        }
+        match self.wl {
+            Workload::Open { .. } | Workload::Replay { .. } => {
+                self.load_segment(0);
+            }
+            Workload::Closed { users } => {
+                self.user_iter = vec![0; users.users as usize];
+                for u in 0..users.users {
+                    let t = if users.users > 1 {
+                        us(users.ramp_up_s * u as f64 / users.users as f64)
+                    } else {
+                        0
+                    };
+                    self.push(t, EventKind::User, u, 0);
+                }
+            }
+        }
+        self.push(
+            us(self.m.metrics.scrape_interval_s),
+            EventKind::Scrape,
+            0,
+            0,
+        );
+        self.push(
+            us(self.m.metrics.metrics_server_resolution_s),
+            EventKind::MetricsServer,
+            0,
+            0,
+        );
+        let sync = self.m.controller.sync_period.as_micros();
+        for i in 0..self.autoscalers.len() {
+            if self.autoscalers[i].keda.is_some() {
+                self.push(0, EventKind::KedaPoll, i as u32, 0);
+            }
+            self.push(sync, EventKind::HpaSync, i as u32, 0);
+        }
+        self.push(self.window_us, EventKind::Window, 0, 0);
+    }
+}
+
+/// Run a model under a workload.
+pub fn run(model: &Model, workload: &Workload, cfg: RunConfig) -> Outcome {
+    Sim::new(model, workload, cfg).run()
+}
+
+/// Run a model under a workload, handing the time series and decisions to `sink` as they
+/// are produced (the outcome then holds neither).
+pub fn run_with_sink(
+    model: &Model,
+    workload: &Workload,
+    cfg: RunConfig,
+    sink: &mut dyn RecordSink,
+) -> Outcome {
+    let mut sim = Sim::new(model, workload, cfg);
+    sim.sink = Some(sink);
+    sim.run()
+}

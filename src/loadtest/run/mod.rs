@@ -1,0 +1,787 @@
+//! Running a load test: connections over hyper's HTTP/1 client on a single-threaded tokio
+//! runtime, open-loop arrivals sent at their intended times (latency measured from the
+//! intended time, so a stalled server cannot hide its queue: coordinated omission corrected,
+//! and raw from the actual send), closed-loop users with think time, HDR histograms (memory
+//! independent of the request count), a per-second series, live Prometheus metrics, and the
+//! safety limits (duration, total requests, rate cap, error-rate abort, per-request timeout).
+
+mod conn;
+mod recorder;
+
+use conn::*;
+use recorder::*;
+
+use super::report::{ErrorCounts, LoadReport, Percentiles, SecondRow, SloResult};
+use super::{Arrivals, LOADTEST_FORMAT_VERSION, Scenario, Target};
+use crate::engine::rng::{KeyedRng, Stream};
+use crate::engine::workload::{RateSchedule, segment_arrivals};
+use crate::engine::{Pattern, Workload};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram as PromHistogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A test that could not start, with what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LoadError(pub String);
+
+/// How to run beyond the scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Serve `/metrics` here during the run (`None`: no endpoint).
+    pub metrics_listen: Option<SocketAddr>,
+    /// A line per second on stderr.
+    pub progress: bool,
+    /// Called once the metrics endpoint is bound, with its address.
+    pub on_metrics: Option<fn(SocketAddr)>,
+    /// Keep every request's intended send time and latency in [`LoadReport::samples`] (what
+    /// `validate` replays in the simulator; memory then grows with the request count).
+    pub record_samples: bool,
+    /// Stop cleanly on Ctrl-C (SIGINT) and report what was done, marked partial.
+    pub stop_on_ctrl_c: bool,
+}
+
+/// One finished request, as recorded.
+struct Answer {
+    ended: Ended,
+    /// From the intended send time, µs.
+    corrected_us: u64,
+    /// From the actual send, µs.
+    raw_us: u64,
+    /// The second (since the start) it completed in.
+    done_sec: u64,
+    phase: &'static str,
+    active: u64,
+    /// Intended send time, seconds from the start.
+    intended_s: f64,
+}
+
+/// Open-loop arrival times, drawn lazily (seconds from the start).
+enum Source {
+    Poisson {
+        schedule: RateSchedule,
+        seed: u64,
+        segment: u64,
+        segment_s: f64,
+        buf: VecDeque<i64>,
+        scratch: Vec<i64>,
+    },
+    Uniform {
+        schedule: RateSchedule,
+        t: f64,
+    },
+    Replay {
+        times: Arc<Vec<f64>>,
+        i: usize,
+    },
+}
+
+impl Source {
+    /// The open-loop arrivals of a workload (`None` for a closed loop).
+    fn for_workload(w: &Workload, s: &Scenario) -> Option<Source> {
+        Some(match (w, s.arrivals) {
+            (Workload::Closed { .. }, _) => return None,
+            (Workload::Replay { times_s, .. }, _) => Source::Replay {
+                times: times_s.clone(),
+                i: 0,
+            },
+            (Workload::Open { schedule }, Arrivals::Poisson) => Source::Poisson {
+                segment_s: schedule.segment_s(),
+                schedule: schedule.clone(),
+                seed: s.seed,
+                segment: 0,
+                buf: VecDeque::new(),
+                scratch: Vec::new(),
+            },
+            (Workload::Open { schedule }, Arrivals::Uniform) => Source::Uniform {
+                schedule: schedule.clone(),
+                t: 0.0,
+            },
+        })
+    }
+
+    fn next(&mut self, end: f64) -> Option<f64> {
+        match self {
+            Source::Poisson {
+                schedule,
+                seed,
+                segment,
+                segment_s,
+                buf,
+                scratch,
+            } => loop {
+                if let Some(t) = buf.pop_front() {
+                    return Some(t as f64 / 1e6);
+                }
+                if *segment as f64 * *segment_s >= end {
+                    return None;
+                }
+                segment_arrivals(schedule, *seed, *segment, *segment_s, scratch);
+                buf.extend(scratch.iter().copied());
+                *segment += 1;
+            },
+            Source::Uniform { schedule, t } => {
+                // Step to where one more request is due at the current rate; zero-rate
+                // stretches are skipped a tenth of a second at a time. (Sums of 1/r drift
+                // by rounding: a send due a nanosecond before the end is not one.)
+                while *t < end - 1e-9 {
+                    let r = schedule.rate(*t);
+                    if r > 0.0 {
+                        *t += 1.0 / r;
+                        return Some(*t - 1.0 / r);
+                    }
+                    *t += 0.1;
+                }
+                None
+            }
+            Source::Replay { times, i } => {
+                let t = times.get(*i).copied();
+                *i += 1;
+                t
+            }
+        }
+    }
+}
+
+/// Hands out open-loop sends: sequence number and intended time.
+struct Cursor {
+    source: Source,
+    seq: u64,
+    last: f64,
+    min_gap: f64,
+    end: f64,
+    max_requests: u64,
+}
+
+impl Cursor {
+    fn next(&mut self) -> Option<(u64, f64)> {
+        if self.seq >= self.max_requests {
+            return None;
+        }
+        let t = self.source.next(self.end)?;
+        if t >= self.end {
+            return None;
+        }
+        // The rate cap delays arrivals, it never drops them.
+        let t = if self.seq == 0 {
+            t
+        } else {
+            t.max(self.last + self.min_gap)
+        };
+        if t >= self.end {
+            return None;
+        }
+        self.last = t;
+        self.seq += 1;
+        Some((self.seq - 1, t))
+    }
+}
+
+/// The request every send is built from.
+struct Template {
+    method: hyper::Method,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: Option<String>,
+    templated: bool,
+    expect_status: Vec<u16>,
+    expect_body: Option<String>,
+    timeout: Duration,
+}
+
+impl Template {
+    fn request(&self, seq: u64, user: u64, t_s: f64, id: u64) -> hyper::Request<Full<Bytes>> {
+        let body = match &self.body {
+            None => Bytes::new(),
+            Some(b) if !self.templated => Bytes::from(b.clone()),
+            Some(b) => Bytes::from(
+                b.replace("{seq}", &seq.to_string())
+                    .replace("{id}", &format!("{id:016x}"))
+                    .replace("{user}", &user.to_string())
+                    .replace("{t_ms}", &format!("{:.0}", t_s * 1000.0)),
+            ),
+        };
+        let mut req = hyper::Request::new(Full::new(body));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = self.headers.clone();
+        req
+    }
+
+    fn judge(&self, status: u16, body: &[u8]) -> Ended {
+        let ok_status = if self.expect_status.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            self.expect_status.contains(&status)
+        };
+        if !ok_status {
+            return Ended::Status(status);
+        }
+        if let Some(want) = &self.expect_body
+            && !body
+                .windows(want.len().max(1))
+                .any(|w| w == want.as_bytes())
+        {
+            return Ended::Body;
+        }
+        Ended::Ok(status)
+    }
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+struct Shared {
+    rec: Mutex<Recorder>,
+    metrics: Metrics,
+    start: Instant,
+    end: Instant,
+    stop: AtomicBool,
+    active: AtomicU64,
+    sent: AtomicU64,
+    reason: Mutex<Option<String>>,
+    spikes: Vec<(f64, f64)>,
+    ramp_up_s: f64,
+}
+
+impl Shared {
+    fn phase(&self, t: f64) -> &'static str {
+        if t < self.ramp_up_s {
+            "ramp_up"
+        } else if self.spikes.iter().any(|(a, b)| t >= *a && t < *b) {
+            "spike"
+        } else {
+            "steady"
+        }
+    }
+
+    fn stop_with(&self, why: String) {
+        let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        if r.is_none() {
+            *r = Some(why);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    fn since(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.start).as_secs_f64()
+    }
+
+    fn finish(&self, ended: Ended, intended: f64, sent_at: Instant) {
+        let now = Instant::now();
+        let done = self.since(now);
+        let corrected = ((done - intended).max(0.0) * 1e6) as u64;
+        let raw = now.saturating_duration_since(sent_at).as_micros() as u64;
+        let mut rec = self.rec.lock().unwrap_or_else(|e| e.into_inner());
+        rec.record(
+            &self.metrics,
+            Answer {
+                ended,
+                corrected_us: corrected,
+                raw_us: raw,
+                done_sec: done as u64,
+                phase: self.phase(intended),
+                active: self.active.load(Ordering::Relaxed),
+                intended_s: intended,
+            },
+        );
+    }
+}
+
+fn id_of(seed: u64, seq: u64) -> u64 {
+    KeyedRng::new(seed, Stream::Routing, seq).next_u64()
+}
+
+/// Every open-loop arrival time of a scenario (seconds from the start, before any rate cap),
+/// exactly as a run draws them; `None` for a closed loop.
+pub fn arrival_times(s: &Scenario) -> Result<Option<Vec<f64>>, LoadError> {
+    let w = s.workload().map_err(|e| LoadError(e.to_string()))?;
+    let Some(mut source) = Source::for_workload(&w, s) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    while let Some(t) = source.next(s.duration_s) {
+        if t >= s.duration_s || out.len() as u64 >= s.limits.max_requests {
+            break;
+        }
+        out.push(t);
+    }
+    Ok(Some(out))
+}
+
+/// One open-loop connection: takes the next arrival, waits for its time, sends.
+async fn open_worker(
+    sh: Arc<Shared>,
+    cursor: Arc<Mutex<Cursor>>,
+    t: Arc<Template>,
+    dialer: Arc<Dialer>,
+    seed: u64,
+) {
+    let mut conn = Conn::new(dialer);
+    loop {
+        if sh.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some((seq, at)) = cursor.lock().unwrap_or_else(|e| e.into_inner()).next() else {
+            return;
+        };
+        let due = sh.start + Duration::from_secs_f64(at);
+        if Instant::now() < due {
+            tokio::time::sleep_until(due).await;
+        }
+        if sh.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let sent_at = Instant::now();
+        sh.sent.fetch_add(1, Ordering::Relaxed);
+        sh.rec
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .note_sent(sh.since(sent_at) as u64);
+        sh.active.fetch_add(1, Ordering::Relaxed);
+        sh.metrics.active.inc();
+        let ended = conn.send(&t, t.request(seq, 0, at, id_of(seed, seq))).await;
+        sh.active.fetch_sub(1, Ordering::Relaxed);
+        sh.metrics.active.dec();
+        sh.finish(ended, at, sent_at);
+    }
+}
+
+/// What every closed-loop user shares.
+#[derive(Clone)]
+struct Users {
+    dialer: Arc<Dialer>,
+    seed: u64,
+    think_s: f64,
+    max_requests: u64,
+}
+
+/// Closed-loop user `u`: starts at `start_s` (its ramp-up slot), sends, waits, thinks, again.
+async fn user(sh: Arc<Shared>, t: Arc<Template>, users: Users, u: u64, start_s: f64) {
+    let Users {
+        dialer,
+        seed,
+        think_s,
+        max_requests,
+    } = users;
+    tokio::time::sleep_until(sh.start + Duration::from_secs_f64(start_s)).await;
+    if sh.stop.load(Ordering::Relaxed) || Instant::now() >= sh.end {
+        return;
+    }
+    let mut rng = KeyedRng::new(seed, Stream::Think, u);
+    let mut conn = Conn::new(dialer);
+    sh.active.fetch_add(1, Ordering::Relaxed);
+    sh.metrics.active.inc();
+    loop {
+        if sh.stop.load(Ordering::Relaxed) || Instant::now() >= sh.end {
+            break;
+        }
+        let seq = sh.sent.fetch_add(1, Ordering::Relaxed);
+        if seq >= max_requests {
+            sh.stop_with(format!("max_requests ({max_requests}) reached"));
+            break;
+        }
+        let sent_at = Instant::now();
+        let at = sh.since(sent_at);
+        sh.rec
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .note_sent(at as u64);
+        let ended = conn.send(&t, t.request(seq, u, at, id_of(seed, seq))).await;
+        sh.finish(ended, at, sent_at);
+        if think_s > 0.0 {
+            let pause = Duration::from_secs_f64(rng.exp(think_s));
+            let wake = (Instant::now() + pause).min(sh.end);
+            tokio::time::sleep_until(wake).await;
+        }
+    }
+    sh.active.fetch_sub(1, Ordering::Relaxed);
+    sh.metrics.active.dec();
+}
+
+async fn serve_metrics(listener: tokio::net::TcpListener, sh: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let sh = sh.clone();
+        tokio::spawn(async move {
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let sh = sh.clone();
+                    async move {
+                        let mut body = String::new();
+                        let code = if req.uri().path() == "/metrics" {
+                            let _ = prometheus_client::encoding::text::encode(
+                                &mut body,
+                                &sh.metrics.registry,
+                            );
+                            200
+                        } else {
+                            body.push_str("not found: the metrics are at /metrics\n");
+                            404
+                        };
+                        let mut resp = hyper::Response::new(Full::new(Bytes::from(body)));
+                        *resp.status_mut() =
+                            hyper::StatusCode::from_u16(code).unwrap_or(hyper::StatusCode::OK);
+                        resp.headers_mut().insert(
+                            hyper::header::CONTENT_TYPE,
+                            HeaderValue::from_static(
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            ),
+                        );
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+/// A short description of the load model for reports.
+pub fn describe(w: &Workload) -> String {
+    match w {
+        Workload::Closed { users } => format!(
+            "closed loop: {} users, think time {} s (exponential), ramp-up {} s",
+            users.users, users.think_s, users.ramp_up_s
+        ),
+        Workload::Open { schedule } => format!(
+            "open loop: {}",
+            serde_json::to_string(schedule).unwrap_or_default()
+        ),
+        Workload::Replay { times_s, .. } => {
+            format!(
+                "open loop: replay of {} recorded request times",
+                times_s.len()
+            )
+        }
+    }
+}
+
+fn template(s: &Scenario, target: &Target) -> Result<Template, LoadError> {
+    let bad = |m: String| LoadError(format!("{}: {m}", s.source.display()));
+    let uri: hyper::Uri = format!("{}{}", target.prefix, s.path)
+        .parse()
+        .map_err(|e| bad(format!("path: {e}")))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        hyper::header::HOST,
+        HeaderValue::from_str(&target.host).map_err(|e| bad(format!("target host: {e}")))?,
+    );
+    headers.insert(
+        hyper::header::USER_AGENT,
+        HeaderValue::from_static(concat!("scaletwin-loadtest/", env!("CARGO_PKG_VERSION"))),
+    );
+    for (k, v) in &s.headers {
+        headers.insert(
+            HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad(format!("headers.{k}: {e}")))?,
+            HeaderValue::from_str(v).map_err(|e| bad(format!("headers.{k}: {e}")))?,
+        );
+    }
+    Ok(Template {
+        method: hyper::Method::from_bytes(s.method.as_bytes())
+            .map_err(|e| bad(format!("method: {e}")))?,
+        uri,
+        headers,
+        templated: s.body.as_deref().is_some_and(|b| {
+            ["{seq}", "{id}", "{user}", "{t_ms}"]
+                .iter()
+                .any(|p| b.contains(p))
+        }),
+        body: s.body.clone(),
+        expect_status: s.expect.status.clone(),
+        expect_body: s.expect.body_contains.clone(),
+        timeout: Duration::from_secs_f64(s.limits.timeout_s),
+    })
+}
+
+/// Run a scenario to its end (or a limit) and report. Errors before any load is sent
+/// (unreachable target, metrics port taken, unreadable trace) are [`LoadError`]s.
+pub fn run(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| LoadError(format!("starting the runtime: {e}")))?;
+    rt.block_on(run_async(s, opts))
+}
+
+async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadError> {
+    let target = s.target().map_err(|e| LoadError(e.to_string()))?;
+    let workload = s.workload().map_err(|e| LoadError(e.to_string()))?;
+    let tpl = Arc::new(template(s, &target)?);
+    let dialer = Arc::new(Dialer::new(s, &target)?);
+    // Before any load: is anyone there (and, for https, is it who it says)? Opening a
+    // connection sends no request.
+    match tokio::time::timeout(Duration::from_secs(5), dialer.open()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(DialError::Connect(e))) => {
+            return Err(LoadError(format!(
+                "cannot connect to {} ({}): {e}; no load was sent. Is the service running and the target URL right?",
+                target.addr,
+                s.target.as_deref().unwrap_or("")
+            )));
+        }
+        Ok(Err(DialError::Tls(e))) => {
+            return Err(LoadError(format!(
+                "TLS handshake with {} (as {}) failed: {e}; no load was sent. If the server's certificate comes from a private CA (or is self-signed), pass --ca-cert FILE (PEM)",
+                target.addr, target.server_name
+            )));
+        }
+        Err(_) => {
+            return Err(LoadError(format!(
+                "connecting to {} timed out after 5 s; no load was sent",
+                target.addr
+            )));
+        }
+    }
+    let listener = match opts.metrics_listen {
+        Some(a) => Some(tokio::net::TcpListener::bind(a).await.map_err(|e| {
+            LoadError(format!(
+                "cannot serve metrics on {a}: {e}; choose another address with --metrics-listen (or `off`)"
+            ))
+        })?),
+        None => None,
+    };
+    let (ramp_up_s, spikes) = match &workload {
+        Workload::Closed { users } => (users.ramp_up_s, vec![]),
+        Workload::Open { schedule } => {
+            let d = match &schedule.pattern {
+                Pattern::Spike { duration_s, .. } => *duration_s,
+                _ => schedule
+                    .spikes
+                    .as_ref()
+                    .map(|sp| sp.duration_s)
+                    .unwrap_or(0.0),
+            };
+            (
+                0.0,
+                schedule
+                    .spike_starts(s.duration_s)
+                    .into_iter()
+                    .map(|a| (a, a + d))
+                    .collect(),
+            )
+        }
+        Workload::Replay { .. } => (0.0, vec![]),
+    };
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let start = Instant::now() + Duration::from_millis(20);
+    let started_unix = started_unix + 0.02;
+    let mut recorder = Recorder::new();
+    if opts.record_samples {
+        recorder.samples = Some(Vec::new());
+    }
+    let sh = Arc::new(Shared {
+        rec: Mutex::new(recorder),
+        metrics: Metrics::new(&s.namespace, &s.name),
+        start,
+        end: start + Duration::from_secs_f64(s.duration_s),
+        stop: AtomicBool::new(false),
+        active: AtomicU64::new(0),
+        sent: AtomicU64::new(0),
+        reason: Mutex::new(None),
+        spikes,
+        ramp_up_s,
+    });
+    if let Some(l) = listener {
+        if let (Some(f), Ok(a)) = (opts.on_metrics, l.local_addr()) {
+            f(a);
+        }
+        tokio::spawn(serve_metrics(l, sh.clone()));
+    }
+    let mut tasks = Vec::new();
+    match &workload {
+        Workload::Closed { users } => {
+            let n = users.users as u64;
+            let shared = Users {
+                dialer: dialer.clone(),
+                seed: s.seed,
+                think_s: users.think_s,
+                max_requests: s.limits.max_requests,
+            };
+            for u in 0..n {
+                let start_s = users.ramp_up_s * u as f64 / n as f64;
+                tasks.push(tokio::spawn(user(
+                    sh.clone(),
+                    tpl.clone(),
+                    shared.clone(),
+                    u,
+                    start_s,
+                )));
+            }
+        }
+        open => {
+            let Some(source) = Source::for_workload(open, s) else {
+                unreachable!("closed loops are handled above")
+            };
+            let cursor = Arc::new(Mutex::new(Cursor {
+                source,
+                seq: 0,
+                last: 0.0,
+                min_gap: s.limits.max_rps.map(|r| 1.0 / r).unwrap_or(0.0),
+                end: s.duration_s,
+                max_requests: s.limits.max_requests,
+            }));
+            for _ in 0..s.limits.connections {
+                tasks.push(tokio::spawn(open_worker(
+                    sh.clone(),
+                    cursor.clone(),
+                    tpl.clone(),
+                    dialer.clone(),
+                    s.seed,
+                )));
+            }
+        }
+    }
+    // Once a second: close the second, publish the rate, watch the error rate, report.
+    let ticker = {
+        let sh = sh.clone();
+        let abort = s.limits.abort_on_error_rate;
+        let progress = opts.progress;
+        let total = s.duration_s;
+        tokio::spawn(async move {
+            let mut k = 1u64;
+            loop {
+                tokio::time::sleep_until(sh.start + Duration::from_secs(k)).await;
+                let active = sh.active.load(Ordering::Relaxed);
+                let mut rec = sh.rec.lock().unwrap_or_else(|e| e.into_inner());
+                rec.roll(k, active);
+                if let Some(last) = rec.rows.last() {
+                    sh.metrics.rps.set(last.completed as f64);
+                }
+                let recent = &rec.rows[rec.rows.len().saturating_sub(10)..];
+                let window = recent.len().max(1);
+                let (done, bad) = recent
+                    .iter()
+                    .fold((0, 0), |(d, b), r| (d + r.completed, b + r.errors));
+                if progress && let Some(r) = rec.rows.last() {
+                    eprintln!(
+                        "{:>5} s / {:.0} s  sent {:>6}  ok {:>6}  errors {:>5}  p95 {:>8.1} ms  active {}",
+                        r.t_s + 1,
+                        total,
+                        r.sent,
+                        r.ok,
+                        r.errors,
+                        r.p95_ms,
+                        active
+                    );
+                }
+                drop(rec);
+                if let Some(limit) = abort
+                    && done >= 20
+                    && bad as f64 / done as f64 > limit
+                {
+                    sh.stop_with(format!(
+                        "aborted: error rate {:.1}% over the last {} s exceeds abort_on_error_rate {:.1}%",
+                        bad as f64 / done as f64 * 100.0,
+                        window,
+                        limit * 100.0
+                    ));
+                    return;
+                }
+                if sh.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                k += 1;
+            }
+        })
+    };
+    if opts.stop_on_ctrl_c {
+        let sh = sh.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                sh.stop_with("interrupted (Ctrl-C)".into());
+            }
+        });
+    }
+    // Every task ends by itself: arrivals stop at the duration, users at the end, and each
+    // request within its timeout.
+    for t in tasks {
+        let _ = t.await;
+    }
+    let finished = Instant::now();
+    ticker.abort();
+    let sent = sh.sent.load(Ordering::Relaxed).min(s.limits.max_requests);
+    let elapsed = sh.since(finished).max(1e-9);
+    let reason = sh.reason.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut rec = sh.rec.lock().unwrap_or_else(|e| e.into_inner());
+    let last = elapsed.ceil() as u64;
+    rec.roll(last, 0);
+    let pct = |h: &Histogram<u64>| {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        let q = |p: f64| ms_at(h, p);
+        Percentiles {
+            mean: h.mean() / 1000.0,
+            p50: q(0.5),
+            p90: q(0.9),
+            p95: q(0.95),
+            p99: q(0.99),
+            max: h.max() as f64 / 1000.0,
+        }
+    };
+    let completed = rec.completed;
+    let success_rate = if completed == 0 {
+        0.0
+    } else {
+        rec.ok as f64 / completed as f64
+    };
+    let corrected = pct(&rec.corrected);
+    let stopped = match reason {
+        Some(r) => r,
+        None if sent >= s.limits.max_requests => {
+            format!("max_requests ({}) reached", s.limits.max_requests)
+        }
+        None => "completed".into(),
+    };
+    let mut report = LoadReport {
+        format_version: LOADTEST_FORMAT_VERSION,
+        scenario: s.name.clone(),
+        description: s.description.clone(),
+        target: s.target.clone().unwrap_or_default(),
+        path: s.path.clone(),
+        load: describe(&workload),
+        started_unix_s: started_unix,
+        planned_duration_s: s.duration_s,
+        duration_s: elapsed,
+        sent,
+        completed,
+        ok: rec.ok,
+        errors: rec.errors,
+        status_codes: rec.codes.clone(),
+        throughput_rps: completed as f64 / elapsed,
+        success_rate,
+        latency_ms: super::report::Latency {
+            corrected,
+            raw: pct(&rec.raw),
+        },
+        slo: SloResult::judge(&s.slo, success_rate, corrected.p95, completed),
+        partial: stopped.starts_with("aborted") || stopped.starts_with("interrupted"),
+        stopped,
+        series: std::mem::take(&mut rec.rows),
+        samples: rec.samples.take().unwrap_or_default(),
+    };
+    report.samples.sort_by(|a, b| a.sent_s.total_cmp(&b.sent_s));
+    report
+        .series
+        .retain(|r| r.sent + r.completed > 0 || (r.t_s as f64) < s.duration_s);
+    Ok(report)
+}

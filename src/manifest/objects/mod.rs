@@ -1,0 +1,512 @@
+//! Deployments, HorizontalPodAutoscalers and KEDA ScaledObjects as scaletwin reads them.
+
+mod hpa;
+mod keda;
+
+use hpa::*;
+use keda::*;
+
+use super::error::{ErrorKind, ManifestError, ManifestWarning};
+use super::read::{Ctx, R, join, opt};
+use super::yaml::{self, Kind, Node};
+use crate::policy::hpa::{
+    Behavior, HpaSpec, MetricSpec, MetricTarget, ObjectRef, PolicyType, ScalingPolicy,
+    ScalingRules, SelectPolicy,
+};
+use crate::policy::keda::formula::Formula;
+use crate::policy::keda::{
+    Annotations, Fallback, FallbackBehavior, ScaledObjectSpec, Scaler, ScalingModifiers,
+    StreamMode, Trigger, TriggerMetricType,
+};
+use crate::time::SimDuration;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where an object was read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub file: PathBuf,
+    /// Index of the YAML document in the file (0-based).
+    pub doc: usize,
+    /// Line of the document's root.
+    pub line: usize,
+}
+
+/// Lines of the fields that were read, by dotted path (for lint findings and reports).
+pub type FieldLines = BTreeMap<String, usize>;
+
+/// A readiness probe's timing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadinessProbe {
+    pub initial_delay_seconds: i64,
+    pub period_seconds: i64,
+    pub failure_threshold: i64,
+    pub success_threshold: i64,
+}
+
+/// A container's resources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub cpu_request_milli: Option<i64>,
+    pub memory_request_milli: Option<i64>,
+    pub cpu_limit_milli: Option<i64>,
+    pub memory_limit_milli: Option<i64>,
+    pub readiness: Option<ReadinessProbe>,
+}
+
+/// An `apps/v1` Deployment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deployment {
+    pub name: String,
+    pub namespace: String,
+    /// `spec.replicas` (`None`: unset, the API default is 1).
+    pub replicas: Option<i32>,
+    pub containers: Vec<ContainerSpec>,
+    pub termination_grace_period_seconds: i64,
+    pub source: Source,
+    pub lines: FieldLines,
+}
+
+impl Deployment {
+    /// The sum of the containers' CPU requests, when every container has one.
+    pub fn cpu_request_milli(&self) -> Option<i64> {
+        self.containers.iter().map(|c| c.cpu_request_milli).sum()
+    }
+    /// The first readiness probe among the containers.
+    pub fn readiness(&self) -> Option<ReadinessProbe> {
+        self.containers.iter().find_map(|c| c.readiness)
+    }
+}
+
+/// An `autoscaling/v2` (or `v2beta2`, `v1`) HorizontalPodAutoscaler.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HorizontalPodAutoscaler {
+    pub name: String,
+    pub namespace: String,
+    pub api_version: String,
+    pub target_kind: String,
+    pub target_name: String,
+    pub spec: HpaSpec,
+    pub source: Source,
+    pub lines: FieldLines,
+}
+
+/// A `keda.sh/v1alpha1` ScaledObject.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaledObject {
+    pub spec: ScaledObjectSpec,
+    pub source: Source,
+    pub lines: FieldLines,
+}
+
+/// An object of a kind scaletwin does not model (kept so the caller can say so).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedObject {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub source: Source,
+}
+
+/// Everything read from a set of manifest files.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ManifestSet {
+    pub files: Vec<PathBuf>,
+    pub deployments: Vec<Deployment>,
+    pub hpas: Vec<HorizontalPodAutoscaler>,
+    pub scaled_objects: Vec<ScaledObject>,
+    pub skipped: Vec<SkippedObject>,
+    pub warnings: Vec<ManifestWarning>,
+}
+
+impl ManifestSet {
+    /// The Deployment a ScaledObject or HPA targets, by namespace and name.
+    pub fn deployment(&self, namespace: &str, name: &str) -> Option<&Deployment> {
+        self.deployments
+            .iter()
+            .find(|d| d.namespace == namespace && d.name == name)
+    }
+}
+
+/// Read every `.yaml`/`.yml` file under the given files and folders (folders recursively, in
+/// name order).
+pub fn load_paths(paths: &[PathBuf]) -> Result<ManifestSet, ManifestError> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect(p, &mut files)?;
+    }
+    if files.is_empty() {
+        return Err(ManifestError {
+            kind: ErrorKind::Io,
+            file: paths.first().cloned().unwrap_or_default(),
+            line: 0,
+            field: None,
+            value: None,
+            message: "no YAML files found".into(),
+            hint: Some("name files or folders that contain .yaml or .yml manifests".into()),
+        });
+    }
+    let mut set = ManifestSet::default();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| io_error(&f, &e))?;
+        load_str(&f, &text, &mut set)?;
+        set.files.push(f);
+    }
+    Ok(set)
+}
+
+fn io_error(f: &Path, e: &std::io::Error) -> ManifestError {
+    ManifestError {
+        kind: ErrorKind::Io,
+        file: f.to_path_buf(),
+        line: 0,
+        field: None,
+        value: None,
+        message: format!("cannot read: {e}"),
+        hint: Some("check the path and its permissions".into()),
+    }
+}
+
+fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> {
+    let meta = std::fs::metadata(p).map_err(|e| io_error(p, &e))?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+            .map_err(|e| io_error(p, &e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() || e.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                collect(&e, out)?;
+            }
+        }
+    } else {
+        out.push(p.to_path_buf());
+    }
+    Ok(())
+}
+
+/// Read the objects of one file's text into `set`.
+pub fn load_str(file: &Path, text: &str, set: &mut ManifestSet) -> Result<(), ManifestError> {
+    let docs = yaml::parse(text).map_err(|e| ManifestError {
+        kind: ErrorKind::Syntax,
+        file: file.to_path_buf(),
+        line: e.line,
+        field: None,
+        value: None,
+        message: format!("YAML syntax error at column {}: {}", e.col + 1, e.message),
+        hint: Some("fix the YAML (indentation, quotes, brackets) and try again".into()),
+    })?;
+    let mut warnings = std::mem::take(&mut set.warnings);
+    let mut ctx = Ctx {
+        file,
+        warnings: &mut warnings,
+    };
+    let result = (|| {
+        for (i, doc) in docs.iter().enumerate() {
+            let Some(root) = &doc.root else { continue };
+            object(
+                &mut ctx,
+                root,
+                Source {
+                    file: file.to_path_buf(),
+                    doc: i,
+                    line: root.start.line,
+                },
+                set,
+            )?;
+        }
+        Ok(())
+    })();
+    set.warnings = warnings;
+    result
+}
+
+fn object(ctx: &mut Ctx, root: &Node, source: Source, set: &mut ManifestSet) -> R<()> {
+    let root = ctx.map(root, "(document)")?;
+    let api = opt(root, "apiVersion")
+        .map(|n| ctx.string(n, "apiVersion"))
+        .transpose()?;
+    let kind = opt(root, "kind")
+        .map(|n| ctx.string(n, "kind"))
+        .transpose()?;
+    if api.is_none() && kind.is_none() && root.get("format_version").is_some() {
+        // One of scaletwin's own files (a service model, an experiment) in the same folder.
+        set.skipped.push(SkippedObject {
+            api_version: String::new(),
+            kind: "scaletwin file".into(),
+            name: String::new(),
+            source,
+        });
+        return Ok(());
+    }
+    let (Some(api), Some(kind)) = (api, kind) else {
+        return Err(ctx.missing(
+            root,
+            if root.get("kind").is_none() {
+                "kind"
+            } else {
+                "apiVersion"
+            },
+            "every Kubernetes object needs apiVersion and kind",
+        ));
+    };
+    let name = || -> R<String> {
+        let meta = opt(root, "metadata")
+            .ok_or_else(|| ctx.missing(root, "metadata", "add metadata.name"))?;
+        let n = opt(meta, "name")
+            .ok_or_else(|| ctx.missing(meta, "metadata.name", "give the object a name"))?;
+        ctx.string(n, "metadata.name")
+    };
+    match kind.as_str() {
+        "List" => {
+            if let Some(items) = opt(root, "items") {
+                for item in ctx.seq(items, "items")? {
+                    object(
+                        ctx,
+                        item,
+                        Source {
+                            line: item.start.line,
+                            ..source.clone()
+                        },
+                        set,
+                    )?;
+                }
+            }
+        }
+        "ScaledObject" => {
+            if api != "keda.sh/v1alpha1" {
+                let hint = if api.starts_with("keda.k8s.io") {
+                    "this is the KEDA v1 schema; KEDA 2.x uses apiVersion keda.sh/v1alpha1 (see KEDA's v1->v2 migration guide: scaleTargetRef.deploymentName became scaleTargetRef.name)"
+                } else {
+                    "use apiVersion keda.sh/v1alpha1"
+                };
+                return Err(api_error(ctx, root, &api, hint));
+            }
+            let so = scaled_object(ctx, root, name()?, source)?;
+            set.scaled_objects.push(so);
+        }
+        "HorizontalPodAutoscaler" => {
+            if !matches!(
+                api.as_str(),
+                "autoscaling/v2" | "autoscaling/v2beta2" | "autoscaling/v1"
+            ) {
+                return Err(api_error(ctx, root, &api, "use apiVersion autoscaling/v2"));
+            }
+            let h = hpa(ctx, root, name()?, api, source)?;
+            set.hpas.push(h);
+        }
+        "Deployment" => {
+            if api != "apps/v1" {
+                return Err(api_error(
+                    ctx,
+                    root,
+                    &api,
+                    "Deployments are read as apps/v1",
+                ));
+            }
+            let d = deployment(ctx, root, name()?, source)?;
+            set.deployments.push(d);
+        }
+        _ => {
+            let name = name().unwrap_or_default();
+            set.skipped.push(SkippedObject {
+                api_version: api,
+                kind,
+                name,
+                source,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn api_error(ctx: &Ctx, root: &Node, api: &str, hint: &str) -> ManifestError {
+    let node = root.get("apiVersion").unwrap_or(root);
+    ManifestError {
+        kind: ErrorKind::ApiVersion,
+        ..ctx.error(
+            node,
+            "apiVersion",
+            format!("apiVersion {api} is not supported"),
+            Some(hint.into()),
+        )
+    }
+}
+
+fn namespace(ctx: &Ctx, root: &Node) -> R<String> {
+    Ok(
+        match opt(root, "metadata").and_then(|m| opt(m, "namespace")) {
+            Some(n) => ctx.string(n, "metadata.namespace")?,
+            None => "default".into(),
+        },
+    )
+}
+
+const I32: i64 = i32::MAX as i64;
+
+fn deployment(ctx: &mut Ctx, root: &Node, name: String, source: Source) -> R<Deployment> {
+    let namespace = namespace(ctx, root)?;
+    let mut lines = FieldLines::new();
+    let spec = opt(root, "spec").map(|s| ctx.map(s, "spec")).transpose()?;
+    let mut replicas = None;
+    let mut containers = Vec::new();
+    let mut grace = 30;
+    if let Some(spec) = spec {
+        if let Some(r) = opt(spec, "replicas") {
+            replicas = Some(ctx.int(
+                r,
+                "spec.replicas",
+                0,
+                I32,
+                "replicas is a count of pods, 0 or more",
+            )? as i32);
+            lines.insert("spec.replicas".into(), r.start.line);
+        }
+        let pod = opt(spec, "template").and_then(|t| opt(t, "spec"));
+        if let Some(pod) = pod {
+            let pod = ctx.map(pod, "spec.template.spec")?;
+            if let Some(g) = opt(pod, "terminationGracePeriodSeconds") {
+                grace = ctx.int(
+                    g,
+                    "spec.template.spec.terminationGracePeriodSeconds",
+                    0,
+                    I32,
+                    "seconds, 0 or more",
+                )?;
+            }
+            if let Some(cs) = opt(pod, "containers") {
+                for (i, c) in ctx
+                    .seq(cs, "spec.template.spec.containers")?
+                    .iter()
+                    .enumerate()
+                {
+                    let path = format!("spec.template.spec.containers[{i}]");
+                    containers.push(container(ctx, c, &path)?);
+                }
+            }
+        }
+    }
+    if containers.is_empty() {
+        ctx.warn(root.start.line, format!("Deployment {name} has no containers; CPU and memory metrics cannot be computed for it"));
+    }
+    Ok(Deployment {
+        name,
+        namespace,
+        replicas,
+        containers,
+        termination_grace_period_seconds: grace,
+        source,
+        lines,
+    })
+}
+
+fn container(ctx: &Ctx, c: &Node, path: &str) -> R<ContainerSpec> {
+    let c = ctx.map(c, path)?;
+    let name = opt(c, "name")
+        .map(|n| ctx.string(n, &join(path, "name")))
+        .transpose()?
+        .unwrap_or_default();
+    let res = opt(c, "resources");
+    let q = |section: &str, key: &str| -> R<Option<i64>> {
+        match res.and_then(|r| opt(r, section)).and_then(|s| opt(s, key)) {
+            Some(n) => Ok(Some(
+                ctx.quantity(n, &format!("{path}.resources.{section}.{key}"))?,
+            )),
+            None => Ok(None),
+        }
+    };
+    let readiness = match opt(c, "readinessProbe") {
+        None => None,
+        Some(p) => {
+            let pp = join(path, "readinessProbe");
+            let g = |k: &str, d: i64, lo: i64| -> R<i64> {
+                opt(p, k)
+                    .map(|n| {
+                        ctx.int(
+                            n,
+                            &join(&pp, k),
+                            lo,
+                            I32,
+                            "a whole number of seconds or probes",
+                        )
+                    })
+                    .transpose()
+                    .map(|v| v.unwrap_or(d))
+            };
+            Some(ReadinessProbe {
+                initial_delay_seconds: g("initialDelaySeconds", 0, 0)?,
+                period_seconds: g("periodSeconds", 10, 1)?,
+                failure_threshold: g("failureThreshold", 3, 1)?,
+                success_threshold: g("successThreshold", 1, 1)?,
+            })
+        }
+    };
+    Ok(ContainerSpec {
+        name,
+        cpu_request_milli: q("requests", "cpu")?,
+        memory_request_milli: q("requests", "memory")?,
+        cpu_limit_milli: q("limits", "cpu")?,
+        memory_limit_milli: q("limits", "memory")?,
+        readiness,
+    })
+}
+
+fn target_ref(ctx: &Ctx, spec: &Node, path: &str) -> R<(String, String)> {
+    let r = opt(spec, "scaleTargetRef").ok_or_else(|| {
+        ctx.missing(
+            spec,
+            &join(path, "scaleTargetRef"),
+            "name the workload to scale: scaleTargetRef: {name: my-deployment}",
+        )
+    })?;
+    let r = ctx.map(r, &join(path, "scaleTargetRef"))?;
+    let name = opt(r, "name").ok_or_else(|| {
+        let hint = if r.get("deploymentName").is_some() {
+            "scaleTargetRef.deploymentName is KEDA v1; KEDA 2.x uses scaleTargetRef.name"
+        } else {
+            "set scaleTargetRef.name to the Deployment's name"
+        };
+        ctx.missing(r, &format!("{path}.scaleTargetRef.name"), hint)
+    })?;
+    let name = ctx.string(name, &format!("{path}.scaleTargetRef.name"))?;
+    let kind = opt(r, "kind")
+        .map(|k| ctx.string(k, &format!("{path}.scaleTargetRef.kind")))
+        .transpose()?
+        .unwrap_or_else(|| "Deployment".into());
+    Ok((kind, name))
+}
+
+/// Parse a dotted field path (`spec.triggers[0].metadata.threshold`) into segments.
+pub fn split_path(path: &str) -> Vec<PathSeg> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(b) = rest.find('[') {
+            if b > 0 {
+                out.push(PathSeg::Key(rest[..b].to_string()));
+            }
+            rest = &rest[b..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let close = stripped.find(']').unwrap_or(stripped.len());
+                match stripped[..close].parse::<usize>() {
+                    Ok(i) => out.push(PathSeg::Index(i)),
+                    Err(_) => out.push(PathSeg::Key(stripped[..close].to_string())),
+                }
+                rest = stripped.get(close + 1..).unwrap_or("");
+            }
+        } else if !rest.is_empty() {
+            out.push(PathSeg::Key(rest.to_string()));
+        }
+    }
+    out
+}
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathSeg {
+    Key(String),
+    Index(usize),
+}

@@ -1,0 +1,219 @@
+//! The testbed's control plane: scrapes and metrics-server samples of its own counters, the
+//! signals triggers read, and the KEDA polls and HPA syncs that change its replicas.
+
+use super::*;
+
+impl World {
+    pub(super) fn scrape(&mut self) {
+        let (now, keep) = (self.now, self.keep_us);
+        for d in self.deps.iter_mut() {
+            d.scrapes.push_back(Scrape {
+                t: now,
+                requests: d.completed_total,
+                tokens: d.tokens,
+                buckets: d.buckets.clone(),
+                in_flight: d.in_system as f64,
+            });
+            while d.scrapes.front().is_some_and(|s| s.t < now - keep) {
+                d.scrapes.pop_front();
+            }
+        }
+    }
+
+    pub(super) fn metrics_server(&mut self) {
+        let res = us(self.m.metrics.metrics_server_resolution_s);
+        let now = self.now;
+        for pod in self.pods.iter_mut() {
+            if !matches!(pod.state, PodState::Running | PodState::Ready) {
+                continue;
+            }
+            let dm = &self.m.deployments[pod.dep];
+            let idle = dm.idle_cpu_millicores * 1e-3 * (now - pod.cpu_updated) as f64 * 1e-6;
+            pod.cpu_s += idle;
+            pod.cpu_updated = now;
+            let window = (now - pod.started).clamp(1, res);
+            let cpu_milli = (pod.cpu_s - pod.cpu_at_sample) * 1e3 / (window as f64 * 1e-6);
+            pod.cpu_at_sample = pod.cpu_s;
+            let mem = dm.memory_base_bytes + dm.memory_per_inflight_bytes * pod.in_flight as f64;
+            if now - pod.started >= res {
+                pod.sample = Some((now, cpu_milli, mem * 1e3));
+            }
+        }
+    }
+
+    pub(super) fn signal(&self, s: &SignalRef) -> Result<Option<f64>, String> {
+        let now = self.now;
+        Ok(match s {
+            SignalRef::RequestRate { dep, window_us } => {
+                scrape_rate(&self.deps[*dep].scrapes, now, *window_us, |x| x.requests)
+            }
+            SignalRef::TokenRate { dep, window_us } => {
+                scrape_rate(&self.deps[*dep].scrapes, now, *window_us, |x| x.tokens)
+            }
+            SignalRef::InFlight { dep } => self.deps[*dep].scrapes.back().map(|x| x.in_flight),
+            SignalRef::LatencyQuantile { dep, q, window_us } => scrape_quantile(
+                &self.deps[*dep].scrapes,
+                now,
+                *q,
+                *window_us,
+                &self.m.metrics.latency_buckets_s,
+            ),
+            SignalRef::QueueLength { queue } | SignalRef::StreamLag { queue } => {
+                Some(self.queues[*queue].len() as f64)
+            }
+            SignalRef::StreamPending { queue } => Some(self.pending[*queue] as f64),
+            SignalRef::StreamLength { queue } => {
+                Some((self.queues[*queue].len() as u64 + self.pending[*queue]) as f64)
+            }
+            SignalRef::Constant(v) => Some(*v),
+            SignalRef::OfferedRate => {
+                return Err(
+                    "the offered-rate signal is the simulator's forecast; a live testbed cannot know it"
+                        .into(),
+                );
+            }
+        })
+    }
+
+    /// Trigger `idx` of autoscaler `i`: the value fetched from a real Prometheus when there
+    /// is one, otherwise the bound signal.
+    pub(super) fn trigger_value(
+        &self,
+        i: usize,
+        idx: usize,
+        sigs: &[Option<SignalRef>],
+    ) -> Result<Option<f64>, String> {
+        if let Some(v) = self.fetched.get(&(i, idx)) {
+            return v.clone();
+        }
+        controllers::trigger_signal(sigs, idx, &|s| self.signal(s))
+    }
+
+    /// What the HPA sees of pod `p`.
+    pub(super) fn pod_status(&self, p: usize) -> PodStatus {
+        let pod = &self.pods[p];
+        PodStatus {
+            name: self.pod_name(p),
+            started: (pod.state != PodState::Pending).then_some(pod.started),
+            ready: pod.state == PodState::Ready,
+            ready_at: pod.ready_at,
+            deleting: pod.deleting,
+            sample: pod.sample,
+        }
+    }
+
+    pub(super) fn ready_pods(&self, dep: usize) -> i32 {
+        self.deps[dep]
+            .pods
+            .iter()
+            .filter(|p| self.pods[**p].state == PodState::Ready)
+            .count() as i32
+    }
+
+    pub(super) fn keda_poll(&mut self, i: usize, jobs: &mut Vec<JobStart>) {
+        let Some(mut k) = self.autoscalers[i].keda.take() else {
+            return;
+        };
+        let dep = self.autoscalers[i].dep;
+        let current = self.deps[dep].replicas.spec as i32;
+        let ready = self.ready_pods(dep);
+        let now = SimTime::from_micros(self.now);
+        let d = {
+            let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
+            let mut read = |idx: usize, _t: &Trigger| self.trigger_value(i, idx, sigs);
+            keda::poll(spec, st, current, ready, now, &mut read)
+        };
+        let interval = k.0.polling_interval.as_micros();
+        let name = k.0.name.clone();
+        self.autoscalers[i].keda = Some(k);
+        if let Some(n) = d.set_replicas
+            && n != current
+        {
+            self.log.push(format!(
+                "{:>9.1} s  keda {name}: {current} -> {n}: {}",
+                self.now as f64 * 1e-6,
+                d.explain()
+            ));
+        }
+        if let Some(n) = d.set_replicas {
+            self.set_replicas(dep, n.max(0) as u32);
+            for p in self.deps[dep].endpoints.clone() {
+                jobs.extend(self.pull(p));
+            }
+        }
+        self.schedule(self.now + interval.max(1), Timer::KedaPoll(i));
+    }
+
+    pub(super) fn hpa_sync(&mut self, i: usize, jobs: &mut Vec<JobStart>) {
+        let sync = self.m.controller.sync_period.as_micros();
+        self.schedule(self.now + sync, Timer::HpaSync(i));
+        if self.autoscalers[i]
+            .keda
+            .as_ref()
+            .is_some_and(|k| !k.0.hpa_exists())
+        {
+            return;
+        }
+        let dep = self.autoscalers[i].dep;
+        let current = self.deps[dep].replicas.spec as i32;
+        let status = self.deps[dep]
+            .pods
+            .iter()
+            .filter(|p| !self.pods[**p].deleting)
+            .count() as i32;
+        let now = SimTime::from_micros(self.now);
+        // The state the sync changes is taken out; everything else is read in place.
+        let mut state = std::mem::take(&mut self.autoscalers[i].hpa_state);
+        let mut k = self.autoscalers[i].keda.take();
+        let (decision, desired) = {
+            let w = &*self;
+            let ready = w.ready_pods(dep);
+            let hs = &w.autoscalers[i].hpa_signals;
+            let bound = |metric: &str| metric_signal(hs, metric, &|s| w.signal(s));
+            let mut external = |metric: &str| match k.as_mut() {
+                Some(k) => {
+                    let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
+                    let mut read = |idx: usize, _t: &Trigger| w.trigger_value(i, idx, sigs);
+                    keda::adapter_read(spec, st, metric, current, ready, &mut read)
+                }
+                None => Ok(vec![keda::to_milli(bound(metric)?.unwrap_or(0.0))]),
+            };
+            let mut view = PodsView {
+                dm: &w.m.deployments[dep],
+                pods: w.deps[dep].pods.iter().map(|p| w.pod_status(*p)).collect(),
+                resolution_s: w.m.metrics.metrics_server_resolution_s,
+                now_us: w.now,
+                bound: &bound,
+                external: &mut external,
+            };
+            controllers::hpa_sync(
+                &w.autoscalers[i].hpa,
+                &mut state,
+                &mut view,
+                &w.m.controller,
+                now,
+                current,
+                status,
+            )
+        };
+        let a = &mut self.autoscalers[i];
+        a.hpa_state = state;
+        a.keda = k;
+        a.desired = decision.desired;
+        if decision.scale_updated {
+            self.log.push(format!(
+                "{:>9.1} s  hpa {}: {current} -> {}: {}",
+                self.now as f64 * 1e-6,
+                a.name,
+                decision.desired,
+                decision.explain()
+            ));
+        }
+        if let Some(n) = desired {
+            self.set_replicas(dep, n.max(0) as u32);
+            for p in self.deps[dep].endpoints.clone() {
+                jobs.extend(self.pull(p));
+            }
+        }
+    }
+}

@@ -1,0 +1,830 @@
+//! The testbed's state: pods, queues, scrapes and autoscalers, changed under one lock by the
+//! request handlers and the control loop. Model time is wall time since the clock started,
+//! times the time scale, in µs.
+
+mod control;
+
+use crate::cluster::controllers::{self, PodStatus, PodsView, metric_signal};
+use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
+use crate::cluster::{self, Replicas};
+use crate::engine::model::{Model, QueueKind, Routing, SignalRef};
+use crate::engine::rng::{KeyedRng, Stream};
+use crate::policy::hpa::{HpaSpec, HpaState};
+use crate::policy::keda::{self, KedaState, Trigger};
+use crate::time::SimTime;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PodState {
+    Pending,
+    Running,
+    Ready,
+    Gone,
+}
+
+struct Pod {
+    dep: usize,
+    serial: u64,
+    state: PodState,
+    created: i64,
+    started: i64,
+    ready_at: i64,
+    deleting: bool,
+    in_endpoints: bool,
+    in_flight: u32,
+    /// Requests waiting for a slot of this pod (they receive the pod when it is theirs).
+    waiting: VecDeque<oneshot::Sender<usize>>,
+    cpu_s: f64,
+    cpu_updated: i64,
+    cpu_at_sample: f64,
+    sample: Option<(i64, f64, f64)>,
+}
+
+impl Pod {
+    /// The pod as the ReplicaSet controller ranks it for deletion.
+    fn candidate(&self) -> cluster::Candidate {
+        cluster::Candidate {
+            ready: self.state == PodState::Ready,
+            started: self.state != PodState::Pending,
+            created_us: self.created,
+            serial: self.serial,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Dep {
+    /// spec.replicas and the record of its changes.
+    replicas: Replicas,
+    pods: Vec<usize>,
+    endpoints: Vec<usize>,
+    shared_waiting: VecDeque<oneshot::Sender<usize>>,
+    completed_total: f64,
+    tokens: f64,
+    buckets: Vec<f64>,
+    scrapes: VecDeque<Scrape>,
+    in_system: u64,
+    rr: usize,
+    failures: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Job {
+    queue: usize,
+    enqueued: i64,
+    key: u64,
+}
+
+/// A job a consumer pod has taken: sleep `service`, then [`World::complete_job`].
+pub(super) struct JobStart {
+    pub service: Duration,
+    pod: usize,
+    job: Job,
+}
+
+/// What happens to an arriving request.
+pub(super) enum Admit {
+    Start(usize),
+    Wait(usize, oneshot::Receiver<usize>),
+    Rejected(u16, &'static str),
+}
+
+struct AsRt {
+    hpa: HpaSpec,
+    hpa_state: HpaState,
+    keda: Option<(keda::ScaledObjectSpec, KedaState, Vec<Option<SignalRef>>)>,
+    hpa_signals: Vec<(String, SignalRef)>,
+    name: String,
+    dep: usize,
+    desired: i32,
+}
+
+/// A prometheus trigger's value from a real server: `((autoscaler, trigger), value)`.
+pub(super) type Fetched = ((usize, usize), Result<Option<f64>, String>);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    Scrape,
+    MetricsServer,
+    KedaPoll(usize),
+    HpaSync(usize),
+    PodStarted(usize),
+    PodReady(usize),
+    EndpointGone(usize),
+    Kill(usize),
+}
+
+pub(super) struct World {
+    pub(super) m: Model,
+    seed: u64,
+    scale: f64,
+    clock: Option<Instant>,
+    now: i64,
+    pods: Vec<Pod>,
+    deps: Vec<Dep>,
+    queues: Vec<VecDeque<Job>>,
+    pending: Vec<u64>,
+    autoscalers: Vec<AsRt>,
+    timers: BinaryHeap<Reverse<(i64, u64, Timer)>>,
+    seq: u64,
+    serial: u64,
+    keys: u64,
+    keep_us: i64,
+    requests: u64,
+    ok: u64,
+    rejected: u64,
+    /// Values of prometheus triggers fetched from a real server for this control step.
+    fetched: HashMap<(usize, usize), Result<Option<f64>, String>>,
+    log: Vec<String>,
+    /// The deployment that consumes each broker queue (computed once).
+    consumers: Vec<Option<usize>>,
+}
+
+fn us(s: f64) -> i64 {
+    (s * 1e6).round() as i64
+}
+
+impl World {
+    pub(super) fn new(m: Model, seed: u64, scale: f64) -> World {
+        let nb = m.metrics.latency_buckets_s.len() + 1;
+        let mut w = World {
+            deps: (0..m.deployments.len())
+                .map(|_| Dep {
+                    buckets: vec![0.0; nb],
+                    ..Dep::default()
+                })
+                .collect(),
+            queues: vec![VecDeque::new(); m.queues.len()],
+            pending: vec![0; m.queues.len()],
+            autoscalers: Vec::new(),
+            seed,
+            scale,
+            clock: None,
+            now: 0,
+            pods: Vec::new(),
+            timers: BinaryHeap::new(),
+            seq: 0,
+            serial: 0,
+            keys: 0,
+            keep_us: 0,
+            requests: 0,
+            ok: 0,
+            rejected: 0,
+            fetched: HashMap::new(),
+            log: Vec::new(),
+            consumers: (0..m.queues.len())
+                .map(|q| m.deployments.iter().position(|d| d.consumes.contains(&q)))
+                .collect(),
+            m,
+        };
+        let mut window = us(60.0);
+        for a in &w.m.autoscalers {
+            let (hpa, k, hpa_signals) = a.runtime();
+            let sigs = k
+                .iter()
+                .flat_map(|k| k.2.iter().flatten())
+                .chain(hpa_signals.iter().map(|x| &x.1));
+            for s in sigs {
+                if let SignalRef::RequestRate { window_us, .. }
+                | SignalRef::LatencyQuantile { window_us, .. }
+                | SignalRef::TokenRate { window_us, .. } = s
+                {
+                    window = window.max(*window_us);
+                }
+            }
+            w.autoscalers.push(AsRt {
+                desired: w.m.deployments[a.deployment].initial_replicas as i32,
+                hpa,
+                hpa_state: HpaState::default(),
+                keda: k,
+                hpa_signals,
+                name: a.name.clone(),
+                dep: a.deployment,
+            });
+        }
+        w.keep_us = window + us(2.0 * w.m.metrics.scrape_interval_s);
+        for d in 0..w.m.deployments.len() {
+            let n = w.m.deployments[d].initial_replicas;
+            w.deps[d].replicas = Replicas::starting_at(n);
+            for _ in 0..n {
+                let p = w.new_pod(d, -600_000_000);
+                w.pods[p].state = PodState::Running;
+                w.pods[p].started = -600_000_000;
+                w.make_ready(p);
+            }
+        }
+        w
+    }
+
+    /// Start the model clock now (false when it was already running).
+    pub(super) fn start_clock(&mut self) -> bool {
+        if self.clock.is_some() {
+            return false;
+        }
+        self.clock = Some(Instant::now());
+        self.schedule(us(self.m.metrics.scrape_interval_s), Timer::Scrape);
+        self.schedule(
+            us(self.m.metrics.metrics_server_resolution_s),
+            Timer::MetricsServer,
+        );
+        let sync = self.m.controller.sync_period.as_micros();
+        for i in 0..self.autoscalers.len() {
+            if self.autoscalers[i].keda.is_some() {
+                self.schedule(0, Timer::KedaPoll(i));
+            }
+            self.schedule(sync, Timer::HpaSync(i));
+        }
+        true
+    }
+
+    pub(super) fn clock_started(&self) -> bool {
+        self.clock.is_some()
+    }
+
+    /// Model time now, µs (0 before the clock starts).
+    fn model_now(&self) -> i64 {
+        match self.clock {
+            Some(c) => (c.elapsed().as_secs_f64() * self.scale * 1e6) as i64,
+            None => 0,
+        }
+    }
+
+    fn wall(&self, model_us: i64) -> Instant {
+        let c = self.clock.unwrap_or_else(Instant::now);
+        c + Duration::from_secs_f64((model_us.max(0) as f64 * 1e-6) / self.scale)
+    }
+
+    fn to_wall(&self, model_us: i64) -> Duration {
+        Duration::from_secs_f64((model_us.max(0) as f64 * 1e-6) / self.scale)
+    }
+
+    fn schedule(&mut self, t: i64, timer: Timer) {
+        self.seq += 1;
+        self.timers.push(Reverse((t, self.seq, timer)));
+    }
+
+    /// The next control step: its model time and when it is due on the wall clock.
+    pub(super) fn next_control(&self) -> (i64, Instant) {
+        match self.timers.peek() {
+            Some(Reverse((t, _, _))) => (*t, self.wall(*t)),
+            None => {
+                let t = self.model_now() + us(1.0);
+                (t, self.wall(t))
+            }
+        }
+    }
+
+    /// The prometheus triggers of the autoscalers due by `t`: `((autoscaler, trigger), query,
+    /// ignoreNullValues)`.
+    pub(super) fn prometheus_queries_due(&self, t: i64) -> Vec<((usize, usize), String, bool)> {
+        let mut due: Vec<usize> = self
+            .timers
+            .iter()
+            .filter(|Reverse((at, _, _))| *at <= t)
+            .filter_map(|Reverse((_, _, tm))| match tm {
+                Timer::KedaPoll(i) | Timer::HpaSync(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        due.sort_unstable();
+        due.dedup();
+        let mut out = Vec::new();
+        for i in due {
+            if let Some(k) = &self.autoscalers[i].keda {
+                for (j, tr) in k.0.triggers.iter().enumerate() {
+                    if let keda::Scaler::Prometheus {
+                        query,
+                        ignore_null_values,
+                        ..
+                    } = &tr.scaler
+                    {
+                        out.push(((i, j), query.clone(), *ignore_null_values));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Run every timer due by `t`. Returns the jobs consumer pods took (to serve) and the
+    /// scaling decisions that changed something (to print).
+    pub(super) fn run_control(
+        &mut self,
+        t: i64,
+        fetched: Vec<Fetched>,
+    ) -> (Vec<JobStart>, Vec<String>) {
+        self.fetched = fetched.into_iter().collect();
+        let mut jobs = Vec::new();
+        while let Some(Reverse((at, _, tm))) = self.timers.peek().copied() {
+            if at > t {
+                break;
+            }
+            self.timers.pop();
+            self.now = at;
+            match tm {
+                Timer::Scrape => {
+                    self.scrape();
+                    self.schedule(at + us(self.m.metrics.scrape_interval_s), Timer::Scrape);
+                }
+                Timer::MetricsServer => {
+                    self.metrics_server();
+                    let r = us(self.m.metrics.metrics_server_resolution_s);
+                    self.schedule(at + r, Timer::MetricsServer);
+                }
+                Timer::KedaPoll(i) => self.keda_poll(i, &mut jobs),
+                Timer::HpaSync(i) => self.hpa_sync(i, &mut jobs),
+                Timer::PodStarted(p) => {
+                    if self.pods[p].state == PodState::Pending {
+                        self.pods[p].state = PodState::Running;
+                        self.pods[p].started = at;
+                        self.pods[p].cpu_updated = at;
+                        let d = self.m.deployments[self.pods[p].dep].readiness_initial_delay_us;
+                        self.schedule(at + d, Timer::PodReady(p));
+                    }
+                }
+                Timer::PodReady(p) => {
+                    if self.pods[p].state == PodState::Running && !self.pods[p].deleting {
+                        self.make_ready(p);
+                        jobs.extend(self.pull(p));
+                    }
+                }
+                Timer::EndpointGone(p) => {
+                    self.remove_endpoint(p);
+                    self.maybe_gone(p);
+                }
+                Timer::Kill(p) => self.kill(p),
+            }
+        }
+        self.fetched.clear();
+        (jobs, std::mem::take(&mut self.log))
+    }
+
+    // ---- pods ---------------------------------------------------------------------------
+
+    fn new_pod(&mut self, dep: usize, now: i64) -> usize {
+        self.serial += 1;
+        self.pods.push(Pod {
+            dep,
+            serial: self.serial,
+            state: PodState::Pending,
+            created: now,
+            started: i64::MIN,
+            ready_at: i64::MIN,
+            deleting: false,
+            in_endpoints: false,
+            in_flight: 0,
+            waiting: VecDeque::new(),
+            cpu_s: 0.0,
+            cpu_updated: now.max(0),
+            cpu_at_sample: 0.0,
+            sample: None,
+        });
+        let p = self.pods.len() - 1;
+        self.deps[dep].pods.push(p);
+        p
+    }
+
+    fn make_ready(&mut self, p: usize) {
+        let pod = &mut self.pods[p];
+        pod.state = PodState::Ready;
+        pod.ready_at = self.now;
+        pod.in_endpoints = true;
+        self.deps[pod.dep].endpoints.push(p);
+    }
+
+    fn remove_endpoint(&mut self, p: usize) {
+        let dep = self.pods[p].dep;
+        if self.pods[p].in_endpoints {
+            self.pods[p].in_endpoints = false;
+            self.deps[dep].endpoints.retain(|x| *x != p);
+        }
+    }
+
+    fn maybe_gone(&mut self, p: usize) {
+        let pod = &self.pods[p];
+        if pod.deleting
+            && !pod.in_endpoints
+            && pod.in_flight == 0
+            && pod.waiting.is_empty()
+            && pod.state != PodState::Gone
+        {
+            self.gone(p);
+        }
+    }
+
+    fn gone(&mut self, p: usize) {
+        let dep = self.pods[p].dep;
+        self.pods[p].state = PodState::Gone;
+        self.pods[p].waiting.clear();
+        self.deps[dep].pods.retain(|x| *x != p);
+        self.deps[dep].endpoints.retain(|x| *x != p);
+    }
+
+    fn kill(&mut self, p: usize) {
+        if self.pods[p].state == PodState::Gone {
+            return;
+        }
+        self.remove_endpoint(p);
+        let dep = self.pods[p].dep;
+        // Waiting requests lose their pod (their handlers answer 502); work in service is
+        // counted as failed when it ends.
+        let dropped = self.pods[p].waiting.len() as u64;
+        self.deps[dep].failures += dropped + self.pods[p].in_flight as u64;
+        self.deps[dep].in_system -= dropped.min(self.deps[dep].in_system);
+        self.gone(p);
+    }
+
+    /// Make the deployment's pod count follow `n` (the Deployment/ReplicaSet controller).
+    fn set_replicas(&mut self, dep: usize, n: u32) {
+        let d = &mut self.deps[dep];
+        if !d.replicas.set(n) {
+            return;
+        }
+        let alive: Vec<usize> = d
+            .pods
+            .iter()
+            .copied()
+            .filter(|p| !self.pods[*p].deleting)
+            .collect();
+        if (n as usize) > alive.len() {
+            for _ in alive.len()..n as usize {
+                let p = self.new_pod(dep, self.now);
+                let serial = self.pods[p].serial;
+                let delay = self.m.deployments[dep]
+                    .startup
+                    .sample_micros(&mut KeyedRng::new(
+                        self.seed,
+                        Stream::Startup,
+                        serial ^ (dep as u64) << 40,
+                    ));
+                self.schedule(self.now + delay, Timer::PodStarted(p));
+            }
+        } else {
+            let k = alive.len() - n as usize;
+            for p in cluster::victims(&alive, k, |p| self.pods[p].candidate()) {
+                let dm = &self.m.deployments[dep];
+                let (removal, grace) = (dm.endpoint_removal_delay_us, dm.grace_period_us);
+                self.pods[p].deleting = true;
+                if self.pods[p].state != PodState::Ready {
+                    self.gone(p);
+                    continue;
+                }
+                self.schedule(self.now + removal, Timer::EndpointGone(p));
+                self.schedule(self.now + grace, Timer::Kill(p));
+            }
+        }
+    }
+
+    pub(super) fn pod_name(&self, p: usize) -> String {
+        format!(
+            "{}-{}",
+            self.m.deployments[self.pods[p].dep].name, self.pods[p].serial
+        )
+    }
+
+    // ---- requests -----------------------------------------------------------------------
+
+    fn next_key(&mut self) -> u64 {
+        self.keys += 1;
+        self.keys
+    }
+
+    /// Route an arriving request of the entry deployment to a pod.
+    pub(super) fn admit(&mut self) -> Admit {
+        let dep = self.m.entry;
+        self.requests += 1;
+        let key = self.next_key();
+        let dm = &self.m.deployments[dep];
+        let (conc, qlimit, shared) = (dm.concurrency, dm.queue_limit as usize, dm.shared_queue);
+        let eps = self.deps[dep].endpoints.clone();
+        if eps.is_empty() {
+            return Admit::Rejected(503, "no ready pods");
+        }
+        if shared {
+            if let Some(&p) = eps.iter().find(|p| self.pods[**p].in_flight < conc) {
+                self.pods[p].in_flight += 1;
+                self.deps[dep].in_system += 1;
+                return Admit::Start(p);
+            }
+            if self.deps[dep].shared_waiting.len() >= qlimit {
+                return Admit::Rejected(503, "queue full");
+            }
+            let (tx, rx) = oneshot::channel();
+            self.deps[dep].shared_waiting.push_back(tx);
+            self.deps[dep].in_system += 1;
+            return Admit::Wait(eps[0], rx);
+        }
+        let p = match dm.routing {
+            Routing::Random => {
+                let r = KeyedRng::new(self.seed, Stream::Routing, key).next_u64();
+                eps[(r % eps.len() as u64) as usize]
+            }
+            Routing::RoundRobin => {
+                let d = &mut self.deps[dep];
+                d.rr = d.rr.wrapping_add(1);
+                eps[d.rr % eps.len()]
+            }
+            Routing::LeastOutstanding => *eps
+                .iter()
+                .min_by_key(|p| self.pods[**p].in_flight as usize + self.pods[**p].waiting.len())
+                .unwrap_or(&eps[0]),
+        };
+        if self.pods[p].in_flight < conc {
+            self.pods[p].in_flight += 1;
+            self.deps[dep].in_system += 1;
+            return Admit::Start(p);
+        }
+        if self.pods[p].waiting.len() >= qlimit {
+            return Admit::Rejected(503, "queue full");
+        }
+        let (tx, rx) = oneshot::channel();
+        self.pods[p].waiting.push_back(tx);
+        self.deps[dep].in_system += 1;
+        Admit::Wait(p, rx)
+    }
+
+    pub(super) fn count_rejected(&mut self) {
+        self.rejected += 1;
+    }
+
+    /// The entry deployment's client timeout on the wall clock.
+    pub(super) fn entry_timeout(&self) -> Option<Duration> {
+        let t = self.m.deployments[self.m.entry].timeout_us;
+        (t < i64::MAX / 2).then(|| self.to_wall(t))
+    }
+
+    /// A service time for a request on pod `p`, on the wall clock.
+    pub(super) fn service_time(&mut self, p: usize) -> Duration {
+        let key = self.next_key();
+        let dm = &self.m.deployments[self.pods[p].dep];
+        let s = dm
+            .service
+            .sample(&mut KeyedRng::new(self.seed, Stream::Work, key));
+        Duration::from_secs_f64(s.max(0.0) / self.scale)
+    }
+
+    /// Count a finished unit of work of deployment `dep` that took `latency_model_s`.
+    fn account(&mut self, p: usize, latency_model_s: f64) {
+        let dep = self.pods[p].dep;
+        let dm = &self.m.deployments[dep];
+        let tokens = dm.tokens.as_ref().map(|t| {
+            t.sample(&mut KeyedRng::new(
+                self.seed,
+                Stream::Work,
+                self.keys ^ 0x5a5a << 48,
+            ))
+        });
+        let cpu = dm.cpu_seconds_per_request;
+        let bounds = &self.m.metrics.latency_buckets_s;
+        let i = bounds.partition_point(|b| *b < latency_model_s);
+        let d = &mut self.deps[dep];
+        d.completed_total += 1.0;
+        d.buckets[i] += 1.0;
+        d.tokens += tokens.unwrap_or(0.0);
+        self.pods[p].cpu_s += cpu;
+    }
+
+    /// Hand pod `p`'s freed slot to the next waiting request, if any is still waiting.
+    fn hand_slot(&mut self, p: usize) {
+        let dep = self.pods[p].dep;
+        if self.pods[p].state == PodState::Gone {
+            return;
+        }
+        loop {
+            let next = if self.m.deployments[dep].shared_queue {
+                self.deps[dep].shared_waiting.pop_front()
+            } else {
+                self.pods[p].waiting.pop_front()
+            };
+            let Some(tx) = next else { break };
+            self.pods[p].in_flight += 1;
+            if tx.send(p).is_ok() {
+                return;
+            }
+            // That request gave up waiting.
+            self.pods[p].in_flight -= 1;
+            self.deps[dep].in_system = self.deps[dep].in_system.saturating_sub(1);
+        }
+    }
+
+    /// A request on pod `p` finished after `wall_s` seconds; returns the jobs it fanned out
+    /// that consumer pods took.
+    pub(super) fn complete(&mut self, p: usize, wall_s: f64) -> Vec<JobStart> {
+        let dep = self.pods[p].dep;
+        self.pods[p].in_flight = self.pods[p].in_flight.saturating_sub(1);
+        self.deps[dep].in_system = self.deps[dep].in_system.saturating_sub(1);
+        self.ok += 1;
+        self.account(p, wall_s * self.scale);
+        let jobs = self.fan_out(dep);
+        self.hand_slot(p);
+        self.maybe_gone(p);
+        jobs
+    }
+
+    fn fan_out(&mut self, dep: usize) -> Vec<JobStart> {
+        let now = self.model_now();
+        let mut started = Vec::new();
+        let fan = self.m.deployments[dep].fan_out.clone();
+        for (q, count) in fan {
+            let key = self.next_key();
+            let n = count.sample(&mut KeyedRng::new(self.seed, Stream::FanOut, key));
+            for _ in 0..n {
+                let key = self.next_key();
+                if self.queues[q].len() >= self.m.queues[q].max_length {
+                    if let Some(c) = self.consumer_of(q) {
+                        self.deps[c].failures += 1;
+                    }
+                    continue;
+                }
+                self.queues[q].push_back(Job {
+                    queue: q,
+                    enqueued: now,
+                    key,
+                });
+            }
+            if let Some(c) = self.consumer_of(q) {
+                let eps = self.deps[c].endpoints.clone();
+                for p in eps {
+                    started.extend(self.pull(p));
+                }
+            }
+        }
+        started
+    }
+
+    fn consumer_of(&self, q: usize) -> Option<usize> {
+        self.consumers[q]
+    }
+
+    /// A ready consumer pod takes jobs while it has free slots (queues in priority order).
+    fn pull(&mut self, p: usize) -> Vec<JobStart> {
+        let mut out = Vec::new();
+        let dep = self.pods[p].dep;
+        if self.pods[p].state != PodState::Ready || self.pods[p].deleting {
+            return out;
+        }
+        let dm = &self.m.deployments[dep];
+        let (conc, consumes) = (dm.concurrency, dm.consumes.clone());
+        while self.pods[p].in_flight < conc {
+            let Some(q) = consumes
+                .iter()
+                .copied()
+                .find(|q| !self.queues[*q].is_empty())
+            else {
+                break;
+            };
+            let Some(job) = self.queues[q].pop_front() else {
+                break;
+            };
+            if self.m.queues[q].kind == QueueKind::Stream {
+                self.pending[q] += 1;
+            }
+            self.pods[p].in_flight += 1;
+            self.deps[dep].in_system += 1;
+            let s = self.m.deployments[dep].service.sample(&mut KeyedRng::new(
+                self.seed,
+                Stream::Work,
+                job.key,
+            ));
+            out.push(JobStart {
+                service: Duration::from_secs_f64(s.max(0.0) / self.scale),
+                pod: p,
+                job,
+            });
+        }
+        out
+    }
+
+    /// A job finished on its consumer pod.
+    pub(super) fn complete_job(&mut self, j: JobStart) -> Vec<JobStart> {
+        let p = j.pod;
+        let dep = self.pods[p].dep;
+        let q = j.job.queue;
+        let stream = self.m.queues[q].kind == QueueKind::Stream;
+        if stream {
+            self.pending[q] = self.pending[q].saturating_sub(1);
+        }
+        if self.pods[p].state == PodState::Gone {
+            // Killed mid-job: a stream re-delivers the entry, a list loses it.
+            if stream {
+                self.queues[q].push_front(j.job);
+            }
+            return Vec::new();
+        }
+        self.pods[p].in_flight = self.pods[p].in_flight.saturating_sub(1);
+        self.deps[dep].in_system = self.deps[dep].in_system.saturating_sub(1);
+        let latency = (self.model_now() - j.job.enqueued).max(0) as f64 * 1e-6;
+        self.account(p, latency);
+        let mut out = self.fan_out(dep);
+        out.extend(self.pull(p));
+        self.maybe_gone(p);
+        out
+    }
+
+    // ---- metrics ------------------------------------------------------------------------
+
+    // ---- reading ------------------------------------------------------------------------
+
+    /// Per deployment: `(name, spec replicas, pods not deleting, ready pods, in system)`.
+    pub(super) fn deployments(&self) -> Vec<(String, u32, u32, u32, u64)> {
+        (0..self.deps.len())
+            .map(|d| {
+                let alive = self.deps[d]
+                    .pods
+                    .iter()
+                    .filter(|p| !self.pods[**p].deleting)
+                    .count() as u32;
+                (
+                    self.m.deployments[d].name.clone(),
+                    self.deps[d].replicas.spec,
+                    alive,
+                    self.ready_pods(d) as u32,
+                    self.deps[d].in_system,
+                )
+            })
+            .collect()
+    }
+
+    /// Per autoscaler (the HPA, KEDA's for a ScaledObject): `(hpa name, deployment, desired,
+    /// min, max)`.
+    pub(super) fn hpas(&self) -> Vec<(String, String, i32, i32, i32)> {
+        self.autoscalers
+            .iter()
+            .map(|a| {
+                let name = match &a.keda {
+                    Some(k) => k.0.hpa_name(),
+                    None => a.name.clone(),
+                };
+                (
+                    name,
+                    self.m.deployments[a.dep].name.clone(),
+                    a.desired,
+                    a.hpa.min_replicas,
+                    a.hpa.max_replicas,
+                )
+            })
+            .collect()
+    }
+
+    /// Waiting items per broker queue.
+    pub(super) fn queue_lengths(&self) -> Vec<(String, u64)> {
+        self.m
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(q, m)| (m.name.clone(), self.queues[q].len() as u64))
+            .collect()
+    }
+
+    pub(super) fn model_seconds(&self) -> f64 {
+        self.model_now() as f64 * 1e-6
+    }
+
+    pub(super) fn time_scale(&self) -> f64 {
+        self.scale
+    }
+
+    pub(super) fn status_json(&self) -> String {
+        let deps: Vec<serde_json::Value> = self
+            .deployments()
+            .into_iter()
+            .map(|(name, spec, alive, ready, in_system)| {
+                serde_json::json!({"name": name, "replicas": spec, "pods": alive,
+                    "ready": ready, "in_system": in_system})
+            })
+            .collect();
+        let queues: BTreeMap<String, u64> = self.queue_lengths().into_iter().collect();
+        serde_json::json!({
+            "model_seconds": self.model_seconds(),
+            "time_scale": self.scale,
+            "requests": self.requests,
+            "ok": self.ok,
+            "rejected": self.rejected,
+            "deployments": deps,
+            "queues": queues,
+        })
+        .to_string()
+            + "\n"
+    }
+
+    pub(super) fn summary(&self) -> super::Summary {
+        super::Summary {
+            model_seconds: self.model_seconds(),
+            requests: self.requests,
+            ok: self.ok,
+            rejected: self.rejected,
+            scaling_events: self
+                .deps
+                .iter()
+                .map(|d| u64::from(d.replicas.scale_events))
+                .sum(),
+            deployments: (0..self.deps.len())
+                .map(|d| (self.m.deployments[d].name.clone(), self.deps[d].replicas))
+                .collect(),
+        }
+    }
+}

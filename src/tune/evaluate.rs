@@ -1,0 +1,219 @@
+//! One evaluation: a configuration under one workload, seed, load and fidelity, run through
+//! the engine or the fluid approximation; the workloads an experiment names, resolved once.
+
+use super::{EXPERIMENT_FORMAT_VERSION, Experiment, TuneError};
+use crate::engine::service::ModelSources;
+use crate::engine::{self, RunConfig, Workload, fluid};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// How an evaluation was computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Fidelity {
+    /// The fluid approximation ([`crate::engine::fluid`]); seed-independent.
+    Fluid,
+    /// The discrete-event engine.
+    Engine,
+}
+
+/// The figures of one evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub format_version: u32,
+    /// Grid index of the configuration (ignored for the baseline).
+    pub config: usize,
+    /// The model's own settings, not a grid point.
+    pub baseline: bool,
+    pub workload: String,
+    pub seed: u64,
+    pub fidelity: Fidelity,
+    /// Load factor (1 nominal, 1 + load_margin for the extra-load check).
+    pub load: f64,
+    pub values: Vec<(String, String)>,
+    pub p95_ms: f64,
+    pub success_rate: f64,
+    pub window_attainment: f64,
+    pub pod_hours: f64,
+    pub cost: f64,
+    pub scaling_events: u32,
+    pub oscillations: u32,
+    pub error: Option<String>,
+}
+
+/// What identifies an evaluation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub config: usize,
+    pub baseline: bool,
+    pub workload: usize,
+    pub seed: u64,
+    pub fidelity: Fidelity,
+    /// Load factor in thousandths.
+    pub load_milli: u32,
+}
+
+impl Evaluation {
+    pub(super) fn key(&self, workloads: &[ResolvedWorkload]) -> Option<Key> {
+        Some(Key {
+            config: if self.baseline { 0 } else { self.config },
+            baseline: self.baseline,
+            workload: workloads.iter().position(|w| w.name == self.workload)?,
+            seed: self.seed,
+            fidelity: self.fidelity,
+            load_milli: (self.load * 1000.0).round() as u32,
+        })
+    }
+}
+
+/// A workload ready to run: traces read, defaults filled in.
+#[derive(Clone, Debug)]
+pub struct ResolvedWorkload {
+    pub name: String,
+    pub weight: f64,
+    pub must_hold: bool,
+    /// `None`: the model's scenario workload.
+    pub workload: Option<Workload>,
+    pub duration_s: Option<f64>,
+}
+
+/// Resolve an experiment's workloads (traces read once; relative paths from `dir`).
+pub fn resolve_workloads(x: &Experiment, dir: &Path) -> Result<Vec<ResolvedWorkload>, TuneError> {
+    if x.workloads.is_empty() {
+        return Ok(vec![ResolvedWorkload {
+            name: "scenario".into(),
+            weight: 1.0,
+            must_hold: false,
+            workload: None,
+            duration_s: x.duration_s,
+        }]);
+    }
+    x.workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let (workload, span) = match (&w.load, &w.trace) {
+                (Some(l), _) => (Some(l.clone()), None),
+                (None, Some(t)) => {
+                    let (trace, interp) = t.load(dir).map_err(|m| TuneError {
+                        file: x.source.clone(),
+                        field: format!("workloads[{i}].trace"),
+                        message: m,
+                    })?;
+                    (Some(trace.to_workload(interp)), Some(trace.span_s()))
+                }
+                (None, None) => (None, None),
+            };
+            Ok(ResolvedWorkload {
+                name: w.name.clone(),
+                weight: w.weight,
+                must_hold: w.must_hold,
+                workload,
+                duration_s: w.duration_s.or(x.duration_s).or(span),
+            })
+        })
+        .collect()
+}
+
+/// The model, workload and run configuration of one evaluation: `values` applied to the base
+/// model, the workload scaled by `load`, the windows judged against the experiment's bounds.
+pub(super) fn prepare(
+    base: &ModelSources,
+    x: &Experiment,
+    w: &ResolvedWorkload,
+    values: &[(String, String)],
+    load: f64,
+    seed: u64,
+    record_decisions: bool,
+) -> Result<(engine::Model, Workload, RunConfig), String> {
+    let mut src = base.clone();
+    src.apply_overrides(values).map_err(|e| e.to_string())?;
+    let loaded = src.load().map_err(|e| e.to_string())?;
+    let mut model = loaded.model;
+    model.restrict(&x.deployments)?;
+    let mut workload = w
+        .workload
+        .clone()
+        .unwrap_or_else(|| loaded.scenario.workload.clone());
+    if load != 1.0 {
+        workload = workload.scaled(load);
+    }
+    // Windows are judged against the experiment's own bounds where it gives them.
+    let mut slo = loaded.scenario.slo;
+    if let Some(p) = x.constraints.p95_ms {
+        slo.p95_ms = p;
+    }
+    if let Some(r) = x.constraints.success_rate {
+        slo.success_rate = r;
+    }
+    let cfg = RunConfig {
+        duration_s: w.duration_s.unwrap_or(loaded.scenario.duration_s),
+        seed,
+        window_s: loaded.scenario.window_s,
+        slo,
+        record_decisions,
+        warmup_s: 0.0,
+    };
+    Ok((model, workload, cfg))
+}
+
+/// Evaluate a configuration (`values` applied to the base model) under one workload.
+pub fn evaluate(
+    base: &ModelSources,
+    x: &Experiment,
+    w: &ResolvedWorkload,
+    values: &[(String, String)],
+    key: &Key,
+) -> Evaluation {
+    let mut ev = Evaluation {
+        format_version: EXPERIMENT_FORMAT_VERSION,
+        config: key.config,
+        baseline: key.baseline,
+        workload: w.name.clone(),
+        seed: key.seed,
+        fidelity: key.fidelity,
+        load: key.load_milli as f64 / 1000.0,
+        values: values.to_vec(),
+        p95_ms: 0.0,
+        success_rate: 0.0,
+        window_attainment: 0.0,
+        pod_hours: 0.0,
+        cost: 0.0,
+        scaling_events: 0,
+        oscillations: 0,
+        error: None,
+    };
+    let run = (|| -> Result<(), String> {
+        let (model, workload, cfg) = prepare(base, x, w, values, ev.load, key.seed, false)?;
+        let o = match key.fidelity {
+            Fidelity::Engine => {
+                let o = engine::run(&model, &workload, cfg);
+                let d = o.deployment(&o.entry).unwrap_or(&o.deployments[0]);
+                fluid::FluidOutcome {
+                    p95_ms: d.latency_ms.p95,
+                    success_rate: d.success_rate,
+                    window_attainment: d.window_attainment,
+                    windows: d.windows,
+                    windows_attained: d.windows_attained,
+                    pod_hours: o.total_pod_hours,
+                    cost: o.total_cost,
+                    scaling_events: d.scaling_events,
+                    oscillations: d.oscillations,
+                }
+            }
+            Fidelity::Fluid => fluid::run(&model, &workload, &cfg),
+        };
+        ev.p95_ms = o.p95_ms;
+        ev.success_rate = o.success_rate;
+        ev.window_attainment = o.window_attainment;
+        ev.pod_hours = o.pod_hours;
+        ev.cost = o.cost;
+        ev.scaling_events = o.scaling_events;
+        ev.oscillations = o.oscillations;
+        Ok(())
+    })();
+    if let Err(e) = run {
+        ev.error = Some(e);
+    }
+    ev
+}

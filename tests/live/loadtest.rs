@@ -1,0 +1,533 @@
+//! The load tester against a server each test starts on loopback (127.0.0.1): exact request
+//! counts, open-loop rate accuracy, coordinated-omission correction when the server stalls,
+//! SLO and regression exit codes, live metrics, error classes, the error-rate abort, and
+//! refusal before any load when nobody listens. Every run is bounded in time and count.
+
+use crate::common;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use scaletwin::loadtest::Scenario;
+use scaletwin::loadtest::run::{RunOptions, run};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the test server answers.
+#[derive(Default)]
+struct Behaviour {
+    /// Every answer waits this long (ms).
+    delay_ms: AtomicU64,
+    /// Status code (0: 200).
+    status: AtomicU64,
+    /// Between these times (ms since the server started) nothing is answered until the end
+    /// of the window: a stall.
+    stall_from_ms: AtomicU64,
+    stall_to_ms: AtomicU64,
+}
+
+struct Server {
+    addr: SocketAddr,
+    b: Arc<Behaviour>,
+    arrivals: Arc<Mutex<Vec<Duration>>>,
+    started: Instant,
+}
+
+impl Server {
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    fn count(&self) -> usize {
+        self.arrivals.lock().unwrap().len()
+    }
+}
+
+/// A trivial HTTP server on a free loopback port, on its own thread and runtime; it lives as
+/// long as the test process.
+fn server() -> Server {
+    let b = Arc::new(Behaviour::default());
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (b2, a2) = (b.clone(), arrivals.clone());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let started = Instant::now();
+            tx.send((l.local_addr().unwrap(), started)).unwrap();
+            loop {
+                let (s, _) = l.accept().await.unwrap();
+                let _ = s.set_nodelay(true);
+                let (b, a) = (b2.clone(), a2.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |_req| {
+                        let (b, a) = (b.clone(), a.clone());
+                        async move {
+                            let now = started.elapsed();
+                            a.lock().unwrap().push(now);
+                            let ms = now.as_millis() as u64;
+                            let (f, t) = (
+                                b.stall_from_ms.load(Ordering::Relaxed),
+                                b.stall_to_ms.load(Ordering::Relaxed),
+                            );
+                            if ms >= f && ms < t {
+                                tokio::time::sleep(Duration::from_millis(t - ms)).await;
+                            }
+                            let d = b.delay_ms.load(Ordering::Relaxed);
+                            if d > 0 {
+                                tokio::time::sleep(Duration::from_millis(d)).await;
+                            }
+                            let code = match b.status.load(Ordering::Relaxed) {
+                                0 => 200,
+                                c => c as u16,
+                            };
+                            let mut r = hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
+                            *r.status_mut() = hyper::StatusCode::from_u16(code).unwrap();
+                            Ok::<_, std::convert::Infallible>(r)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    let (addr, started) = rx.recv().unwrap();
+    Server {
+        addr,
+        b,
+        arrivals,
+        started,
+    }
+}
+
+fn scenario(target: &str, extra: &str) -> Scenario {
+    Scenario::parse(
+        Path::new("test.yaml"),
+        &format!("format_version: 1\nname: t\ntarget: {target}\nnamespace: amas\n{extra}"),
+    )
+    .unwrap()
+}
+
+fn quiet() -> RunOptions {
+    RunOptions::default()
+}
+
+#[test]
+fn a_closed_loop_sends_exactly_the_requests_allowed() {
+    let srv = server();
+    let s = scenario(
+        &srv.url(),
+        "duration_s: 30\nload: {loop: closed, users: 4, think_s: 0}\nlimits: {max_requests: 1000}\n",
+    );
+    let r = run(&s, &quiet()).unwrap();
+    assert_eq!(r.sent, 1000);
+    assert_eq!(r.completed, 1000);
+    assert_eq!(r.ok, 1000);
+    assert_eq!(srv.count(), 1000, "the server saw every request once");
+    assert_eq!(r.stopped, "max_requests (1000) reached");
+    assert_eq!(r.status_codes.get("200"), Some(&1000));
+    assert_eq!(
+        r.series.iter().map(|s| s.completed).sum::<u64>(),
+        1000,
+        "the series accounts for every answer"
+    );
+}
+
+#[test]
+fn an_open_loop_keeps_its_rate_within_one_percent() {
+    let srv = server();
+    let s = scenario(
+        &srv.url(),
+        "duration_s: 10\narrivals: uniform\nload: {loop: open, pattern: constant, rate: 200}\n",
+    );
+    let t0 = srv.started.elapsed();
+    let r = run(&s, &quiet()).unwrap();
+    let arr = srv.arrivals.lock().unwrap().clone();
+    let (first, last) = (arr[0] - t0, *arr.last().unwrap() - t0);
+    assert_eq!(r.sent, 2000);
+    assert_eq!(arr.len(), 2000);
+    // Measured at the server: 2000 requests over the span they arrived in.
+    let rate = (arr.len() - 1) as f64 / (last - first).as_secs_f64();
+    assert!(
+        (rate - 200.0).abs() / 200.0 < 0.01,
+        "server-side rate {rate:.2} req/s"
+    );
+    // Poisson arrivals: the engine's own arrivals for the seed, all of them sent.
+    let s = scenario(
+        &srv.url(),
+        "duration_s: 5\nseed: 7\nload: {loop: open, pattern: constant, rate: 100}\n",
+    );
+    let r = run(&s, &quiet()).unwrap();
+    let sched =
+        scaletwin::engine::RateSchedule::new(scaletwin::engine::Pattern::Constant { rate: 100.0 });
+    let seg = sched.segment_s();
+    let mut n = 0;
+    let mut buf = Vec::new();
+    for k in 0..(5.0 / seg).ceil() as u64 {
+        scaletwin::engine::segment_arrivals(&sched, 7, k, seg, &mut buf);
+        n += buf.iter().filter(|t| **t < 5_000_000).count() as u64;
+    }
+    assert_eq!(r.sent, n, "exactly the engine's arrivals for seed 7");
+}
+
+#[test]
+fn coordinated_omission_is_corrected_when_the_server_stalls() {
+    let srv = server();
+    // A one-second stall from 2 s after the test starts.
+    let now = srv.started.elapsed().as_millis() as u64;
+    srv.b.stall_from_ms.store(now + 2000, Ordering::Relaxed);
+    srv.b.stall_to_ms.store(now + 3000, Ordering::Relaxed);
+    let s = scenario(
+        &srv.url(),
+        "duration_s: 5\narrivals: uniform\nload: {loop: open, pattern: constant, rate: 100}\nlimits: {connections: 2}\n",
+    );
+    let r = run(&s, &quiet()).unwrap();
+    assert_eq!(r.completed, 500);
+    let (c, raw) = (r.latency_ms.corrected, r.latency_ms.raw);
+    // About 100 requests were due during the stall: from their intended times they waited
+    // up to a second, so a fifth of all latencies are large. Only the two in flight saw
+    // the stall from their actual send.
+    assert!(c.p95 > 300.0, "corrected p95 {:.1} ms", c.p95);
+    assert!(
+        raw.p95 < c.p95 / 10.0,
+        "raw p95 {:.1} ms vs corrected {:.1} ms",
+        raw.p95,
+        c.p95
+    );
+    assert!(
+        raw.max > 900.0,
+        "the stalled request itself: {:.1} ms",
+        raw.max
+    );
+}
+
+#[test]
+fn errors_are_classified_and_a_failing_service_is_abandoned() {
+    let srv = server();
+    srv.b.status.store(503, Ordering::Relaxed);
+    let s = scenario(
+        &srv.url(),
+        "duration_s: 30\narrivals: uniform\nload: {loop: open, pattern: constant, rate: 50}\nlimits: {abort_on_error_rate: 0.5}\nslo: {success_rate: 0.99}\n",
+    );
+    let started = Instant::now();
+    let r = run(&s, &quiet()).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped early");
+    assert!(
+        r.partial && r.stopped.starts_with("aborted: error rate 100.0%"),
+        "{}",
+        r.stopped
+    );
+    assert_eq!(r.errors.status, r.completed);
+    assert_eq!(r.status_codes.get("503"), Some(&r.completed));
+    assert_eq!(r.slo.availability_pass, Some(false));
+    // Timeouts.
+    let srv = server();
+    srv.b.delay_ms.store(2000, Ordering::Relaxed);
+    let s = scenario(
+        &srv.url(),
+        "duration_s: 1\narrivals: uniform\nload: {loop: open, pattern: constant, rate: 10}\nlimits: {timeout_s: 0.2}\n",
+    );
+    let r = run(&s, &quiet()).unwrap();
+    assert_eq!(r.errors.timeout, r.sent);
+    assert_eq!(r.status_codes.get("timeout"), Some(&r.sent));
+    // Body check.
+    let srv = server();
+    let s = scenario(
+        &srv.url(),
+        "duration_s: 1\nload: {loop: closed, users: 1, think_s: 0}\nlimits: {max_requests: 5}\nexpect: {body_contains: 'done'}\n",
+    );
+    let r = run(&s, &quiet()).unwrap();
+    assert_eq!(r.errors.body, 5);
+}
+
+#[test]
+fn nothing_is_sent_when_nobody_listens() {
+    // A port that was free a moment ago.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let s = scenario(
+        &format!("http://{addr}"),
+        "duration_s: 5\nload: {loop: open, pattern: constant, rate: 10}\n",
+    );
+    let e = run(&s, &quiet()).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("cannot connect to {addr}")) && e.contains("no load was sent"),
+        "{e}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+        .args([
+            "loadtest",
+            "--target",
+            &format!("http://{addr}"),
+            "--rate",
+            "10",
+            "--duration",
+            "2",
+            "--metrics-listen",
+            "off",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+        .args(["loadtest", "--target", "ftp://127.0.0.1:9", "--rate", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give an http:// or https:// URL"));
+}
+
+fn bin_loadtest(srv: &Server, out: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+        .args([
+            "loadtest",
+            "--target",
+            &srv.url(),
+            "--users",
+            "4",
+            "--think",
+            "0.01",
+            "--duration",
+            "2",
+            "--quiet",
+            "--metrics-listen",
+            "off",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn slo_failures_and_regressions_give_a_non_zero_exit_code() {
+    let srv = server();
+    srv.b.delay_ms.store(2, Ordering::Relaxed);
+    let d = common::fresh_dir("loadtest", "slo");
+    let o = bin_loadtest(&srv, &d.join("base"), &["--slo-p95-ms", "500"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("SLO P95 Latency: PASS"), "{text}");
+    assert!(d.join("base/report.json").exists() && d.join("base/series.csv").exists());
+    // The same service, 20 times slower: the SLO fails, and the baseline names what regressed.
+    srv.b.delay_ms.store(40, Ordering::Relaxed);
+    let base = d.join("base/report.json");
+    let o = bin_loadtest(
+        &srv,
+        &d.join("slow"),
+        &["--slo-p95-ms", "20", "--baseline", base.to_str().unwrap()],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("SLO P95 Latency: FAIL"), "{text}");
+    assert!(text.contains("SLO Availability: n/a"), "{text}");
+    assert!(
+        text.contains("REGRESSION:") && text.contains("p95_ms"),
+        "{text}"
+    );
+    let checks: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("slow/baseline-comparison.json")).unwrap(),
+    )
+    .unwrap();
+    let p95 = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["metric"] == "p95_ms")
+        .unwrap();
+    assert_eq!(p95["regressed"], true);
+    // Back to normal: no regression.
+    srv.b.delay_ms.store(2, Ordering::Relaxed);
+    let o = bin_loadtest(
+        &srv,
+        &d.join("again"),
+        &["--baseline", base.to_str().unwrap()],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("no regression"), "{text}");
+}
+
+#[test]
+fn live_metrics_are_served_during_the_run() {
+    let srv = server();
+    srv.b.delay_ms.store(1, Ordering::Relaxed);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = common::fresh_dir("loadtest", "metrics");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+        .args([
+            "loadtest",
+            "research-baseline",
+            "--target",
+            &srv.url(),
+            "--duration",
+            "4",
+            "--quiet",
+            "--metrics-listen",
+            &format!("127.0.0.1:{port}"),
+            "-o",
+            d.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut body = String::new();
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(100));
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            body.clear();
+            let _ = s.read_to_string(&mut body);
+            if body.contains("amas_load_test_requests_total{") {
+                break;
+            }
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(status.code().is_some());
+    for m in [
+        "amas_load_test_requests_total{test=\"research-baseline\",status=\"200\",phase=\"ramp_up\"}",
+        "amas_load_test_request_duration_seconds_bucket",
+        "amas_load_test_active_users{test=\"research-baseline\"}",
+        "amas_load_test_requests_per_second",
+    ] {
+        assert!(body.contains(m), "{m} missing from:\n{body}");
+    }
+    // The run's own report: POST with the templated body reached the agent path.
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["path"], "/api/v1/agents/research/execute");
+    assert!(r["sent"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn the_grafana_dashboard_is_written() {
+    let d = common::fresh_dir("loadtest", "grafana");
+    let p = d.join("dash.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+        .args([
+            "loadtest",
+            "research-baseline",
+            "--grafana-dashboard",
+            p.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    assert!(v["panels"].as_array().unwrap().len() >= 8);
+    assert!(v.to_string().contains("amas_load_test_requests_total"));
+    assert_eq!(v["__inputs"][0]["name"], "DS_PROMETHEUS");
+}
+
+/// An https server on loopback with the test CA's server certificate; counts the HTTP
+/// requests it answers.
+fn tls_server() -> (SocketAddr, Arc<AtomicU64>) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let count = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let c2 = count.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(l.local_addr().unwrap()).unwrap();
+            loop {
+                let Ok((stream, _)) = l.accept().await else {
+                    continue;
+                };
+                let (acceptor, c3) = (acceptor.clone(), c2.clone());
+                tokio::spawn(async move {
+                    // A client that does not trust us ends the handshake: nothing to serve.
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(move |_req| {
+                        c3.fetch_add(1, Ordering::SeqCst);
+                        async {
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                Bytes::from_static(b"ok"),
+                            )))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    (rx.recv().unwrap(), count)
+}
+
+#[test]
+fn https_targets_are_verified_before_any_load_and_then_loaded() {
+    let (addr, count) = tls_server();
+    let load =
+        "duration_s: 10\nload: {loop: closed, users: 4, think_s: 0}\nlimits: {max_requests: 200}\n";
+    // The server's CA is not trusted: refused at the handshake, nothing sent.
+    let s = scenario(&format!("https://{addr}"), load);
+    let e = run(&s, &quiet()).unwrap_err().to_string();
+    assert!(
+        e.contains("TLS handshake") && e.contains("--ca-cert") && e.contains("no load was sent"),
+        "{e}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 0);
+    // Trusting the test CA: every request answered over TLS, by IP and by name.
+    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    for host in [addr.to_string(), format!("localhost:{}", addr.port())] {
+        let s = scenario(
+            &format!("https://{host}"),
+            &format!("{load}ca_cert: {}\n", ca.display()),
+        );
+        let r = run(&s, &quiet()).unwrap_or_else(|e| panic!("{host}: {e}"));
+        assert_eq!((r.sent, r.ok), (200, 200), "{host}: {}", r.summary());
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 400);
+    // A CA file that is not PEM is named.
+    let bad = common::fresh_dir("loadtest", "tls").join("bad.pem");
+    std::fs::write(&bad, "not a certificate\n").unwrap();
+    let s = scenario(
+        &format!("https://{addr}"),
+        &format!("{load}ca_cert: {}\n", bad.display()),
+    );
+    let e = run(&s, &quiet()).unwrap_err().to_string();
+    assert!(e.contains("bad.pem") && e.contains("no certificate"), "{e}");
+}
