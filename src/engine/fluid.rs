@@ -28,14 +28,11 @@
 use super::model::{Model, SignalRef};
 use super::workload::Workload;
 use super::{RunConfig, dist::DurationDist};
-use crate::cluster::controllers;
+use crate::cluster::controllers::{self, PodStatus, PodsView};
 use crate::cluster::{self, Replicas};
-use crate::policy::hpa::{
-    ConditionStatus, ContainerUsage, HpaSpec, HpaState, MetricsApi, ObjectRef, PodInfo,
-    PodMetricSample, PodPhase, ReadyCondition, ResourceSample,
-};
+use crate::policy::hpa::{HpaSpec, HpaState};
 use crate::policy::keda::{self, KedaState, ScaledObjectSpec, Trigger};
-use crate::time::{SimDuration, SimTime};
+use crate::time::SimTime;
 
 /// What a fluid run gives, for the entry deployment (latency, success, windows) and for the
 /// whole model (pod-hours, cost).
@@ -55,6 +52,8 @@ pub struct FluidOutcome {
 #[derive(Clone, Debug)]
 struct FPod {
     serial: u64,
+    /// `<deployment>-<serial>`, as the HPA lists it (formatted once).
+    name: String,
     created: f64,
     ready_at: f64,
 }
@@ -200,6 +199,9 @@ impl Fluid<'_> {
                 Some(self.queues[*queue] + self.consumer_busy(*queue))
             }
             SignalRef::Constant(v) => Some(*v),
+            SignalRef::Schedule(points) => {
+                Some(SignalRef::scheduled(points, (self.now * 1e6) as i64))
+            }
             SignalRef::OfferedRate => Some(self.offered(self.now)),
         })
     }
@@ -266,6 +268,7 @@ impl Fluid<'_> {
             self.serial += 1;
             d.pods.push(FPod {
                 serial: self.serial,
+                name: format!("{}-{}", dm.name, self.serial),
                 created: self.now,
                 ready_at: self.now
                     + self.startup[dep]
@@ -394,114 +397,31 @@ impl Fluid<'_> {
         }
     }
 
-    fn pods_info(&self, dep: usize) -> Vec<PodInfo> {
+    /// What the HPA sees of a deployment's pods: each started at its creation (or at the
+    /// start of the run), ready from `ready_at`, and, once ready, carrying the deployment's
+    /// mean CPU and memory as its metrics-server sample.
+    fn pod_statuses(&self, dep: usize) -> Vec<PodStatus> {
         let dm = &self.m.deployments[dep];
-        self.deps[dep]
-            .pods
+        let d = &self.deps[dep];
+        let ready = self.ready(dep).max(1) as f64;
+        let mem =
+            dm.memory_base_bytes + dm.memory_per_inflight_bytes * (d.busy + d.backlog) / ready;
+        let sampled_at = (d.sampled_at * 1e6) as i64;
+        d.pods
             .iter()
             .map(|p| {
                 let ready = p.ready_at <= self.now;
-                let started = p.created.max(-600.0);
-                PodInfo {
-                    name: format!("{}-{}", dm.name, p.serial),
-                    phase: PodPhase::Running,
-                    ready: Some(ReadyCondition {
-                        status: if ready {
-                            ConditionStatus::True
-                        } else {
-                            ConditionStatus::False
-                        },
-                        last_transition: SimTime::from_micros(
-                            ((if ready { p.ready_at } else { started }) * 1e6) as i64,
-                        ),
-                    }),
+                PodStatus {
+                    name: p.name.clone(),
+                    started: Some((p.created.max(-600.0) * 1e6) as i64),
+                    ready,
+                    ready_at: (p.ready_at * 1e6) as i64,
                     deleting: false,
-                    start_time: Some(SimTime::from_micros((started * 1e6) as i64)),
-                    containers: vec![dm.container_request()],
-                    pod_requests: vec![],
+                    // Memory in milli-bytes, truncated as the approximation always has.
+                    sample: ready.then(|| (sampled_at, d.cpu_milli, (mem * 1e3).trunc())),
                 }
             })
             .collect()
-    }
-}
-
-struct FluidApi<'a, 'm> {
-    f: &'a Fluid<'m>,
-    dep: usize,
-    keda: Option<&'a mut super::model::KedaRuntime>,
-    hpa_signals: &'a [(String, SignalRef)],
-    current: i32,
-}
-
-impl FluidApi<'_, '_> {
-    fn bound(&self, metric: &str) -> Result<Option<f64>, String> {
-        controllers::metric_signal(self.hpa_signals, metric, &|s| self.f.signal(s))
-    }
-}
-
-impl MetricsApi for FluidApi<'_, '_> {
-    fn pods(&mut self) -> Vec<PodInfo> {
-        self.f.pods_info(self.dep)
-    }
-
-    fn resource_metrics(&mut self, resource: &str) -> Result<Vec<ResourceSample>, String> {
-        let dm = &self.f.m.deployments[self.dep];
-        let d = &self.f.deps[self.dep];
-        let res =
-            SimDuration::from_micros((self.f.m.metrics.metrics_server_resolution_s * 1e6) as i64);
-        let ready = self.f.ready(self.dep).max(1) as f64;
-        let mem =
-            dm.memory_base_bytes + dm.memory_per_inflight_bytes * (d.busy + d.backlog) / ready;
-        Ok(d.pods
-            .iter()
-            .filter(|p| p.ready_at <= self.f.now)
-            .map(|p| ResourceSample {
-                pod: format!("{}-{}", dm.name, p.serial),
-                timestamp: SimTime::from_micros((d.sampled_at * 1e6) as i64),
-                window: res,
-                containers: vec![ContainerUsage {
-                    name: dm.container.clone(),
-                    usage_milli: Some(if resource == "memory" {
-                        (mem * 1e3) as i64
-                    } else {
-                        d.cpu_milli.round() as i64
-                    }),
-                }],
-            })
-            .collect())
-    }
-
-    fn pods_metric(&mut self, metric: &str) -> Result<Vec<PodMetricSample>, String> {
-        let v = self.bound(metric)?.unwrap_or(0.0);
-        let pods = &self.f.deps[self.dep].pods;
-        let n = pods.len().max(1) as f64;
-        Ok(pods
-            .iter()
-            .map(|p| PodMetricSample {
-                pod: format!("{}-{}", self.f.m.deployments[self.dep].name, p.serial),
-                value_milli: keda::to_milli(v / n),
-                timestamp: SimTime::from_micros((self.f.now * 1e6) as i64),
-                window: SimDuration::from_secs(60),
-            })
-            .collect())
-    }
-
-    fn object_metric(&mut self, metric: &str, _object: &ObjectRef) -> Result<i64, String> {
-        Ok(keda::to_milli(self.bound(metric)?.unwrap_or(0.0)))
-    }
-
-    fn external_metric(&mut self, metric: &str) -> Result<Vec<i64>, String> {
-        let ready = self.f.ready(self.dep) as i32;
-        let f = self.f;
-        let hs = self.hpa_signals;
-        controllers::external_metric(
-            self.keda.as_deref_mut(),
-            metric,
-            self.current,
-            ready,
-            &|s| f.signal(s),
-            &|| controllers::metric_signal(hs, metric, &|s| f.signal(s)),
-        )
     }
 }
 
@@ -545,6 +465,7 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
             f.serial += 1;
             fd.pods.push(FPod {
                 serial: f.serial,
+                name: format!("{}-{}", d.name, f.serial),
                 created: -600.0,
                 ready_at: -600.0,
             });
@@ -611,12 +532,29 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
                 let dep = a.dep;
                 let current = f.deps[dep].replicas.spec as i32;
                 let status = f.deps[dep].pods.len() as i32;
-                let mut api = FluidApi {
-                    f: &f,
-                    dep,
-                    keda: a.keda.as_mut(),
-                    hpa_signals: &a.hpa_signals,
-                    current,
+                let fr = &f;
+                let ready = fr.ready(dep) as i32;
+                let hs = &a.hpa_signals;
+                let bound =
+                    |metric: &str| controllers::metric_signal(hs, metric, &|s| fr.signal(s));
+                let mut keda = a.keda.as_mut();
+                let mut external = |metric: &str| {
+                    controllers::external_metric(
+                        keda.as_deref_mut(),
+                        metric,
+                        current,
+                        ready,
+                        &|s| fr.signal(s),
+                        &|| bound(metric),
+                    )
+                };
+                let mut api = PodsView {
+                    dm: &m.deployments[dep],
+                    pods: fr.pod_statuses(dep),
+                    resolution_s: m.metrics.metrics_server_resolution_s,
+                    now_us: (fr.now * 1e6) as i64,
+                    bound: &bound,
+                    external: &mut external,
                 };
                 let now = SimTime::from_micros((f.now * 1e6) as i64);
                 let (_, desired) = controllers::hpa_sync(

@@ -142,6 +142,9 @@ pub enum Signal {
     },
     /// A constant (for triggers whose source is outside the model).
     Constant { value: f64 },
+    /// A value that changes at given times (seconds from the start: `[[0, 20], [600, 80]]`),
+    /// held until the next point: a recorded metric whose source is outside the model.
+    Schedule { points: Vec<(f64, f64)> },
     /// The workload's scheduled arrival rate now (noise-free), req/s: a forecast-driven
     /// metric, or a noise-free check of the policy.
     OfferedRate,
@@ -154,16 +157,47 @@ fn w60() -> f64 {
 /// A resolved signal (names turned into indices).
 #[derive(Clone, Debug, PartialEq)]
 pub enum SignalRef {
-    RequestRate { dep: usize, window_us: i64 },
-    InFlight { dep: usize },
-    LatencyQuantile { dep: usize, q: f64, window_us: i64 },
-    QueueLength { queue: usize },
-    StreamPending { queue: usize },
-    StreamLength { queue: usize },
-    StreamLag { queue: usize },
-    TokenRate { dep: usize, window_us: i64 },
+    RequestRate {
+        dep: usize,
+        window_us: i64,
+    },
+    InFlight {
+        dep: usize,
+    },
+    LatencyQuantile {
+        dep: usize,
+        q: f64,
+        window_us: i64,
+    },
+    QueueLength {
+        queue: usize,
+    },
+    StreamPending {
+        queue: usize,
+    },
+    StreamLength {
+        queue: usize,
+    },
+    StreamLag {
+        queue: usize,
+    },
+    TokenRate {
+        dep: usize,
+        window_us: i64,
+    },
     Constant(f64),
+    /// `(time µs, value)` in time order; see [`SignalRef::scheduled`].
+    Schedule(std::sync::Arc<Vec<(i64, f64)>>),
     OfferedRate,
+}
+
+impl SignalRef {
+    /// A schedule's value at `now_us`: the last point at or before it (the first point's
+    /// value before that).
+    pub fn scheduled(points: &[(i64, f64)], now_us: i64) -> f64 {
+        let after = points.partition_point(|(t, _)| *t <= now_us);
+        points[after.saturating_sub(1)].1
+    }
 }
 
 /// What drives a deployment's replica count.

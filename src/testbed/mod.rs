@@ -81,6 +81,9 @@ pub struct Summary {
     /// Per deployment: its replicas at the end, the most it had, and its scale-ups,
     /// scale-downs and reversals.
     pub deployments: Vec<(String, crate::cluster::Replicas)>,
+    /// Every KEDA poll and HPA sync, on the model clock, as the simulator records them (the
+    /// latest 100,000).
+    pub decisions: Vec<crate::engine::DecisionRecord>,
 }
 
 /// Refuse settings the testbed cannot honour, before anything starts.

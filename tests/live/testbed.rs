@@ -208,3 +208,74 @@ fn prometheus_triggers_query_a_real_server_as_keda_does() {
         "{e}"
     );
 }
+
+/// A model whose autoscaler reads a scheduled metric: its inputs are the same on the engine's
+/// clock and on the testbed's, whatever the requests do.
+fn scheduled_model() -> PathBuf {
+    let dir = common::fresh_dir("testbed", "same-decisions");
+    std::fs::write(
+        dir.join("api.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n        - name: api\n          resources: {requests: {cpu: 250m, memory: 128Mi}}\n---\napiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: api}\nspec:\n  scaleTargetRef: {name: api}\n  minReplicaCount: 1\n  maxReplicaCount: 12\n  pollingInterval: 5\n  advanced:\n    horizontalPodAutoscalerConfig:\n      behavior:\n        scaleDown: {stabilizationWindowSeconds: 45}\n  triggers:\n    - type: prometheus\n      name: backlog\n      metadata: {serverAddress: 'http://prometheus:9090', query: 'sum(backlog)', threshold: '10'}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("service.yaml"),
+        "format_version: 1\nname: same-decisions\nentry: api\nscenario:\n  duration_s: 600\n  workload: {loop: open, pattern: constant, rate: 0}\ncontroller: {sync_period_s: 15}\ndeployments:\n  api:\n    work:\n      service_time: {dist: exponential, mean: 0.1}\n    lifecycle:\n      startup: {dist: lognormal, mean: 12, p95: 25}\nbindings:\n  api:\n    backlog: {signal: schedule, points: [[0, 5], [50, 45], [140, 115], [290, 25], [420, 5]]}\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn the_testbed_and_the_engine_decide_the_same_at_every_poll_and_sync() {
+    use scaletwin::engine::{self, DecisionRecord, RunConfig};
+    let loaded = ModelSources::read_dir(&scheduled_model())
+        .unwrap()
+        .load()
+        .unwrap();
+    // The engine: ten minutes of model time.
+    let cfg = RunConfig {
+        duration_s: 600.0,
+        seed: 1,
+        record_decisions: true,
+        ..RunConfig::default()
+    };
+    let sim = engine::run(&loaded.model, &loaded.scenario.workload, cfg).decisions;
+    // The testbed: the same ten minutes 50 times faster on the wall clock (12.5 s).
+    let opts = scaletwin::testbed::Options {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        time_scale: 50.0,
+        duration_s: Some(12.5),
+        seed: 1,
+        log_decisions: false,
+        ..scaletwin::testbed::Options::default()
+    };
+    let live = scaletwin::testbed::serve(&loaded, &opts, &|_| {})
+        .unwrap()
+        .decisions;
+    let key = |d: &DecisionRecord| {
+        (
+            (d.t_s * 1e3).round() as i64,
+            d.controller.clone(),
+            d.current,
+            d.desired,
+            d.changed,
+        )
+    };
+    let upto =
+        |v: &[DecisionRecord]| -> Vec<_> { v.iter().filter(|d| d.t_s < 590.0).map(key).collect() };
+    let (a, b) = (upto(&sim), upto(&live));
+    let syncs = a.iter().filter(|k| k.1 == "hpa").count();
+    assert!(syncs >= 39, "{syncs} HPA syncs in the engine's first 590 s");
+    assert_eq!(
+        a, b,
+        "engine vs testbed decisions (ms, controller, current, desired, changed)"
+    );
+    // The schedule really moved the replicas: up to ceil(115 / 10) = 12, then down again.
+    let peak = a.iter().map(|k| k.3).max().unwrap();
+    assert_eq!(peak, 12, "{a:?}");
+    assert!(
+        a.iter().any(|k| k.1 == "hpa" && k.4 && k.3 < k.2),
+        "no scale-down: {a:?}"
+    );
+}

@@ -194,5 +194,8 @@ fn no_source_file_is_over_900_lines_and_the_command_line_entry_is_small() {
     assert!(long.is_empty(), "split these along their seams: {long:?}");
     let main = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/main.rs");
     let n = std::fs::read_to_string(main).unwrap().lines().count();
-    assert!(n < 300, "src/main.rs has {n} lines; subcommands belong in src/cli/");
+    assert!(
+        n < 300,
+        "src/main.rs has {n} lines; subcommands belong in src/cli/"
+    );
 }

@@ -331,7 +331,27 @@ fn amas_with(edit: impl Fn(&str) -> String) -> String {
 
 #[test]
 fn bad_models_are_rejected_naming_file_field_and_value() {
+    let schedule = |points: &str| {
+        amas_with(move |t| {
+            t.replace(
+                "    request_rate: {signal: request_rate, window_s: 60}\n",
+                &format!("    request_rate: {{signal: schedule, points: {points}}}\n"),
+            )
+        })
+    };
     let cases: Vec<(String, &str)> = vec![
+        (
+            schedule("[]"),
+            "bindings.amas-orchestrator.request_rate.points: give at least one [seconds, value] point",
+        ),
+        (
+            schedule("[[0, 1], [60, 2], [30, 3]]"),
+            "bindings.amas-orchestrator.request_rate.points: times must increase: 60 is followed by 30",
+        ),
+        (
+            schedule("[[-5, 1]]"),
+            "bindings.amas-orchestrator.request_rate.points: [-5, 1]: times are seconds >= 0",
+        ),
         (
             amas_with(|t| t.replacen("concurrency: 8 ", "concurrency: 0 ", 1)),
             "deployments.amas-orchestrator.serving.concurrency: must be >= 1 (found 0)",
@@ -472,5 +492,16 @@ fn set_overrides_change_the_run_and_reject_unknown_paths() {
     assert!(
         e.contains("unknown field `concurency`") && e.contains("concurrency"),
         "lists the valid fields: {e}"
+    );
+}
+
+#[test]
+fn a_schedule_holds_each_value_until_the_next_point() {
+    use scaletwin::engine::SignalRef;
+    let points = [(10_000_000, 5.0), (60_000_000, 45.0), (90_000_000, 0.0)];
+    let at = |s: f64| SignalRef::scheduled(&points, (s * 1e6) as i64);
+    assert_eq!(
+        (at(0.0), at(10.0), at(59.9), at(60.0), at(89.0), at(1e6)),
+        (5.0, 5.0, 5.0, 45.0, 45.0, 0.0)
     );
 }

@@ -555,6 +555,32 @@ pub(super) fn resolve(
             window_us: window(*window_s)?,
         },
         Signal::Constant { value } => SignalRef::Constant(*value),
+        Signal::Schedule { points } => {
+            let bad = |m: String| Err(merr(file, format!("{field}.points"), m));
+            if points.is_empty() {
+                return bad("give at least one [seconds, value] point".into());
+            }
+            if let Some((t, v)) = points
+                .iter()
+                .find(|(t, v)| !(t.is_finite() && *t >= 0.0 && v.is_finite()))
+            {
+                return bad(format!(
+                    "[{t}, {v}]: times are seconds >= 0 and values finite numbers"
+                ));
+            }
+            if let Some(w) = points.windows(2).find(|w| w[1].0 <= w[0].0) {
+                return bad(format!(
+                    "times must increase: {} is followed by {}",
+                    w[0].0, w[1].0
+                ));
+            }
+            SignalRef::Schedule(std::sync::Arc::new(
+                points
+                    .iter()
+                    .map(|(t, v)| ((t * 1e6).round() as i64, *v))
+                    .collect(),
+            ))
+        }
         Signal::OfferedRate => SignalRef::OfferedRate,
     })
 }

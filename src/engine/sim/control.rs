@@ -106,6 +106,7 @@ impl Sim<'_> {
                 Some((self.queues[*queue].len() as u64 + self.pending[*queue]) as f64)
             }
             SignalRef::Constant(v) => Some(*v),
+            SignalRef::Schedule(points) => Some(SignalRef::scheduled(points, self.now)),
             SignalRef::OfferedRate => Some(match self.wl {
                 Workload::Open { schedule } => schedule.rate(self.now as f64 * 1e-6),
                 Workload::Replay { times_s, .. } => {

@@ -66,6 +66,7 @@ impl World {
                 Some((self.queues[*queue].len() as u64 + self.pending[*queue]) as f64)
             }
             SignalRef::Constant(v) => Some(*v),
+            SignalRef::Schedule(points) => Some(SignalRef::scheduled(points, now)),
             SignalRef::OfferedRate => {
                 return Err(
                     "the offered-rate signal is the simulator's forecast; a live testbed cannot know it"
@@ -126,15 +127,24 @@ impl World {
         let interval = k.0.polling_interval.as_micros();
         let name = k.0.name.clone();
         self.autoscalers[i].keda = Some(k);
+        let reason = d.explain();
         if let Some(n) = d.set_replicas
             && n != current
         {
             self.log.push(format!(
-                "{:>9.1} s  keda {name}: {current} -> {n}: {}",
+                "{:>9.1} s  keda {name}: {current} -> {n}: {reason}",
                 self.now as f64 * 1e-6,
-                d.explain()
             ));
         }
+        let desired = d.set_replicas.unwrap_or(current);
+        self.decided(
+            &name,
+            "keda",
+            current,
+            desired,
+            d.set_replicas.is_some(),
+            reason,
+        );
         if let Some(n) = d.set_replicas {
             self.set_replicas(dep, n.max(0) as u32);
             for p in self.deps[dep].endpoints.clone() {
@@ -200,15 +210,16 @@ impl World {
         a.hpa_state = state;
         a.keda = k;
         a.desired = decision.desired;
+        let (name, reason) = (a.name.clone(), decision.explain());
         if decision.scale_updated {
             self.log.push(format!(
-                "{:>9.1} s  hpa {}: {current} -> {}: {}",
+                "{:>9.1} s  hpa {name}: {current} -> {}: {reason}",
                 self.now as f64 * 1e-6,
-                a.name,
                 decision.desired,
-                decision.explain()
             ));
         }
+        let changed = decision.scale_updated;
+        self.decided(&name, "hpa", current, decision.desired, changed, reason);
         if let Some(n) = desired {
             self.set_replicas(dep, n.max(0) as u32);
             for p in self.deps[dep].endpoints.clone() {

@@ -8,6 +8,10 @@ use crate::cluster::controllers::{self, PodStatus, PodsView, metric_signal};
 use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
 use crate::cluster::{self, Replicas};
 use crate::engine::model::{Model, QueueKind, Routing, SignalRef};
+use crate::engine::outcome::DecisionRecord;
+
+/// Decisions a testbed keeps (the latest): about 17 days of 15-s syncs of one autoscaler.
+const DECISIONS_KEPT: usize = 100_000;
 use crate::engine::rng::{KeyedRng, Stream};
 use crate::policy::hpa::{HpaSpec, HpaState};
 use crate::policy::keda::{self, KedaState, Trigger};
@@ -140,6 +144,9 @@ pub(super) struct World {
     /// Values of prometheus triggers fetched from a real server for this control step.
     fetched: HashMap<(usize, usize), Result<Option<f64>, String>>,
     log: Vec<String>,
+    /// Every KEDA poll and HPA sync, as the simulator records them (the latest
+    /// `DECISIONS_KEPT`).
+    decisions: VecDeque<DecisionRecord>,
     /// The deployment that consumes each broker queue (computed once).
     consumers: Vec<Option<usize>>,
 }
@@ -176,6 +183,7 @@ impl World {
             rejected: 0,
             fetched: HashMap::new(),
             log: Vec::new(),
+            decisions: VecDeque::new(),
             consumers: (0..m.queues.len())
                 .map(|q| m.deployments.iter().position(|d| d.consumes.contains(&q)))
                 .collect(),
@@ -811,6 +819,30 @@ impl World {
             + "\n"
     }
 
+    /// Record a poll's or a sync's decision.
+    fn decided(
+        &mut self,
+        object: &str,
+        controller: &str,
+        current: i32,
+        desired: i32,
+        changed: bool,
+        reason: String,
+    ) {
+        if self.decisions.len() == DECISIONS_KEPT {
+            self.decisions.pop_front();
+        }
+        self.decisions.push_back(DecisionRecord {
+            t_s: self.now as f64 * 1e-6,
+            object: object.to_string(),
+            controller: controller.to_string(),
+            current,
+            desired,
+            changed,
+            reason,
+        });
+    }
+
     pub(super) fn summary(&self) -> super::Summary {
         super::Summary {
             model_seconds: self.model_seconds(),
@@ -825,6 +857,7 @@ impl World {
             deployments: (0..self.deps.len())
                 .map(|d| (self.m.deployments[d].name.clone(), self.deps[d].replicas))
                 .collect(),
+            decisions: self.decisions.iter().cloned().collect(),
         }
     }
 }
