@@ -129,14 +129,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = model.restrict(&a.deployments) {
         return usage(format!("--deployment: {e}"));
     }
-    let cfg = engine::RunConfig {
-        duration_s: scenario.duration_s,
-        seed: a.seed,
-        window_s: scenario.window_s,
-        slo: scenario.slo,
-        record_decisions: true,
-        warmup_s: 0.0,
-    };
+    let cfg = scenario.run_config(a.seed);
     if a.fluid {
         let started = std::time::Instant::now();
         let o = engine::fluid::run(&model, &scenario.workload, &cfg);

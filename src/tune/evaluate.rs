@@ -148,11 +148,9 @@ pub(super) fn prepare(
     }
     let cfg = RunConfig {
         duration_s: w.duration_s.unwrap_or(loaded.scenario.duration_s),
-        seed,
-        window_s: loaded.scenario.window_s,
         slo,
         record_decisions,
-        warmup_s: 0.0,
+        ..loaded.scenario.run_config(seed)
     };
     Ok((model, workload, cfg))
 }

@@ -422,11 +422,7 @@ pub fn simulate_sent(
     };
     let cfg = RunConfig {
         duration_s: duration,
-        seed: opts.seed,
-        window_s: loaded.scenario.window_s,
-        slo: loaded.scenario.slo,
-        record_decisions: true,
-        warmup_s: 0.0,
+        ..loaded.scenario.run_config(opts.seed)
     };
     Ok(crate::engine::sim::run(&loaded.model, &wl, cfg))
 }

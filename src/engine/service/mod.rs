@@ -252,6 +252,22 @@ pub struct ScenarioSpec {
     pub window_s: f64,
 }
 
+impl ScenarioSpec {
+    /// The settings of one run of this scenario with `seed`: its duration, windows and SLOs,
+    /// decisions recorded, no warm-up. The one place a run's settings are assembled; callers
+    /// change what they need with `..`.
+    pub fn run_config(&self, seed: u64) -> crate::engine::RunConfig {
+        crate::engine::RunConfig {
+            duration_s: self.duration_s,
+            seed,
+            window_s: self.window_s,
+            slo: self.slo,
+            record_decisions: true,
+            warmup_s: 0.0,
+        }
+    }
+}
+
 fn day() -> f64 {
     86_400.0
 }
