@@ -33,56 +33,105 @@ pub fn metric_signal(
     }
 }
 
-/// One HPA sync against a scale target that accepts every write: the decision, and the
-/// replica count written (if any).
-pub fn hpa_sync(
-    spec: &HpaSpec,
+/// A ScaledObject trigger's value: trigger `idx` of the triggers whose bound signals are
+/// `sigs` (the run's signal, or a value the testbed fetched from a real Prometheus).
+pub type TriggerFn<'a> = &'a dyn Fn(usize, &[Option<SignalRef>]) -> Result<Option<f64>, String>;
+
+/// What one HPA sync reads of a run: the deployment, the HPA's view of its pods and its
+/// replica counts, at `now_us`.
+pub struct SyncInputs<'a> {
+    pub dm: &'a DeploymentModel,
+    pub pods: Vec<PodStatus>,
+    /// metrics-server resolution, seconds.
+    pub resolution_s: f64,
+    pub now_us: i64,
+    /// spec.replicas.
+    pub current: i32,
+    /// Pods not being deleted.
+    pub status: i32,
+    /// Ready pods (KEDA's adapter reads them).
+    pub ready: i32,
+}
+
+/// One HPA sync of the autoscaler (`hpa`, `state`) against a scale target that accepts every
+/// write. Its External metrics come through KEDA's metrics adapter when a ScaledObject owns
+/// the HPA (`keda`), else from the signals bound to a plain HPA's metrics (`hpa_signals`).
+/// The simulator, the fluid approximation and the testbed all sync through this. Returns
+/// the decision and the replica count written (if any).
+#[allow(clippy::too_many_arguments)]
+pub fn sync_hpa(
+    hpa: &HpaSpec,
     state: &mut crate::policy::hpa::HpaState,
-    api: &mut dyn crate::policy::hpa::MetricsApi,
+    keda: Option<&mut KedaRuntime>,
+    hpa_signals: &[(String, SignalRef)],
+    inputs: SyncInputs<'_>,
     controller: &ControllerConfig,
-    now: crate::time::SimTime,
-    current: i32,
-    status: i32,
+    signal: SignalFn<'_>,
+    trigger: TriggerFn<'_>,
 ) -> (crate::policy::hpa::SyncDecision, Option<i32>) {
+    use crate::policy::keda as k;
+    let SyncInputs {
+        dm,
+        pods,
+        resolution_s,
+        now_us,
+        current,
+        status,
+        ready,
+    } = inputs;
+    let bound = |metric: &str| metric_signal(hpa_signals, metric, signal);
+    let mut keda = keda;
+    let mut external = |metric: &str| match keda.as_deref_mut() {
+        Some(kr) => {
+            let (spec, st, sigs) = (&kr.0, &mut kr.1, &kr.2);
+            let mut read = |idx: usize, _t: &k::Trigger| trigger(idx, sigs);
+            k::adapter_read(spec, st, metric, current, ready, &mut read)
+        }
+        None => Ok(vec![k::to_milli(bound(metric)?.unwrap_or(0.0))]),
+    };
+    let mut view = PodsView {
+        dm,
+        pods,
+        resolution_s,
+        now_us,
+        bound: &bound,
+        external: &mut external,
+    };
     let mut desired = None;
     let mut write = |n: i32| {
         desired = Some(n);
         Ok(())
     };
     let d = crate::policy::hpa::reconcile(
-        spec,
+        hpa,
         state,
         crate::policy::hpa::ScaleInfo {
             spec_replicas: current,
             status_replicas: status,
         },
-        api,
+        &mut view,
         controller,
-        now,
+        crate::time::SimTime::from_micros(now_us),
         &mut write,
     );
     (d, desired)
 }
 
-/// An External metric as the HPA reads it: through KEDA's metrics adapter for a
-/// ScaledObject, or the metric's bound signal (`bound`) for a plain HPA.
-pub fn external_metric(
-    keda: Option<&mut KedaRuntime>,
-    metric: &str,
+/// One KEDA operator poll of `k` at `now_us`, its triggers read through `trigger`: the
+/// decision and the time of the next poll.
+pub fn poll_keda(
+    k: &mut KedaRuntime,
     current: i32,
     ready: i32,
-    signal: SignalFn<'_>,
-    bound: &dyn Fn() -> Result<Option<f64>, String>,
-) -> Result<Vec<i64>, String> {
-    use crate::policy::keda;
-    match keda {
-        Some(k) => {
-            let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
-            let mut read = |idx: usize, _t: &keda::Trigger| trigger_signal(sigs, idx, signal);
-            keda::adapter_read(spec, st, metric, current, ready, &mut read)
-        }
-        None => Ok(vec![keda::to_milli(bound()?.unwrap_or(0.0))]),
-    }
+    now_us: i64,
+    trigger: TriggerFn<'_>,
+) -> (crate::policy::keda::PollDecision, i64) {
+    use crate::policy::keda as kd;
+    let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
+    let mut read = |idx: usize, _t: &kd::Trigger| trigger(idx, sigs);
+    let now = crate::time::SimTime::from_micros(now_us);
+    let d = kd::poll(spec, st, current, ready, now, &mut read);
+    (d, now_us + spec.polling_interval.as_micros().max(1))
 }
 
 /// What the HPA sees of one pod, from a run's own pod state (the simulator's or the
@@ -150,7 +199,8 @@ impl PodStatus {
 }
 
 /// The HPA's view of one deployment (its pods, metrics-server, the metrics APIs), built from
-/// a run's own state: the simulator's and the testbed's syncs both read through it.
+/// a run's own state: the simulator's, the fluid approximation's and the testbed's syncs all
+/// read through it.
 pub struct PodsView<'a> {
     pub dm: &'a DeploymentModel,
     pub pods: Vec<PodStatus>,

@@ -28,11 +28,10 @@
 use super::model::{Model, SignalRef};
 use super::workload::Workload;
 use super::{RunConfig, dist::DurationDist};
-use crate::cluster::controllers::{self, PodStatus, PodsView};
+use crate::cluster::controllers::{self, PodStatus, SyncInputs};
 use crate::cluster::{self, Replicas};
 use crate::policy::hpa::{HpaSpec, HpaState};
-use crate::policy::keda::{self, KedaState, ScaledObjectSpec, Trigger};
-use crate::time::SimTime;
+use crate::policy::keda::{KedaState, ScaledObjectSpec};
 
 /// What a fluid run gives, for the entry deployment (latency, success, windows) and for the
 /// whole model (pod-hours, cost).
@@ -500,24 +499,18 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
         }
         for a in scalers.iter_mut() {
             let dep = a.dep;
-            if let Some((spec, st, sigs)) = a.keda.as_mut()
+            if let Some(k) = a.keda.as_mut()
                 && f.now >= a.next_poll
             {
                 let current = f.deps[dep].replicas.spec as i32;
                 let ready = f.ready(dep) as i32;
                 let fr = &f;
-                let mut read = |idx: usize, _t: &Trigger| {
+                let now_us = (f.now * 1e6) as i64;
+                let (d, _) = controllers::poll_keda(k, current, ready, now_us, &|idx, sigs| {
                     controllers::trigger_signal(sigs, idx, &|s| fr.signal(s))
-                };
-                let d = keda::poll(
-                    spec,
-                    st,
-                    current,
-                    ready,
-                    SimTime::from_micros((f.now * 1e6) as i64),
-                    &mut read,
-                );
-                a.next_poll = f.now + (spec.polling_interval.as_micros() as f64 * 1e-6).max(1.0);
+                });
+                // Polls fall on whole seconds of the approximation's clock.
+                a.next_poll = f.now + (k.0.polling_interval.as_micros() as f64 * 1e-6).max(1.0);
                 if let Some(n) = d.set_replicas {
                     f.set_replicas(dep, n.max(0) as u32);
                 }
@@ -533,38 +526,24 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
                 let current = f.deps[dep].replicas.spec as i32;
                 let status = f.deps[dep].pods.len() as i32;
                 let fr = &f;
-                let ready = fr.ready(dep) as i32;
-                let hs = &a.hpa_signals;
-                let bound =
-                    |metric: &str| controllers::metric_signal(hs, metric, &|s| fr.signal(s));
-                let mut keda = a.keda.as_mut();
-                let mut external = |metric: &str| {
-                    controllers::external_metric(
-                        keda.as_deref_mut(),
-                        metric,
-                        current,
-                        ready,
-                        &|s| fr.signal(s),
-                        &|| bound(metric),
-                    )
-                };
-                let mut api = PodsView {
+                let inputs = SyncInputs {
                     dm: &m.deployments[dep],
                     pods: fr.pod_statuses(dep),
                     resolution_s: m.metrics.metrics_server_resolution_s,
                     now_us: (fr.now * 1e6) as i64,
-                    bound: &bound,
-                    external: &mut external,
-                };
-                let now = SimTime::from_micros((f.now * 1e6) as i64);
-                let (_, desired) = controllers::hpa_sync(
-                    &a.hpa,
-                    &mut a.state,
-                    &mut api,
-                    &m.controller,
-                    now,
                     current,
                     status,
+                    ready: fr.ready(dep) as i32,
+                };
+                let (_, desired) = controllers::sync_hpa(
+                    &a.hpa,
+                    &mut a.state,
+                    a.keda.as_mut(),
+                    &a.hpa_signals,
+                    inputs,
+                    &m.controller,
+                    &|s| fr.signal(s),
+                    &|idx, sigs| controllers::trigger_signal(sigs, idx, &|s| fr.signal(s)),
                 );
                 if let Some(n) = desired {
                     f.set_replicas(dep, n.max(0) as u32);

@@ -149,31 +149,29 @@ impl Sim<'_> {
     }
 
     pub(super) fn on_keda_poll(&mut self, i: usize) {
-        let mut a = self.autoscalers[i].clone();
-        let dep = a.dep;
-        let current = self.deps[dep].replicas.spec as i32;
-        let ready = self.ready_pods(dep);
-        let now = SimTime::from_micros(self.now);
-        let Some((spec, st, sigs)) = a.keda.as_mut() else {
+        // The state the poll changes is taken out; everything else is read in place.
+        let Some(mut k) = self.autoscalers[i].keda.take() else {
             return;
         };
-        let mut read =
-            |idx: usize, _t: &Trigger| controllers::trigger_signal(sigs, idx, &|s| self.signal(s));
-        let d = keda::poll(spec, st, current, ready, now, &mut read);
-        let interval = spec.polling_interval.as_micros();
-        self.log_decision(
-            &spec.name,
-            "keda",
-            current,
-            d.set_replicas.unwrap_or(current),
-            d.set_replicas.is_some(),
-            d.explain(),
-        );
-        self.autoscalers[i] = a;
+        let dep = self.autoscalers[i].dep;
+        let current = self.deps[dep].replicas.spec as i32;
+        let ready = self.ready_pods(dep);
+        let (d, next) = {
+            let sim = &*self;
+            controllers::poll_keda(&mut k, current, ready, sim.now, &|idx, sigs| {
+                controllers::trigger_signal(sigs, idx, &|s| sim.signal(s))
+            })
+        };
+        if self.cfg.record_decisions {
+            let desired = d.set_replicas.unwrap_or(current);
+            let changed = d.set_replicas.is_some();
+            self.log_decision(&k.0.name, "keda", current, desired, changed, d.explain());
+        }
+        self.autoscalers[i].keda = Some(k);
         if let Some(n) = d.set_replicas {
             self.set_replicas(dep, n.max(0) as u32);
         }
-        self.push(self.now + interval.max(1), EventKind::KedaPoll, i as u32, 0);
+        self.push(next, EventKind::KedaPoll, i as u32, 0);
     }
 
     pub(super) fn on_hpa_sync(&mut self, i: usize) {
@@ -186,34 +184,21 @@ impl Sim<'_> {
         {
             return;
         }
-        let mut a = self.autoscalers[i].clone();
-        let dep = a.dep;
+        let dep = self.autoscalers[i].dep;
         let current = self.deps[dep].replicas.spec as i32;
         let status = self.deps[dep]
             .pods
             .iter()
             .filter(|p| !self.pods[**p as usize].deleting)
             .count() as i32;
-        let now = SimTime::from_micros(self.now);
+        // The state the sync changes is taken out; everything else is read in place.
+        let mut state = std::mem::take(&mut self.autoscalers[i].hpa_state);
+        let mut k = self.autoscalers[i].keda.take();
         let (decision, desired) = {
             let sim = &*self;
-            let dm = &sim.m.deployments[dep];
-            let ready = sim.ready_pods(dep);
-            let hs = &a.hpa_signals;
-            let bound = |metric: &str| metric_signal(hs, metric, &|s| sim.signal(s));
-            let mut keda = a.keda.as_mut();
-            let mut external = |metric: &str| {
-                external_metric(
-                    keda.as_deref_mut(),
-                    metric,
-                    current,
-                    ready,
-                    &|s| sim.signal(s),
-                    &|| bound(metric),
-                )
-            };
-            let mut view = PodsView {
-                dm,
+            let a = &sim.autoscalers[i];
+            let inputs = SyncInputs {
+                dm: &sim.m.deployments[dep],
                 pods: sim.deps[dep]
                     .pods
                     .iter()
@@ -221,28 +206,29 @@ impl Sim<'_> {
                     .collect(),
                 resolution_s: sim.m.metrics.metrics_server_resolution_s,
                 now_us: sim.now,
-                bound: &bound,
-                external: &mut external,
-            };
-            hpa_sync(
-                &a.hpa,
-                &mut a.hpa_state,
-                &mut view,
-                &sim.m.controller,
-                now,
                 current,
                 status,
+                ready: sim.ready_pods(dep),
+            };
+            controllers::sync_hpa(
+                &a.hpa,
+                &mut state,
+                k.as_mut(),
+                &a.hpa_signals,
+                inputs,
+                &sim.m.controller,
+                &|s| sim.signal(s),
+                &|idx, sigs| controllers::trigger_signal(sigs, idx, &|s| sim.signal(s)),
             )
         };
-        self.log_decision(
-            &a.name,
-            "hpa",
-            current,
-            decision.desired,
-            decision.scale_updated,
-            decision.explain(),
-        );
-        self.autoscalers[i] = a;
+        let a = &mut self.autoscalers[i];
+        a.hpa_state = state;
+        a.keda = k;
+        if self.cfg.record_decisions {
+            let name = self.autoscalers[i].name.clone();
+            let (desired, changed) = (decision.desired, decision.scale_updated);
+            self.log_decision(&name, "hpa", current, desired, changed, decision.explain());
+        }
         if let Some(n) = desired {
             self.set_replicas(dep, n.max(0) as u32);
         }

@@ -16,14 +16,11 @@ use super::outcome::*;
 use super::queue::{Ev, EventKind, EventQueue};
 use super::rng::{KeyedRng, Stream, mix};
 use super::workload::{Workload, segment_arrivals};
-use crate::cluster::controllers::{
-    self, PodStatus, PodsView, external_metric, hpa_sync, metric_signal,
-};
+use crate::cluster::controllers::{self, PodStatus, SyncInputs};
 use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
 use crate::cluster::{self, Replicas};
 use crate::policy::hpa::{HpaSpec, HpaState};
-use crate::policy::keda::{self, KedaState, Trigger};
-use crate::time::SimTime;
+use crate::policy::keda::{self, KedaState};
 use std::collections::VecDeque;
 
 /// Receives the time series rows and decisions as they are produced, so a long run does not

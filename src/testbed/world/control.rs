@@ -118,13 +118,12 @@ impl World {
         let dep = self.autoscalers[i].dep;
         let current = self.deps[dep].replicas.spec as i32;
         let ready = self.ready_pods(dep);
-        let now = SimTime::from_micros(self.now);
-        let d = {
-            let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
-            let mut read = |idx: usize, _t: &Trigger| self.trigger_value(i, idx, sigs);
-            keda::poll(spec, st, current, ready, now, &mut read)
+        let (d, next) = {
+            let w = &*self;
+            controllers::poll_keda(&mut k, current, ready, w.now, &|idx, sigs| {
+                w.trigger_value(i, idx, sigs)
+            })
         };
-        let interval = k.0.polling_interval.as_micros();
         let name = k.0.name.clone();
         self.autoscalers[i].keda = Some(k);
         let reason = d.explain();
@@ -151,7 +150,7 @@ impl World {
                 jobs.extend(self.pull(p));
             }
         }
-        self.schedule(self.now + interval.max(1), Timer::KedaPoll(i));
+        self.schedule(next, Timer::KedaPoll(i));
     }
 
     pub(super) fn hpa_sync(&mut self, i: usize, jobs: &mut Vec<JobStart>) {
@@ -171,39 +170,30 @@ impl World {
             .iter()
             .filter(|p| !self.pods[**p].deleting)
             .count() as i32;
-        let now = SimTime::from_micros(self.now);
         // The state the sync changes is taken out; everything else is read in place.
         let mut state = std::mem::take(&mut self.autoscalers[i].hpa_state);
         let mut k = self.autoscalers[i].keda.take();
         let (decision, desired) = {
             let w = &*self;
-            let ready = w.ready_pods(dep);
-            let hs = &w.autoscalers[i].hpa_signals;
-            let bound = |metric: &str| metric_signal(hs, metric, &|s| w.signal(s));
-            let mut external = |metric: &str| match k.as_mut() {
-                Some(k) => {
-                    let (spec, st, sigs) = (&k.0, &mut k.1, &k.2);
-                    let mut read = |idx: usize, _t: &Trigger| w.trigger_value(i, idx, sigs);
-                    keda::adapter_read(spec, st, metric, current, ready, &mut read)
-                }
-                None => Ok(vec![keda::to_milli(bound(metric)?.unwrap_or(0.0))]),
-            };
-            let mut view = PodsView {
+            let a = &w.autoscalers[i];
+            let inputs = SyncInputs {
                 dm: &w.m.deployments[dep],
                 pods: w.deps[dep].pods.iter().map(|p| w.pod_status(*p)).collect(),
                 resolution_s: w.m.metrics.metrics_server_resolution_s,
                 now_us: w.now,
-                bound: &bound,
-                external: &mut external,
-            };
-            controllers::hpa_sync(
-                &w.autoscalers[i].hpa,
-                &mut state,
-                &mut view,
-                &w.m.controller,
-                now,
                 current,
                 status,
+                ready: w.ready_pods(dep),
+            };
+            controllers::sync_hpa(
+                &a.hpa,
+                &mut state,
+                k.as_mut(),
+                &a.hpa_signals,
+                inputs,
+                &w.m.controller,
+                &|s| w.signal(s),
+                &|idx, sigs| w.trigger_value(i, idx, sigs),
             )
         };
         let a = &mut self.autoscalers[i];

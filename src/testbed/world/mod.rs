@@ -4,7 +4,7 @@
 
 mod control;
 
-use crate::cluster::controllers::{self, PodStatus, PodsView, metric_signal};
+use crate::cluster::controllers::{self, PodStatus, SyncInputs};
 use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
 use crate::cluster::{self, Replicas};
 use crate::engine::model::{Model, QueueKind, Routing, SignalRef};
@@ -14,8 +14,7 @@ use crate::engine::outcome::DecisionRecord;
 const DECISIONS_KEPT: usize = 100_000;
 use crate::engine::rng::{KeyedRng, Stream};
 use crate::policy::hpa::{HpaSpec, HpaState};
-use crate::policy::keda::{self, KedaState, Trigger};
-use crate::time::SimTime;
+use crate::policy::keda::{self, KedaState};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::time::Duration;
