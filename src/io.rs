@@ -12,7 +12,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Write `bytes` to `path` through a temporary file in the same folder and a rename. The
@@ -37,6 +37,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             Err(e)
         }
     }
+}
+
+/// A table that could not be written. The message leaves the path to the caller, which
+/// names the file it was writing; `path` is there to match on.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("column `{column}` has {len} rows where the first column has {rows}")]
+    Ragged {
+        path: PathBuf,
+        column: String,
+        len: usize,
+        rows: usize,
+    },
+    #[error("cannot encode the Parquet table: {source}")]
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
+    #[error("cannot write: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// One column of a Parquet table.
@@ -109,13 +132,24 @@ pub fn write_parquet(
     path: &Path,
     columns: &[(&str, ParquetColumn)],
     metadata: &[(&str, String)],
-) -> Result<(), String> {
+) -> Result<(), WriteError> {
     let rows = columns.first().map_or(0, |c| c.1.len());
-    if let Some((name, _)) = columns.iter().find(|c| c.1.len() != rows) {
-        return Err(format!("column `{name}` has a different length"));
+    if let Some((name, c)) = columns.iter().find(|c| c.1.len() != rows) {
+        return Err(WriteError::Ragged {
+            path: path.to_path_buf(),
+            column: name.to_string(),
+            len: c.len(),
+            rows,
+        });
     }
-    let bytes = parquet_bytes(columns, metadata).map_err(|e| e.to_string())?;
-    write_atomic(path, &bytes).map_err(|e| e.to_string())
+    let bytes = parquet_bytes(columns, metadata).map_err(|source| WriteError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    write_atomic(path, &bytes).map_err(|source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn parquet_bytes(
@@ -240,7 +274,8 @@ mod tests {
                 &[],
             )
             .unwrap_err()
-            .contains("`y`")
+            .to_string()
+            .contains("column `y` has 0 rows where the first column has 1")
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

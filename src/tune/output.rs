@@ -82,7 +82,7 @@ impl Table {
     }
 
     /// Write as Parquet (atomically), with `format_version` in the key-value metadata.
-    pub fn write_parquet(&self, path: &Path) -> Result<(), String> {
+    pub fn write_parquet(&self, path: &Path) -> Result<(), crate::io::WriteError> {
         use crate::io::ParquetColumn as P;
         let columns: Vec<(&str, P)> = self
             .names
@@ -251,7 +251,7 @@ pub fn write_table(dir: &Path, stem: &str, t: &Table) -> Result<Vec<PathBuf>, Tu
     let csv = dir.join(format!("{stem}.csv"));
     write_atomic(&csv, t.to_csv().as_bytes()).map_err(|e| err(&csv, e.to_string()))?;
     let pq = dir.join(format!("{stem}.parquet"));
-    t.write_parquet(&pq).map_err(|e| err(&pq, e))?;
+    t.write_parquet(&pq).map_err(|e| err(&pq, e.to_string()))?;
     Ok(vec![csv, pq])
 }
 

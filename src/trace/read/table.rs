@@ -461,7 +461,7 @@ pub fn write(trace: &Trace, path: &Path) -> Result<(), TraceError> {
         columns.push(("bin_s", C::F64(&bins)));
     }
     columns.push(("format_version", C::U32(&versions)));
-    crate::io::write_parquet(path, &columns, &[]).map_err(e)
+    crate::io::write_parquet(path, &columns, &[]).map_err(|x| e(x.to_string()))
 }
 
 /// A float as the canonical CSV writes it: the shortest text that reads back exactly, with a
