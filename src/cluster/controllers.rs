@@ -149,6 +149,26 @@ pub struct PodStatus {
 }
 
 impl PodStatus {
+    /// What the HPA sees of a pod in `state` (started at `started`, ready since `ready_at`),
+    /// with its last metrics-server `sample`.
+    pub fn of(
+        name: String,
+        state: super::PodState,
+        started: i64,
+        ready_at: i64,
+        deleting: bool,
+        sample: Option<(i64, f64, f64)>,
+    ) -> PodStatus {
+        PodStatus {
+            name,
+            started: (state != super::PodState::Pending).then_some(started),
+            ready: state == super::PodState::Ready,
+            ready_at,
+            deleting,
+            sample,
+        }
+    }
+
     /// The pod as the HPA lists it.
     pub fn info(&self, dm: &DeploymentModel) -> crate::policy::hpa::PodInfo {
         use crate::policy::hpa::{ConditionStatus, PodInfo, PodPhase, ReadyCondition};

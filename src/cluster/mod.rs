@@ -58,6 +58,18 @@ impl Replicas {
     }
 }
 
+/// Where a pod is in its life, as every driver tracks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodState {
+    /// Created, containers not started yet.
+    Pending,
+    /// Started, not (yet) ready.
+    Running,
+    Ready,
+    /// Terminated and removed.
+    Gone,
+}
+
 /// A pod as the ReplicaSet controller ranks it for deletion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Candidate {
@@ -68,6 +80,18 @@ pub struct Candidate {
     pub created_us: i64,
     /// Creation order among pods created at the same time.
     pub serial: u64,
+}
+
+impl Candidate {
+    /// The rank of a pod in `state`, created at `created_us`, the `serial`-th created.
+    pub fn of(state: PodState, created_us: i64, serial: u64) -> Candidate {
+        Candidate {
+            ready: state == PodState::Ready,
+            started: state != PodState::Pending,
+            created_us,
+            serial,
+        }
+    }
 }
 
 /// The `k` pods a ReplicaSet deletes first, in the order it deletes them: not ready before

@@ -124,17 +124,17 @@ impl Sim<'_> {
     /// What the HPA sees of pod `p`.
     pub(super) fn pod_status(&self, p: u32) -> PodStatus {
         let pod = &self.pods[p as usize];
-        PodStatus {
-            name: format!(
+        PodStatus::of(
+            format!(
                 "{}-{}",
                 self.m.deployments[pod.dep as usize].name, pod.serial
             ),
-            started: (pod.state != PodState::Pending).then_some(pod.started),
-            ready: pod.state == PodState::Ready,
-            ready_at: pod.ready_at,
-            deleting: pod.deleting,
-            sample: pod.sample,
-        }
+            pod.state,
+            pod.started,
+            pod.ready_at,
+            pod.deleting,
+            pod.sample,
+        )
     }
 
     pub(super) fn ready_pods(&self, dep: usize) -> i32 {

@@ -18,7 +18,7 @@ use super::rng::{KeyedRng, Stream, mix};
 use super::workload::{Workload, segment_arrivals};
 use crate::cluster::controllers::{self, PodStatus, SyncInputs};
 use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
-use crate::cluster::{self, Replicas};
+use crate::cluster::{self, PodState, Replicas};
 use crate::policy::hpa::{HpaSpec, HpaState};
 use crate::policy::keda::{self, KedaState};
 use std::collections::VecDeque;
@@ -74,14 +74,6 @@ struct Req {
     attr: f32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PodState {
-    Pending,
-    Running,
-    Ready,
-    Gone,
-}
-
 #[derive(Clone, Debug)]
 struct Pod {
     dep: u16,
@@ -103,12 +95,7 @@ struct Pod {
 impl Pod {
     /// The pod as the ReplicaSet controller ranks it for deletion.
     fn candidate(&self) -> cluster::Candidate {
-        cluster::Candidate {
-            ready: self.state == PodState::Ready,
-            started: self.state != PodState::Pending,
-            created_us: self.created,
-            serial: self.serial,
-        }
+        cluster::Candidate::of(self.state, self.created, self.serial)
     }
 }
 

@@ -93,14 +93,14 @@ impl World {
     /// What the HPA sees of pod `p`.
     pub(super) fn pod_status(&self, p: usize) -> PodStatus {
         let pod = &self.pods[p];
-        PodStatus {
-            name: self.pod_name(p),
-            started: (pod.state != PodState::Pending).then_some(pod.started),
-            ready: pod.state == PodState::Ready,
-            ready_at: pod.ready_at,
-            deleting: pod.deleting,
-            sample: pod.sample,
-        }
+        PodStatus::of(
+            self.pod_name(p),
+            pod.state,
+            pod.started,
+            pod.ready_at,
+            pod.deleting,
+            pod.sample,
+        )
     }
 
     pub(super) fn ready_pods(&self, dep: usize) -> i32 {

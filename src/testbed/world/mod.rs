@@ -6,7 +6,7 @@ mod control;
 
 use crate::cluster::controllers::{self, PodStatus, SyncInputs};
 use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
-use crate::cluster::{self, Replicas};
+use crate::cluster::{self, PodState, Replicas};
 use crate::engine::model::{Model, QueueKind, Routing, SignalRef};
 use crate::engine::outcome::DecisionRecord;
 
@@ -20,14 +20,6 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PodState {
-    Pending,
-    Running,
-    Ready,
-    Gone,
-}
 
 struct Pod {
     dep: usize,
@@ -50,12 +42,7 @@ struct Pod {
 impl Pod {
     /// The pod as the ReplicaSet controller ranks it for deletion.
     fn candidate(&self) -> cluster::Candidate {
-        cluster::Candidate {
-            ready: self.state == PodState::Ready,
-            started: self.state != PodState::Pending,
-            created_us: self.created,
-            serial: self.serial,
-        }
+        cluster::Candidate::of(self.state, self.created, self.serial)
     }
 }
 
