@@ -343,9 +343,10 @@ pub(super) fn read_table(
             }
         } else {
             times.push(t);
-            ctx.report.rows += 1;
-            if let Some(ai) = attr_col {
-                attr_cells.push((line, std::mem::replace(&mut cells[ai], Cell::Null)));
+            match attr_col {
+                // Counted once its attribute is read, below.
+                Some(ai) => attr_cells.push((line, std::mem::replace(&mut cells[ai], Cell::Null))),
+                None => ctx.report.rows += 1,
             }
         }
     }
@@ -370,7 +371,6 @@ pub(super) fn read_table(
                 let label = label.trim();
                 if label.is_empty() {
                     ctx.bad(line, format!("{attr_name}: empty label"))?;
-                    ctx.report.rows -= 1;
                     continue;
                 }
                 match labels.iter().position(|l| l == label) {
@@ -388,13 +388,13 @@ pub(super) fn read_table(
                             line,
                             format!("{attr_name}: `{}` is not a number >= 0", cell.shown()),
                         )?;
-                        ctx.report.rows -= 1;
                         continue;
                     }
                 }
             };
             attrs.push(value);
             kept.push(t);
+            ctx.report.rows += 1;
         }
         times = kept;
         ctx.attrs = Some(attrs);
