@@ -35,7 +35,7 @@ impl MetricsApi for Cluster {
 fn cluster(n: usize) -> Cluster {
     let pods = (0..n)
         .map(|i| PodInfo {
-            name: format!("pod-{i}"),
+            name: format!("pod-{i}").into(),
             phase: PodPhase::Running,
             ready: Some(ReadyCondition {
                 status: ConditionStatus::True,
@@ -43,13 +43,13 @@ fn cluster(n: usize) -> Cluster {
             }),
             deleting: false,
             start_time: Some(SimTime::from_secs(0)),
-            containers: vec![ContainerRequest::new("app", "cpu", Some(500))],
+            containers: vec![ContainerRequest::new("app", "cpu", Some(500))].into(),
             pod_requests: vec![],
         })
         .collect();
     let samples = (0..n)
         .map(|i| ResourceSample {
-            pod: format!("pod-{i}"),
+            pod: format!("pod-{i}").into(),
             timestamp: SimTime::from_secs(3600),
             window: SimDuration::from_secs(30),
             containers: vec![ContainerUsage {

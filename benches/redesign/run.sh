@@ -46,11 +46,12 @@ echo "== main job sweep (sum of the rungs' evaluation time)"
 for k in 0 1; do
   s=$(grep -Eo 'evaluations in [0-9.]+ s' "$work/out-${names[$k]}/tune.err" | awk '{t += $3} END {printf "%.1f", t}')
   echo "  ${names[$k]}: $s s"
+  grep -E 'evaluations in [0-9.]+ s' "$work/out-${names[$k]}/tune.err" | sed 's/^/      /'
   eval "sweep_${names[$k]}=$s"
 done
 awk -v a="$sweep_base" -v b="$sweep_new" 'BEGIN { printf "  speed-up: %.2fx\n", a / b }'
 
 echo "== engine M/M/4 kernel (criterion, mmc_kernel)"
 (cd "$work/base" && CARGO_TARGET_DIR=$base_target cargo bench --quiet --bench engine -- mmc_kernel 2>/dev/null | grep -E 'time:' | sed 's/^/  base: /')
-CARGO_TARGET_DIR=$new_target cargo bench --quiet --bench engine -- mmc_kernel 2>/dev/null | grep -E 'time:' | sed 's/^/  new:  /'
+CARGO_TARGET_DIR=$new_target cargo bench --quiet --bench engine -- mmc_kernel | grep -E 'time:' | sed 's/^/  new:  /'
 [ "$same" = 1 ] || { echo "outputs differ"; exit 1; }

@@ -137,7 +137,7 @@ pub fn poll_keda(
 /// What the HPA sees of one pod, from a run's own pod state (the simulator's or the
 /// testbed's).
 pub struct PodStatus {
-    pub name: String,
+    pub name: crate::policy::hpa::Name,
     /// When its containers started (`None`: still pending).
     pub started: Option<i64>,
     pub ready: bool,
@@ -152,7 +152,7 @@ impl PodStatus {
     /// What the HPA sees of a pod in `state` (started at `started`, ready since `ready_at`),
     /// with its last metrics-server `sample`.
     pub fn of(
-        name: String,
+        name: crate::policy::hpa::Name,
         state: super::PodState,
         started: i64,
         ready_at: i64,
@@ -170,7 +170,11 @@ impl PodStatus {
     }
 
     /// The pod as the HPA lists it.
-    pub fn info(&self, dm: &DeploymentModel) -> crate::policy::hpa::PodInfo {
+    /// `containers`: the template's containers ([`DeploymentModel::container_request`]).
+    pub fn info(
+        &self,
+        containers: &std::sync::Arc<[crate::policy::hpa::ContainerRequest]>,
+    ) -> crate::policy::hpa::PodInfo {
         use crate::policy::hpa::{ConditionStatus, PodInfo, PodPhase, ReadyCondition};
         use crate::time::SimTime;
         PodInfo {
@@ -190,15 +194,16 @@ impl PodStatus {
             }),
             deleting: self.deleting,
             start_time: self.started.map(SimTime::from_micros),
-            containers: vec![dm.container_request()],
+            containers: containers.clone(),
             pod_requests: vec![],
         }
     }
 
     /// Its metrics-server sample of `resource` (`cpu` or `memory`), if it has one.
+    /// `container`: the name of the pod's container.
     pub fn resource_sample(
         &self,
-        dm: &DeploymentModel,
+        container: &crate::policy::hpa::Name,
         resource: &str,
         resolution_s: f64,
     ) -> Option<crate::policy::hpa::ResourceSample> {
@@ -211,7 +216,7 @@ impl PodStatus {
             timestamp: SimTime::from_micros(t),
             window: SimDuration::from_micros((resolution_s * 1e6).round() as i64),
             containers: vec![ContainerUsage {
-                name: dm.container.clone(),
+                name: container.clone(),
                 usage_milli: Some(v.round() as i64),
             }],
         })
@@ -235,17 +240,19 @@ pub struct PodsView<'a> {
 
 impl crate::policy::hpa::MetricsApi for PodsView<'_> {
     fn pods(&mut self) -> Vec<crate::policy::hpa::PodInfo> {
-        self.pods.iter().map(|p| p.info(self.dm)).collect()
+        let containers: std::sync::Arc<[_]> = std::sync::Arc::new([self.dm.container_request()]);
+        self.pods.iter().map(|p| p.info(&containers)).collect()
     }
 
     fn resource_metrics(
         &mut self,
         resource: &str,
     ) -> Result<Vec<crate::policy::hpa::ResourceSample>, String> {
+        let container: crate::policy::hpa::Name = self.dm.container.as_str().into();
         Ok(self
             .pods
             .iter()
-            .filter_map(|p| p.resource_sample(self.dm, resource, self.resolution_s))
+            .filter_map(|p| p.resource_sample(&container, resource, self.resolution_s))
             .collect())
     }
 

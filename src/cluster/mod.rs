@@ -8,6 +8,11 @@
 pub mod controllers;
 pub mod metrics;
 
+/// The name of a Deployment's `serial`-th pod, as the HPA lists it and its metrics are keyed.
+pub fn pod_name(deployment: &str, serial: u64) -> crate::policy::hpa::Name {
+    format!("{deployment}-{serial}").into()
+}
+
 /// A Deployment's `spec.replicas` and the record of its changes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Replicas {

@@ -257,38 +257,70 @@ impl CountDist {
         }
     }
 
+    /// The sampler of this distribution, its constants computed once.
+    pub fn sampler(&self) -> CountSampler {
+        let mean = self.mean();
+        let kind = match *self {
+            CountDist::Fixed { value } => CountKind::Fixed(value),
+            CountDist::Poisson { mean } if mean <= 0.0 => CountKind::Fixed(0),
+            CountDist::Poisson { mean } if mean < 30.0 => CountKind::Knuth((-mean).exp()),
+            CountDist::Poisson { mean } => match rand_distr::Poisson::new(mean) {
+                Ok(d) => CountKind::Poisson(d),
+                Err(_) => CountKind::Fixed(0),
+            },
+            CountDist::Geometric { mean } if mean <= 0.0 => CountKind::Fixed(0),
+            CountDist::Geometric { mean } => CountKind::Geometric((1.0 - 1.0 / (1.0 + mean)).ln()),
+        };
+        CountSampler { kind, mean }
+    }
+
     /// One draw.
     pub fn sample(&self, rng: &mut KeyedRng) -> u32 {
-        match self {
-            CountDist::Fixed { value } => *value,
-            CountDist::Poisson { mean } => {
-                if *mean <= 0.0 {
-                    return 0;
-                }
-                if *mean < 30.0 {
-                    // Knuth's method.
-                    let l = (-mean).exp();
-                    let mut k = 0;
-                    let mut p = 1.0;
-                    loop {
-                        p *= rng.unit_open0();
-                        if p <= l {
-                            return k;
-                        }
-                        k += 1;
+        self.sampler().sample(rng)
+    }
+}
+
+/// A [`CountDist`] ready to draw from (what a run keeps per fan-out).
+#[derive(Clone, Debug)]
+pub struct CountSampler {
+    kind: CountKind,
+    mean: f64,
+}
+
+#[derive(Clone, Debug)]
+enum CountKind {
+    Fixed(u32),
+    /// Poisson with a small mean by Knuth's method: `exp(-mean)`.
+    Knuth(f64),
+    Poisson(rand_distr::Poisson<f64>),
+    /// Geometric (failures before the first success): `ln(1 - p)`.
+    Geometric(f64),
+}
+
+impl CountSampler {
+    /// The distribution's mean.
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// One draw.
+    #[inline]
+    pub fn sample(&self, rng: &mut KeyedRng) -> u32 {
+        match &self.kind {
+            CountKind::Fixed(v) => *v,
+            CountKind::Knuth(l) => {
+                let mut k = 0;
+                let mut p = 1.0;
+                loop {
+                    p *= rng.unit_open0();
+                    if p <= *l {
+                        return k;
                     }
+                    k += 1;
                 }
-                rand_distr::Poisson::new(*mean)
-                    .map(|d| d.sample(rng) as u32)
-                    .unwrap_or(0)
             }
-            CountDist::Geometric { mean } => {
-                if *mean <= 0.0 {
-                    return 0;
-                }
-                let p = 1.0 / (1.0 + mean);
-                (rng.unit_open0().ln() / (1.0 - p).ln()).floor() as u32
-            }
+            CountKind::Poisson(d) => d.sample(rng) as u32,
+            CountKind::Geometric(ln_q) => (rng.unit_open0().ln() / ln_q).floor() as u32,
         }
     }
 }

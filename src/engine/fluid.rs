@@ -52,7 +52,7 @@ pub struct FluidOutcome {
 struct FPod {
     serial: u64,
     /// `<deployment>-<serial>`, as the HPA lists it (formatted once).
-    name: String,
+    name: crate::policy::hpa::Name,
     created: f64,
     ready_at: f64,
 }
@@ -267,7 +267,7 @@ impl Fluid<'_> {
             self.serial += 1;
             d.pods.push(FPod {
                 serial: self.serial,
-                name: format!("{}-{}", dm.name, self.serial),
+                name: cluster::pod_name(&dm.name, self.serial),
                 created: self.now,
                 ready_at: self.now
                     + self.startup[dep]
@@ -464,7 +464,7 @@ pub fn run(m: &Model, wl: &Workload, cfg: &RunConfig) -> FluidOutcome {
             f.serial += 1;
             fd.pods.push(FPod {
                 serial: f.serial,
-                name: format!("{}-{}", d.name, f.serial),
+                name: cluster::pod_name(&d.name, f.serial),
                 created: -600.0,
                 ready_at: -600.0,
             });

@@ -14,5 +14,5 @@ pub mod workload;
 
 pub use model::*;
 pub use outcome::*;
-pub use sim::{RunConfig, run};
+pub use sim::{Arrivals, RunConfig, run, run_with_arrivals};
 pub use workload::*;

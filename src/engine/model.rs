@@ -2,7 +2,7 @@
 //! metric signals their triggers read. Built (and validated) from a model folder by
 //! [`crate::engine::service`], or directly in code (the oracle tests do).
 
-use super::dist::{CountDist, DurationDist, Sampler};
+use super::dist::{CountSampler, DurationDist, Sampler};
 use crate::policy::hpa::{ControllerConfig, HpaSpec};
 use crate::policy::keda::ScaledObjectSpec;
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,7 @@ pub struct DeploymentModel {
     /// priority order.
     pub consumes: Vec<usize>,
     /// Jobs each completed request (or job) enqueues: `(queue index, count distribution)`.
-    pub fan_out: Vec<(usize, CountDist)>,
+    pub fan_out: Vec<(usize, CountSampler)>,
     /// Tokens consumed per completed request/job (exported as a counter).
     pub tokens: Option<Sampler>,
     /// Extra service time per unit of a replayed request's attribute (e.g. per token).
@@ -69,7 +69,7 @@ impl DeploymentModel {
     /// The pod's container with its CPU and memory requests, as the HPA reads them.
     pub fn container_request(&self) -> crate::policy::hpa::ContainerRequest {
         crate::policy::hpa::ContainerRequest {
-            name: self.container.clone(),
+            name: self.container.as_str().into(),
             requests: [
                 ("cpu", self.cpu_request_milli),
                 ("memory", (self.memory_request_bytes * 1000.0) as i64),

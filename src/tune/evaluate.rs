@@ -115,6 +115,29 @@ pub fn resolve_workloads(x: &Experiment, dir: &Path) -> Result<Vec<ResolvedWorkl
         .collect()
 }
 
+/// The arrivals an engine evaluation of `key` would draw, drawn once for every
+/// configuration evaluated under the same workload, seed and load (`None` when they cannot
+/// be shared or number more than `max`).
+pub(super) fn shared_arrivals(
+    base: &ModelSources,
+    x: &Experiment,
+    w: &ResolvedWorkload,
+    key: &Key,
+    max: usize,
+) -> Option<engine::Arrivals> {
+    let (_, workload, cfg) = prepare(
+        base,
+        x,
+        w,
+        &[],
+        key.load_milli as f64 / 1000.0,
+        key.seed,
+        false,
+    )
+    .ok()?;
+    engine::Arrivals::draw(&workload, cfg.seed, cfg.duration_s, max)
+}
+
 /// The model, workload and run configuration of one evaluation: `values` applied to the base
 /// model, the workload scaled by `load`, the windows judged against the experiment's bounds.
 pub(super) fn prepare(
@@ -155,13 +178,15 @@ pub(super) fn prepare(
     Ok((model, workload, cfg))
 }
 
-/// Evaluate a configuration (`values` applied to the base model) under one workload.
+/// Evaluate a configuration (`values` applied to the base model) under one workload;
+/// `arrivals`, when given, are the workload's arrivals drawn beforehand (used when they fit).
 pub fn evaluate(
     base: &ModelSources,
     x: &Experiment,
     w: &ResolvedWorkload,
     values: &[(String, String)],
     key: &Key,
+    arrivals: Option<&engine::Arrivals>,
 ) -> Evaluation {
     let mut ev = Evaluation {
         format_version: EXPERIMENT_FORMAT_VERSION,
@@ -185,7 +210,10 @@ pub fn evaluate(
         let (model, workload, cfg) = prepare(base, x, w, values, ev.load, key.seed, false)?;
         let o = match key.fidelity {
             Fidelity::Engine => {
-                let o = engine::run(&model, &workload, cfg);
+                let o = match arrivals {
+                    Some(a) => engine::run_with_arrivals(&model, &workload, cfg, a),
+                    None => engine::run(&model, &workload, cfg),
+                };
                 let d = o.deployment(&o.entry).unwrap_or(&o.deployments[0]);
                 fluid::FluidOutcome {
                     p95_ms: d.latency_ms.p95,

@@ -3,7 +3,9 @@
 //! the baseline, the extra-load check of the recommendation, shards and their merge.
 
 use super::analysis::{self, Analysis};
-use super::evaluate::{Evaluation, Fidelity, Key, ResolvedWorkload, evaluate, prepare};
+use super::evaluate::{
+    Evaluation, Fidelity, Key, ResolvedWorkload, evaluate, prepare, shared_arrivals,
+};
 use super::{EXPERIMENT_FORMAT_VERSION, Experiment, Strategy, TuneError, search};
 use crate::engine::service::ModelSources;
 use crate::engine::{self, Workload, fluid};
@@ -12,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// How many arrival times a batch of evaluations may hold to share among its configurations
+/// (8 bytes each: 256 MiB); beyond it each evaluation draws its own, a segment at a time.
+const SHARED_ARRIVALS_BUDGET: usize = 1 << 25;
 
 /// Progress callback: (phase, finished, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
@@ -248,6 +254,19 @@ impl<'a> Sweep<'a> {
         if todo.is_empty() {
             return Ok(0);
         }
+        // Longest first (the engine before the fluid approximation, long workloads before
+        // short ones), so the batch does not end waiting on one long evaluation. The results
+        // are keyed, so the order changes nothing else.
+        let mut todo = todo;
+        let cost = |k: &Key| {
+            let d = self.workloads[k.workload].duration_s.unwrap_or(f64::MAX);
+            (k.fidelity == Fidelity::Engine, d * k.load_milli as f64)
+        };
+        todo.sort_by(|a, b| {
+            cost(b)
+                .partial_cmp(&cost(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         let total = todo.len() as u64;
         let finished = std::sync::atomic::AtomicU64::new(0);
         let (x, base, workloads, file, progress) = (
@@ -260,7 +279,35 @@ impl<'a> Sweep<'a> {
         if let Some(p) = progress {
             p(phase, 0, total);
         }
+        // Configurations evaluated by the engine under the same workload, seed and load see
+        // the same arrivals: draw them once per group (within a memory budget) instead of
+        // once per configuration.
+        let groups: Vec<(usize, u64, u32)> = {
+            let mut g: Vec<_> = todo
+                .iter()
+                .filter(|k| k.fidelity == Fidelity::Engine)
+                .map(|k| (k.workload, k.seed, k.load_milli))
+                .collect();
+            g.sort_unstable();
+            g.dedup();
+            g
+        };
+        let share = |i: usize| {
+            let (w, seed, load_milli) = groups[i];
+            let k = Key {
+                config: 0,
+                baseline: true,
+                workload: w,
+                seed,
+                fidelity: Fidelity::Engine,
+                load_milli,
+            };
+            let max = SHARED_ARRIVALS_BUDGET / groups.len().max(1);
+            shared_arrivals(base, x, &workloads[w], &k, max)
+        };
         let work = || {
+            let arrivals: Vec<Option<engine::Arrivals>> =
+                (0..groups.len()).into_par_iter().map(share).collect();
             todo.par_iter()
                 .map(|k| {
                     let values = if k.baseline {
@@ -268,7 +315,12 @@ impl<'a> Sweep<'a> {
                     } else {
                         x.config(k.config).values
                     };
-                    let ev = evaluate(base, x, &workloads[k.workload], &values, k);
+                    let shared = groups
+                        .binary_search(&(k.workload, k.seed, k.load_milli))
+                        .ok()
+                        .filter(|_| k.fidelity == Fidelity::Engine)
+                        .and_then(|i| arrivals[i].as_ref());
+                    let ev = evaluate(base, x, &workloads[k.workload], &values, k, shared);
                     if let Ok(mut f) = file.lock() {
                         let _ = writeln!(f, "{}", serde_json::to_string(&ev).unwrap_or_default());
                         let _ = f.flush();

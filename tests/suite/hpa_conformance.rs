@@ -51,7 +51,7 @@ fn pod(p: &Value, resource: &str) -> PodInfo {
         Some(at(&p["start_age_s"]))
     };
     PodInfo {
-        name: p["name"].as_str().unwrap().to_string(),
+        name: p["name"].as_str().unwrap().into(),
         phase,
         ready,
         deleting: p["deleting"].as_bool().unwrap_or(false),
@@ -77,7 +77,7 @@ fn pod(p: &Value, resource: &str) -> PodInfo {
 
 fn resource_sample(name: &str, m: &Value) -> ResourceSample {
     ResourceSample {
-        pod: name.to_string(),
+        pod: name.into(),
         timestamp: at(&m["timestamp_age_s"]),
         window: secs(&m["window_s"]),
         containers: m["containers"]
@@ -85,7 +85,7 @@ fn resource_sample(name: &str, m: &Value) -> ResourceSample {
             .unwrap()
             .iter()
             .map(|c| ContainerUsage {
-                name: c["name"].as_str().unwrap_or("").to_string(),
+                name: c["name"].as_str().unwrap_or("").into(),
                 usage_milli: c["usage_milli"].as_i64(),
             })
             .collect(),
@@ -117,7 +117,7 @@ fn pod_metric_samples(inputs: &Value) -> Vec<PodMetricSample> {
         .iter()
         .filter_map(|p| {
             p["custom_metric_milli"].as_i64().map(|v| PodMetricSample {
-                pod: p["name"].as_str().unwrap().to_string(),
+                pod: p["name"].as_str().unwrap().into(),
                 value_milli: v,
                 timestamp: NOW,
                 window: SimDuration::from_secs(60),
@@ -231,7 +231,7 @@ fn run_replica_calc(inputs: &Value, expected: &Value) -> Vec<String> {
     let p = pods(inputs);
     let func = inputs["function"].as_str().unwrap();
     if func == "group_pods" {
-        let samples: BTreeMap<String, PodValue> = inputs["pods"]
+        let samples: BTreeMap<Name, PodValue> = inputs["pods"]
             .as_array()
             .unwrap()
             .iter()
@@ -239,7 +239,7 @@ fn run_replica_calc(inputs: &Value, expected: &Value) -> Vec<String> {
             .map(|x| {
                 let m = &x["resource_metric"];
                 (
-                    x["name"].as_str().unwrap().to_string(),
+                    x["name"].as_str().unwrap().into(),
                     PodValue {
                         value: 0,
                         stamp: SampleStamp {
@@ -251,11 +251,11 @@ fn run_replica_calc(inputs: &Value, expected: &Value) -> Vec<String> {
             })
             .collect();
         let g = calc::group_pods(&p, &samples, inputs["resource"].as_str(), &cfg, NOW);
-        let names = |v: &Value| -> Vec<String> {
+        let names = |v: &Value| -> Vec<Name> {
             v.as_array()
                 .unwrap()
                 .iter()
-                .map(|s| s.as_str().unwrap().to_string())
+                .map(|s| s.as_str().unwrap().into())
                 .collect()
         };
         check(

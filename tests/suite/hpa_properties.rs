@@ -10,7 +10,7 @@ const NOW: SimTime = SimTime::from_secs(100_000);
 
 fn ready_pod(i: usize, request: i64) -> PodInfo {
     PodInfo {
-        name: format!("p{i}"),
+        name: format!("p{i}").into(),
         phase: PodPhase::Running,
         ready: Some(ReadyCondition {
             status: ConditionStatus::True,
@@ -18,14 +18,14 @@ fn ready_pod(i: usize, request: i64) -> PodInfo {
         }),
         deleting: false,
         start_time: Some(SimTime::from_secs(0)),
-        containers: vec![ContainerRequest::new("c", "cpu", Some(request))],
+        containers: vec![ContainerRequest::new("c", "cpu", Some(request))].into(),
         pod_requests: vec![],
     }
 }
 
 fn sample(i: usize, usage: i64) -> ResourceSample {
     ResourceSample {
-        pod: format!("p{i}"),
+        pod: format!("p{i}").into(),
         timestamp: NOW,
         window: SimDuration::from_secs(30),
         containers: vec![ContainerUsage {

@@ -221,6 +221,61 @@ fn same_seed_same_bytes_on_one_or_two_threads() {
     assert_eq!(sequential, b);
 }
 
+// A sweep draws a workload's arrivals once and shares them among its configurations: a run
+// on shared arrivals is the run that draws its own, byte for byte, for an open-loop pattern
+// and a replayed trace; arrivals drawn for another seed, duration or workload are not used.
+#[test]
+fn shared_arrivals_give_the_same_run_and_are_used_only_where_they_fit() {
+    let src = embedded_amas();
+    let loaded = src.load().unwrap();
+    let cfg = |seed: u64, duration_s: f64| RunConfig {
+        duration_s,
+        seed,
+        record_decisions: false,
+        ..RunConfig::default()
+    };
+    let bytes = |o: &Outcome| serde_json::to_string(o).unwrap();
+    let open = loaded.scenario.workload.clone();
+    let times: Vec<f64> = (0..20_000)
+        .map(|i| i as f64 * 0.18 + (i % 7) as f64 * 0.01)
+        .collect();
+    let replay = Workload::Replay {
+        times_s: std::sync::Arc::new(times),
+        attrs: None,
+        labels: None,
+    };
+    for w in [&open, &replay] {
+        let own = engine::run(&loaded.model, w, cfg(3, 3600.0));
+        let drawn = engine::Arrivals::draw(w, 3, 3600.0, usize::MAX).unwrap();
+        assert!(drawn.fit(w, 3, 3600.0));
+        let shared = engine::run_with_arrivals(&loaded.model, w, cfg(3, 3600.0), &drawn);
+        assert_eq!(bytes(&own), bytes(&shared));
+        // Another seed or duration: the shared times do not fit, and the run draws its own.
+        assert!(!drawn.fit(w, 4, 3600.0) && !drawn.fit(w, 3, 1800.0));
+        let other = engine::run_with_arrivals(&loaded.model, w, cfg(4, 1800.0), &drawn);
+        assert_eq!(
+            bytes(&other),
+            bytes(&engine::run(&loaded.model, w, cfg(4, 1800.0)))
+        );
+    }
+    // Beyond the budget nothing is drawn; a closed loop has no arrivals to share.
+    assert!(engine::Arrivals::draw(&open, 3, 3600.0, 10).is_none());
+    let closed = Workload::Closed {
+        users: engine::ClosedLoop {
+            users: 5,
+            think_s: 1.0,
+            ramp_up_s: 0.0,
+        },
+    };
+    assert!(engine::Arrivals::draw(&closed, 3, 3600.0, usize::MAX).is_none());
+    let scaled = open.scaled(1.2);
+    assert!(
+        !engine::Arrivals::draw(&open, 3, 3600.0, usize::MAX)
+            .unwrap()
+            .fit(&scaled, 3, 3600.0)
+    );
+}
+
 #[test]
 fn amas_default_runs_and_accounts_for_every_request() {
     let loaded = embedded_amas().load().unwrap();

@@ -201,7 +201,7 @@ pub(super) fn build(
                 .map_err(|m| e(&format!("{p}.fan_out[{i}].count"), m))?;
             fan_out.push((
                 queue_idx(&format!("{p}.fan_out[{i}].queue"), &fo.queue)?,
-                fo.count.clone(),
+                fo.count.sampler(),
             ));
         }
         let mut dm = DeploymentModel::new(name, d.work.service_time.clone())

@@ -125,10 +125,7 @@ impl Sim<'_> {
     pub(super) fn pod_status(&self, p: u32) -> PodStatus {
         let pod = &self.pods[p as usize];
         PodStatus::of(
-            format!(
-                "{}-{}",
-                self.m.deployments[pod.dep as usize].name, pod.serial
-            ),
+            pod.name.clone(),
             pod.state,
             pod.started,
             pod.ready_at,

@@ -78,6 +78,8 @@ struct Req {
 struct Pod {
     dep: u16,
     serial: u64,
+    /// As the HPA lists it ([`cluster::pod_name`]).
+    name: crate::policy::hpa::Name,
     state: PodState,
     created: i64,
     started: i64,
@@ -165,7 +167,9 @@ pub struct Sim<'m> {
     queues: Vec<VecDeque<u32>>,
     pending: Vec<u64>,
     autoscalers: Vec<AsRt>,
-    arrivals: Vec<i64>,
+    /// Open-loop arrival times (µs): loaded a segment at a time, or shared ([`Arrivals`]).
+    arrivals: std::borrow::Cow<'m, [i64]>,
+    shared: Option<&'m Arrivals>,
     arrival_idx: usize,
     segment: u64,
     arrival_count: u64,
@@ -220,7 +224,8 @@ impl<'m> Sim<'m> {
             queues: vec![VecDeque::new(); m.queues.len()],
             pending: vec![0; m.queues.len()],
             autoscalers: Vec::new(),
-            arrivals: Vec::new(),
+            arrivals: std::borrow::Cow::Owned(Vec::new()),
+            shared: None,
             arrival_idx: 0,
             segment: 0,
             arrival_count: 0,
@@ -358,9 +363,14 @@ impl<'m> Sim<'m> {
             }
         }
         match self.wl {
-            Workload::Open { .. } | Workload::Replay { .. } => {
-                self.load_segment(0);
-            }
+            Workload::Open { .. } | Workload::Replay { .. } => match self.shared {
+                Some(a) => {
+                    self.arrivals = std::borrow::Cow::Borrowed(&a.times);
+                    self.arrival_idx = 0;
+                    self.segment = u64::MAX;
+                }
+                None => self.load_segment(0),
+            },
             Workload::Closed { users } => {
                 self.user_iter = vec![0; users.users as usize];
                 for u in 0..users.users {
@@ -399,6 +409,82 @@ impl<'m> Sim<'m> {
 /// Run a model under a workload.
 pub fn run(model: &Model, workload: &Workload, cfg: RunConfig) -> Outcome {
     Sim::new(model, workload, cfg).run()
+}
+
+/// The open-loop arrival times of a workload under a seed, drawn once for many runs (a
+/// sweep's configurations share them): exactly the times each run would draw by itself, a
+/// segment at a time. Holds them all, so it costs memory in proportion to the requests.
+#[derive(Debug)]
+pub struct Arrivals {
+    times: Vec<i64>,
+    workload: Workload,
+    seed: u64,
+    duration_s: f64,
+}
+
+impl Arrivals {
+    /// The arrivals of `workload` under `seed` over `duration_s`; `None` for a closed loop
+    /// (its arrivals depend on the responses) and when there are more than `max` of them.
+    pub fn draw(workload: &Workload, seed: u64, duration_s: f64, max: usize) -> Option<Arrivals> {
+        let times = match workload {
+            Workload::Closed { .. } => return None,
+            Workload::Replay { times_s, .. } if times_s.len() > max => return None,
+            Workload::Replay { times_s, .. } => times_s.iter().map(|t| us(*t)).collect(),
+            Workload::Open { schedule } => {
+                let segment_s = schedule.segment_s();
+                let mut times = Vec::new();
+                let mut seg = Vec::new();
+                for k in 0..=last_segment(duration_s, segment_s) {
+                    segment_arrivals(schedule, seed, k, segment_s, &mut seg);
+                    if times.len() + seg.len() > max {
+                        return None;
+                    }
+                    times.extend_from_slice(&seg);
+                }
+                times
+            }
+        };
+        Some(Arrivals {
+            times,
+            workload: workload.clone(),
+            seed,
+            duration_s,
+        })
+    }
+
+    /// Whether these are the arrivals of `workload` under `seed` over `duration_s`.
+    pub fn fit(&self, workload: &Workload, seed: u64, duration_s: f64) -> bool {
+        let same = match (&self.workload, workload) {
+            (Workload::Replay { times_s: a, .. }, Workload::Replay { times_s: b, .. }) => {
+                std::sync::Arc::ptr_eq(a, b) || a == b
+            }
+            (a, b) => a == b,
+        };
+        same && self.seed == seed && self.duration_s == duration_s
+    }
+}
+
+/// Run a model under a workload whose arrivals were drawn beforehand; the same outcome as
+/// [`run`] when `arrivals` [fit](Arrivals::fit) the workload and configuration, else [`run`]
+/// itself.
+pub fn run_with_arrivals(
+    model: &Model,
+    workload: &Workload,
+    cfg: RunConfig,
+    arrivals: &Arrivals,
+) -> Outcome {
+    let fits = arrivals.fit(workload, cfg.seed, cfg.duration_s);
+    let mut sim = Sim::new(model, workload, cfg);
+    if fits {
+        sim.shared = Some(arrivals);
+    }
+    sim.run()
+}
+
+/// The last segment a run of `duration_s` loads (one past its end, so an arrival at the
+/// very end is seen).
+fn last_segment(duration_s: f64, segment_s: f64) -> u64 {
+    (duration_s / segment_s).ceil() as u64 + 1
 }
 
 /// Run a model under a workload, handing the time series and decisions to `sink` as they

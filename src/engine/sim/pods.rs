@@ -9,6 +9,7 @@ impl Sim<'_> {
         self.pods.push(Pod {
             dep: dep as u16,
             serial: self.pod_serial,
+            name: cluster::pod_name(&self.m.deployments[dep].name, self.pod_serial),
             state: PodState::Pending,
             created: now,
             started: i64::MIN,

@@ -6,15 +6,15 @@ impl Sim<'_> {
     pub(super) fn load_segment(&mut self, seg: u64) {
         match self.wl {
             Workload::Open { schedule } => {
-                let mut v = std::mem::take(&mut self.arrivals);
+                let mut v = std::mem::take(&mut self.arrivals).into_owned();
                 segment_arrivals(schedule, self.cfg.seed, seg, self.segment_s, &mut v);
-                self.arrivals = v;
+                self.arrivals = std::borrow::Cow::Owned(v);
                 self.arrival_idx = 0;
                 self.segment = seg;
             }
             Workload::Replay { times_s, .. } if seg == 0 => {
                 // The recorded times are the arrivals (the segment counter stops further loads).
-                self.arrivals = times_s.iter().map(|t| us(*t)).collect();
+                self.arrivals = std::borrow::Cow::Owned(times_s.iter().map(|t| us(*t)).collect());
                 self.arrival_idx = 0;
                 self.segment = u64::MAX;
             }
@@ -31,7 +31,7 @@ impl Sim<'_> {
         if !matches!(self.wl, Workload::Open { .. }) || self.segment == u64::MAX {
             return None;
         }
-        let max_seg = (self.cfg.duration_s / self.segment_s).ceil() as u64 + 1;
+        let max_seg = last_segment(self.cfg.duration_s, self.segment_s);
         while self.arrival_idx >= self.arrivals.len() {
             if self.segment >= max_seg {
                 return None;

@@ -57,9 +57,9 @@ pub struct Proposal {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PodGroups {
     pub ready_count: usize,
-    pub unready: BTreeSet<String>,
-    pub missing: BTreeSet<String>,
-    pub ignored: BTreeSet<String>,
+    pub unready: BTreeSet<Name>,
+    pub missing: BTreeSet<Name>,
+    pub ignored: BTreeSet<Name>,
 }
 
 /// A pod's sample as the classification sees it.
@@ -80,7 +80,7 @@ pub struct PodValue {
 /// only when `resource` is `Some("cpu")`.
 pub fn group_pods(
     pods: &[PodInfo],
-    samples: &BTreeMap<String, PodValue>,
+    samples: &BTreeMap<Name, PodValue>,
     resource: Option<&str>,
     cfg: &ControllerConfig,
     now: SimTime,
@@ -128,7 +128,7 @@ pub fn group_pods(
 pub fn resource_values(
     samples: &[ResourceSample],
     container: Option<&str>,
-) -> BTreeMap<String, PodValue> {
+) -> BTreeMap<Name, PodValue> {
     let mut out = BTreeMap::new();
     for s in samples {
         let stamp = SampleStamp {
@@ -139,7 +139,7 @@ pub fn resource_values(
             Some(name) => s
                 .containers
                 .iter()
-                .find(|c| c.name == name)
+                .find(|c| &*c.name == name)
                 .and_then(|c| c.usage_milli),
             None => {
                 if s.containers.is_empty() {
@@ -164,7 +164,7 @@ pub fn pod_requests(
     pods: &[PodInfo],
     container: Option<&str>,
     resource: &str,
-) -> Result<BTreeMap<String, i64>, CalcError> {
+) -> Result<BTreeMap<Name, i64>, CalcError> {
     let mut out = BTreeMap::new();
     for pod in pods {
         if container.is_none()
@@ -178,8 +178,8 @@ pub fn pod_requests(
             continue;
         }
         let mut sum = 0i64;
-        for c in &pod.containers {
-            if container.is_none_or(|n| n == c.name) {
+        for c in pod.containers.iter() {
+            if container.is_none_or(|n| n == &*c.name) {
                 match c.request(resource) {
                     Some(r) => sum = sum.saturating_add(r),
                     None => {
@@ -198,8 +198,8 @@ pub fn pod_requests(
 
 /// `(ratio, utilization %, raw average)` over the samples of pods that have a request.
 fn utilization_ratio(
-    values: &BTreeMap<String, i64>,
-    requests: &BTreeMap<String, i64>,
+    values: &BTreeMap<Name, i64>,
+    requests: &BTreeMap<Name, i64>,
     target_pct: i32,
 ) -> Result<(f64, i64, i64), CalcError> {
     let mut usage_total: i128 = 0;
@@ -230,7 +230,7 @@ pub fn ceil_replicas(x: f64) -> i32 {
     x.ceil() as i32
 }
 
-fn plain_average(values: &BTreeMap<String, i64>, target: i64) -> (f64, i64) {
+fn plain_average(values: &BTreeMap<Name, i64>, target: i64) -> (f64, i64) {
     let total: i128 = values.values().map(|v| *v as i128).sum();
     let usage = clamp_i64(total / values.len() as i128);
     (usage as f64 / target as f64, usage)
@@ -242,7 +242,7 @@ struct Recompute<'a> {
     current: i32,
     tol: Tolerances,
     groups: &'a PodGroups,
-    values: BTreeMap<String, i64>,
+    values: BTreeMap<Name, i64>,
 }
 
 impl Recompute<'_> {
@@ -250,7 +250,7 @@ impl Recompute<'_> {
         mut self,
         ratio: f64,
         fill_missing: impl Fn(&str, f64) -> Option<i64>,
-        new_ratio: impl Fn(&BTreeMap<String, i64>) -> Result<f64, CalcError>,
+        new_ratio: impl Fn(&BTreeMap<Name, i64>) -> Result<f64, CalcError>,
     ) -> Result<(i32, CalcPath), CalcError> {
         let scale_up_with_unready = !self.groups.unready.is_empty() && ratio > 1.0;
         if !scale_up_with_unready && self.groups.missing.is_empty() {
@@ -290,17 +290,17 @@ impl Recompute<'_> {
 }
 
 fn usable_values(
-    values: &BTreeMap<String, PodValue>,
+    values: &BTreeMap<Name, PodValue>,
     pods: &[PodInfo],
     resource: Option<&str>,
     cfg: &ControllerConfig,
     now: SimTime,
-) -> Result<(PodGroups, BTreeMap<String, i64>), CalcError> {
+) -> Result<(PodGroups, BTreeMap<Name, i64>), CalcError> {
     if pods.is_empty() {
         return err("no pods returned by selector while calculating replica count");
     }
     let groups = group_pods(pods, values, resource, cfg, now);
-    let kept: BTreeMap<String, i64> = values
+    let kept: BTreeMap<Name, i64> = values
         .iter()
         .filter(|(k, _)| !groups.ignored.contains(*k) && !groups.unready.contains(*k))
         .map(|(k, v)| (k.clone(), v.value))
@@ -376,7 +376,7 @@ pub fn plain_average_replicas(
     target_milli: i64,
     resource: Option<&str>,
     pods: &[PodInfo],
-    values: &BTreeMap<String, PodValue>,
+    values: &BTreeMap<Name, PodValue>,
     tol: Tolerances,
     cfg: &ControllerConfig,
     now: SimTime,
@@ -422,7 +422,7 @@ pub fn pods_average_value(
     if samples.is_empty() {
         return err("no metrics returned from custom metrics API");
     }
-    let values: BTreeMap<String, PodValue> = samples
+    let values: BTreeMap<Name, PodValue> = samples
         .iter()
         .map(|s| {
             (

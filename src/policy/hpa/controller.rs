@@ -637,7 +637,7 @@ mod tests {
         fn pods(&mut self) -> Vec<PodInfo> {
             (0..self.1)
                 .map(|i| PodInfo {
-                    name: format!("p{i}"),
+                    name: format!("p{i}").into(),
                     phase: PodPhase::Running,
                     ready: Some(ReadyCondition {
                         status: ConditionStatus::True,
@@ -645,7 +645,7 @@ mod tests {
                     }),
                     deleting: false,
                     start_time: Some(SimTime::ZERO),
-                    containers: vec![],
+                    containers: vec![].into(),
                     pod_requests: vec![],
                 })
                 .collect()

@@ -336,10 +336,14 @@ pub struct ReadyCondition {
     pub last_transition: SimTime,
 }
 
+/// A pod's or a container's name. Shared, not copied: a sync lists every pod and its metric
+/// samples, and the controller keys its maps by these names.
+pub type Name = std::sync::Arc<str>;
+
 /// A container's resource requests, in milli-units by resource name (`cpu`, `memory`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerRequest {
-    pub name: String,
+    pub name: Name,
     pub requests: Vec<(String, i64)>,
 }
 
@@ -366,7 +370,7 @@ impl ContainerRequest {
 /// What the controller reads of a pod matched by the target's selector.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PodInfo {
-    pub name: String,
+    pub name: Name,
     pub phase: PodPhase,
     /// `None`: the pod has no Ready condition.
     pub ready: Option<ReadyCondition>,
@@ -374,8 +378,9 @@ pub struct PodInfo {
     pub deleting: bool,
     /// `status.startTime` (`None`: absent).
     pub start_time: Option<SimTime>,
-    /// Regular containers plus restartable init containers, with their requests.
-    pub containers: Vec<ContainerRequest>,
+    /// Regular containers plus restartable init containers, with their requests (shared
+    /// by the pods of one template).
+    pub containers: std::sync::Arc<[ContainerRequest]>,
     /// Pod-level requests (PodLevelResources), used when no container is named.
     pub pod_requests: Vec<(String, i64)>,
 }
@@ -391,14 +396,14 @@ impl PodInfo {
 /// One container's entry in a resource-metrics sample (`usage_milli: None`: the resource is absent).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerUsage {
-    pub name: String,
+    pub name: Name,
     pub usage_milli: Option<i64>,
 }
 
 /// One pod's entry of the resource metrics API (metrics-server).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceSample {
-    pub pod: String,
+    pub pod: Name,
     pub timestamp: SimTime,
     pub window: SimDuration,
     pub containers: Vec<ContainerUsage>,
@@ -407,7 +412,7 @@ pub struct ResourceSample {
 /// One pod's value of a Pods-type (custom) metric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PodMetricSample {
-    pub pod: String,
+    pub pod: Name,
     pub value_milli: i64,
     pub timestamp: SimTime,
     pub window: SimDuration,

@@ -155,6 +155,37 @@ impl Trigger {
         format!("s{index}-{suffix}")
     }
 
+    /// Whether `metric` is [`Trigger::metric_name`]`(index)`, compared without building the
+    /// name (the adapter looks a metric up at every HPA sync).
+    pub fn serves_metric(&self, index: usize, metric: &str) -> bool {
+        let Some((num, suffix)) = metric.strip_prefix('s').and_then(|r| r.split_once('-')) else {
+            return false;
+        };
+        let canonical = num == "0" || !num.starts_with('0');
+        if !canonical || num.parse::<usize>() != Ok(index) {
+            return false;
+        }
+        let normalized = |prefix: &str, name: &str| {
+            suffix.strip_prefix(prefix).is_some_and(|rest| {
+                rest.chars().eq(name.chars().map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                }))
+            })
+        };
+        match &self.scaler {
+            Scaler::Resource { resource, .. } => suffix == resource,
+            Scaler::Prometheus { .. } => suffix == "prometheus",
+            Scaler::Redis { list_name, .. } => normalized("redis-", list_name),
+            Scaler::RedisStreams { stream, .. } => normalized("redis-streams-", stream),
+            Scaler::MetricsApi { value_location, .. } => normalized("metric-api-", value_location),
+            Scaler::Generic { type_name, .. } => normalized("", type_name),
+        }
+    }
+
     /// Turn what the source answered into the trigger's value. `Ok(None)` is an empty answer
     /// (Prometheus "no data", a missing Redis key): 0 for every scaler except Prometheus with
     /// `ignoreNullValues: false`, where it is an error.
@@ -673,7 +704,7 @@ pub fn adapter_read(
         .triggers
         .iter()
         .enumerate()
-        .find(|(i, t)| !t.is_resource() && t.metric_name(*i) == metric)
+        .find(|(i, t)| !t.is_resource() && t.serves_metric(*i, metric))
     else {
         return Err(format!(
             "no trigger of ScaledObject {} serves metric {metric}",

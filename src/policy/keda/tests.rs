@@ -441,6 +441,17 @@ fn fact10_scaler_specifics() {
         },
     };
     assert_eq!(streams.metric_name(1), "s1-redis-streams-agent-tasks");
+    assert!(streams.serves_metric(1, "s1-redis-streams-agent-tasks"));
+    for other in [
+        "s0-redis-streams-agent-tasks",
+        "s01-redis-streams-agent-tasks",
+        "s1-redis-streams-agent-task",
+        "s1-redis-streams-agent-tasksx",
+        "s1-redis-agent-tasks",
+        "1-redis-streams-agent-tasks",
+    ] {
+        assert!(!streams.serves_metric(1, other), "{other}");
+    }
     assert_eq!(streams.target(), 5.0);
 }
 
@@ -479,4 +490,50 @@ fn pause_annotations() {
     spec.annotations.paused_scale_in = false;
     spec.annotations.force_activation = true;
     assert!(poll(&spec, &mut st, 4, 4, t(150), &mut constant(0.0)).active);
+}
+
+// The adapter finds a trigger by its generated metric name without building the name: the
+// two agree for every scaler kind, including names KEDA has to normalise.
+#[test]
+fn a_trigger_serves_exactly_the_metric_name_it_generates() {
+    let scalers = [
+        Scaler::Redis {
+            list_name: "Agent.Tasks/é".into(),
+            list_length: 5.0,
+            activation_list_length: 0.0,
+        },
+        Scaler::Generic {
+            type_name: "My_Scaler".into(),
+            target: 1.0,
+            activation: 0.0,
+        },
+        Scaler::MetricsApi {
+            url: "http://x".into(),
+            value_location: "data.queue[0]".into(),
+            target_value: 1.0,
+            activation_target_value: 0.0,
+        },
+        Scaler::Prometheus {
+            server_address: "http://p".into(),
+            query: "q".into(),
+            threshold: 1.0,
+            activation_threshold: 0.0,
+            ignore_null_values: true,
+        },
+    ];
+    for scaler in scalers {
+        let t = Trigger {
+            name: None,
+            metric_type: TriggerMetricType::AverageValue,
+            use_cached_metrics: false,
+            scaler,
+        };
+        for i in 0..12 {
+            let name = t.metric_name(i);
+            assert!(t.serves_metric(i, &name), "{name}");
+            assert!(!t.serves_metric(i + 1, &name), "{name} at {}", i + 1);
+            assert!(!t.serves_metric(i, &format!("{name}x")), "{name}x");
+            assert!(!t.serves_metric(i, &name[..name.len() - 1]), "{name} cut");
+        }
+    }
 }

@@ -473,10 +473,10 @@ impl World {
         }
     }
 
-    pub(super) fn pod_name(&self, p: usize) -> String {
-        format!(
-            "{}-{}",
-            self.m.deployments[self.pods[p].dep].name, self.pods[p].serial
+    pub(super) fn pod_name(&self, p: usize) -> crate::policy::hpa::Name {
+        crate::cluster::pod_name(
+            &self.m.deployments[self.pods[p].dep].name,
+            self.pods[p].serial,
         )
     }
 
