@@ -83,11 +83,9 @@ impl Ev {
         self.seq_kind >> 8
     }
 
-    /// `(t, seq_kind)` as one integer, so a comparison is a single wide compare without a
-    /// branch on the time (the sign bit is flipped to keep negative times first).
     #[inline]
-    fn key(&self) -> u128 {
-        (u128::from((self.t as u64) ^ (1 << 63)) << 64) | u128::from(self.seq_kind)
+    fn key(&self) -> (i64, u64) {
+        (self.t, self.seq_kind)
     }
 }
 
@@ -142,7 +140,6 @@ impl EventQueue {
             return Some(last);
         }
         let top = self.v[0];
-        let lk = last.key();
         let n = self.v.len();
         let mut i = 0;
         loop {
@@ -150,21 +147,18 @@ impl EventQueue {
             if c >= n {
                 break;
             }
-            let kids = &self.v[c..(c + 4).min(n)];
-            let mut m = 0;
-            let mut mk = kids[0].key();
-            for (j, e) in kids.iter().enumerate().skip(1) {
-                let k = e.key();
-                if k < mk {
+            let end = (c + 4).min(n);
+            let mut m = c;
+            for j in c + 1..end {
+                if self.v[j].key() < self.v[m].key() {
                     m = j;
-                    mk = k;
                 }
             }
-            if mk >= lk {
+            if self.v[m].key() >= last.key() {
                 break;
             }
-            self.v[i] = kids[m];
-            i = c + m;
+            self.v[i] = self.v[m];
+            i = m;
         }
         self.v[i] = last;
         Some(top)

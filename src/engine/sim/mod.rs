@@ -167,8 +167,8 @@ pub struct Sim<'m> {
     queues: Vec<VecDeque<u32>>,
     pending: Vec<u64>,
     autoscalers: Vec<AsRt>,
-    /// Open-loop arrival times (µs): loaded a segment at a time, or shared ([`Arrivals`]).
-    arrivals: std::borrow::Cow<'m, [i64]>,
+    /// Open-loop arrival times (µs) of the current segment (drawn, or copied from `shared`).
+    arrivals: Vec<i64>,
     shared: Option<&'m Arrivals>,
     arrival_idx: usize,
     segment: u64,
@@ -224,7 +224,7 @@ impl<'m> Sim<'m> {
             queues: vec![VecDeque::new(); m.queues.len()],
             pending: vec![0; m.queues.len()],
             autoscalers: Vec::new(),
-            arrivals: std::borrow::Cow::Owned(Vec::new()),
+            arrivals: Vec::new(),
             shared: None,
             arrival_idx: 0,
             segment: 0,
@@ -363,14 +363,9 @@ impl<'m> Sim<'m> {
             }
         }
         match self.wl {
-            Workload::Open { .. } | Workload::Replay { .. } => match self.shared {
-                Some(a) => {
-                    self.arrivals = std::borrow::Cow::Borrowed(&a.times);
-                    self.arrival_idx = 0;
-                    self.segment = u64::MAX;
-                }
-                None => self.load_segment(0),
-            },
+            Workload::Open { .. } | Workload::Replay { .. } => {
+                self.load_segment(0);
+            }
             Workload::Closed { users } => {
                 self.user_iter = vec![0; users.users as usize];
                 for u in 0..users.users {
@@ -417,6 +412,8 @@ pub fn run(model: &Model, workload: &Workload, cfg: RunConfig) -> Outcome {
 #[derive(Debug)]
 pub struct Arrivals {
     times: Vec<i64>,
+    /// Where each segment's times begin in `times` (one more entry than segments).
+    starts: Vec<usize>,
     workload: Workload,
     seed: u64,
     duration_s: f64,
@@ -426,13 +423,18 @@ impl Arrivals {
     /// The arrivals of `workload` under `seed` over `duration_s`; `None` for a closed loop
     /// (its arrivals depend on the responses) and when there are more than `max` of them.
     pub fn draw(workload: &Workload, seed: u64, duration_s: f64, max: usize) -> Option<Arrivals> {
-        let times = match workload {
+        let (times, starts) = match workload {
             Workload::Closed { .. } => return None,
             Workload::Replay { times_s, .. } if times_s.len() > max => return None,
-            Workload::Replay { times_s, .. } => times_s.iter().map(|t| us(*t)).collect(),
+            Workload::Replay { times_s, .. } => {
+                let times: Vec<i64> = times_s.iter().map(|t| us(*t)).collect();
+                let n = times.len();
+                (times, vec![0, n])
+            }
             Workload::Open { schedule } => {
                 let segment_s = schedule.segment_s();
                 let mut times = Vec::new();
+                let mut starts = vec![0];
                 let mut seg = Vec::new();
                 for k in 0..=last_segment(duration_s, segment_s) {
                     segment_arrivals(schedule, seed, k, segment_s, &mut seg);
@@ -440,16 +442,27 @@ impl Arrivals {
                         return None;
                     }
                     times.extend_from_slice(&seg);
+                    starts.push(times.len());
                 }
-                times
+                (times, starts)
             }
         };
         Some(Arrivals {
             times,
+            starts,
             workload: workload.clone(),
             seed,
             duration_s,
         })
+    }
+
+    /// The times of segment `k` (empty past the last).
+    fn segment(&self, k: u64) -> &[i64] {
+        let k = k as usize;
+        match (self.starts.get(k), self.starts.get(k + 1)) {
+            (Some(a), Some(b)) => &self.times[*a..*b],
+            _ => &[],
+        }
     }
 
     /// Whether these are the arrivals of `workload` under `seed` over `duration_s`.

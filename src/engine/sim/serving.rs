@@ -6,15 +6,28 @@ impl Sim<'_> {
     pub(super) fn load_segment(&mut self, seg: u64) {
         match self.wl {
             Workload::Open { schedule } => {
-                let mut v = std::mem::take(&mut self.arrivals).into_owned();
-                segment_arrivals(schedule, self.cfg.seed, seg, self.segment_s, &mut v);
-                self.arrivals = std::borrow::Cow::Owned(v);
+                match self.shared {
+                    Some(a) => {
+                        self.arrivals.clear();
+                        self.arrivals.extend_from_slice(a.segment(seg));
+                    }
+                    None => segment_arrivals(
+                        schedule,
+                        self.cfg.seed,
+                        seg,
+                        self.segment_s,
+                        &mut self.arrivals,
+                    ),
+                }
                 self.arrival_idx = 0;
                 self.segment = seg;
             }
             Workload::Replay { times_s, .. } if seg == 0 => {
                 // The recorded times are the arrivals (the segment counter stops further loads).
-                self.arrivals = std::borrow::Cow::Owned(times_s.iter().map(|t| us(*t)).collect());
+                self.arrivals = match self.shared {
+                    Some(a) => a.segment(0).to_vec(),
+                    None => times_s.iter().map(|t| us(*t)).collect(),
+                };
                 self.arrival_idx = 0;
                 self.segment = u64::MAX;
             }
