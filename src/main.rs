@@ -99,7 +99,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) => cli::usage(e.to_string()),
+                Err(e) => cli::failed(&e, e.exit_code()),
             }
         }
         Command::Merge(a) => tune::merge(a),

@@ -112,7 +112,7 @@ pub fn run(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
     );
     let r = match loadtest::run::run(&s, &opts) {
         Ok(r) => r,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return super::failed(&e, e.exit_code()),
     };
     let files = r
         .write(&dir)

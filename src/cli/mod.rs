@@ -18,6 +18,13 @@ pub fn usage(msg: String) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
+/// A library error that knows its exit code (2 bad input, 3 a failure at run time): print
+/// it and end with that code.
+pub fn failed(e: &dyn std::fmt::Display, code: u8) -> anyhow::Result<ExitCode> {
+    eprintln!("error: {e}");
+    Ok(ExitCode::from(code))
+}
+
 pub fn input_error(e: &ManifestError) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)

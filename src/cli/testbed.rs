@@ -77,7 +77,7 @@ pub fn run(a: TestbedArgs) -> anyhow::Result<ExitCode> {
         log_decisions: !a.quiet,
     };
     if let Err(e) = testbed::check(&loaded, &opts) {
-        return usage(e.to_string());
+        return super::failed(&e, e.exit_code());
     }
     let m = &loaded.model;
     let entry = m.deployments[m.entry].name.clone();
@@ -101,6 +101,6 @@ pub fn run(a: TestbedArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => usage(e.to_string()),
+        Err(e) => super::failed(&e, e.exit_code()),
     }
 }

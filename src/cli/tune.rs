@@ -1,6 +1,6 @@
 //! `scaletwin tune` and `scaletwin merge`: sweeps, their shards and the Indexed Job.
 
-use super::usage;
+use super::{failed, usage};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -192,7 +192,7 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
     let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&x.name));
     match tune::merge_checkpoints(&shards, &dir) {
         Ok(n) => eprintln!("merged {n} evaluations from {} shards", shards.len()),
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return failed(&e, e.exit_code()),
     }
     let opts = tune::RunOptions {
         threads,
@@ -225,7 +225,7 @@ fn run_sweep(
     let kept = workloads.clone();
     let sweep = match tune::Sweep::open(x, base, workloads, dir, opts, Some(&bar)) {
         Ok(s) => s,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return failed(&e, e.exit_code()),
     };
     if sweep.resumed() > 0 {
         eprintln!(
@@ -235,7 +235,7 @@ fn run_sweep(
     }
     let r = match sweep.run() {
         Ok(r) => r,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return failed(&e, e.exit_code()),
     };
     for e in r.evaluations.iter().filter(|e| e.error.is_some()) {
         eprintln!(
@@ -251,7 +251,7 @@ fn run_sweep(
         let (i, n) = shard.unwrap_or((0, 1));
         let t = tune::output::evaluations_table(&r.evaluations, x);
         if let Err(e) = tune::output::write_table(dir, "evaluations", &t) {
-            return usage(e.to_string());
+            return failed(&e, e.exit_code());
         }
         println!(
             "shard {i}/{n}: {} evaluations ({} run now) in {elapsed:.1} s -> {}; combine the shards with `scaletwin merge`",
@@ -263,12 +263,12 @@ fn run_sweep(
     };
     let mut files = match tune::output::write_all(dir, x, base, &r.evaluations, &a) {
         Ok(f) => f,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return failed(&e, e.exit_code()),
     };
     eprintln!("recording the current settings and the recommendation for the report");
     match tune::record_timelines(base, x, &kept, &a, dir) {
         Ok(f) => files.extend(f),
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return failed(&e, e.exit_code()),
     }
     match base.load() {
         Ok(m) => files.push(
@@ -279,7 +279,7 @@ fn run_sweep(
     }
     match scaletwin::report::write(dir, scaletwin::report::Options::default()) {
         Ok(f) => files.extend(f),
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return failed(&e, e.exit_code()),
     }
     print!("{}", tune::output::analysis_text(x, &a));
     println!(

@@ -153,7 +153,7 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     );
     let run = match validate::run(&loaded, &compressed, observer.as_ref(), &opts) {
         Ok(r) => r,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return super::failed(&e, e.exit_code()),
     };
     let dir = a
         .out

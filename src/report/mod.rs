@@ -17,10 +17,31 @@ pub const SUMMARY_FORMAT_VERSION: u32 = 1;
 
 /// A results folder that cannot be reported on: the folder, what is wrong, what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{dir}: {message}")]
-pub struct ReportError {
-    pub dir: String,
-    pub message: String,
+pub enum ReportError {
+    /// The folder holds nothing to report on, or a file in it is not what scaletwin wrote:
+    /// the command line exits 2.
+    #[error("{dir}: {message}")]
+    Input { dir: String, message: String },
+    /// A file could not be read or written (permissions, disk full): the command line exits 3.
+    #[error("{dir}: {message}")]
+    Io { dir: String, message: String },
+}
+
+impl ReportError {
+    /// What is wrong, without the folder.
+    pub fn message(&self) -> &str {
+        match self {
+            ReportError::Input { message, .. } | ReportError::Io { message, .. } => message,
+        }
+    }
+
+    /// The exit code the command line ends with: 2 bad input, 3 a failure at run time.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ReportError::Input { .. } => 2,
+            ReportError::Io { .. } => 3,
+        }
+    }
 }
 
 /// What a results folder holds.
@@ -39,11 +60,14 @@ pub enum Results {
 
 fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T, ReportError> {
     let p = dir.join(name);
-    let err = |m: String| ReportError {
+    let err = |m: String| ReportError::Input {
         dir: dir.display().to_string(),
         message: m,
     };
-    let text = std::fs::read_to_string(&p).map_err(|e| err(format!("{name}: cannot read: {e}")))?;
+    let text = std::fs::read_to_string(&p).map_err(|e| ReportError::Io {
+        dir: dir.display().to_string(),
+        message: format!("{name}: cannot read: {e}"),
+    })?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| err(format!("{name}: not JSON: {e}")))?;
     match v.get("format_version").and_then(|f| f.as_u64()) {
@@ -64,7 +88,7 @@ fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<T
 
 /// Find out what `dir` holds.
 pub fn load(dir: &Path) -> Result<Results, ReportError> {
-    let err = |m: String| ReportError {
+    let err = |m: String| ReportError::Input {
         dir: dir.display().to_string(),
         message: m,
     };
@@ -472,7 +496,7 @@ fn data_files(dir: &Path) -> Vec<String> {
 /// holds; returns the files written.
 pub fn write(dir: &Path, opts: Options) -> Result<Vec<PathBuf>, ReportError> {
     let r = load(dir)?;
-    let werr = |name: &str, e: &dyn std::fmt::Display| ReportError {
+    let werr = |name: &str, e: &dyn std::fmt::Display| ReportError::Io {
         dir: dir.display().to_string(),
         message: format!("{name}: cannot write: {e}"),
     };
@@ -489,9 +513,9 @@ pub fn write(dir: &Path, opts: Options) -> Result<Vec<PathBuf>, ReportError> {
         out.push(p);
     }
     let (runs, timelines) = page::runs(dir, &r)?;
-    let (charts, notes) = page::charts(&r, &runs).map_err(|e| ReportError {
+    let (charts, notes) = page::charts(&r, &runs).map_err(|e| ReportError::Input {
         dir: dir.display().to_string(),
-        message: e.message,
+        message: e.message().to_string(),
     })?;
     // Charts of an earlier report must not outlive it.
     let cdir = dir.join("charts");
@@ -503,7 +527,7 @@ pub fn write(dir: &Path, opts: Options) -> Result<Vec<PathBuf>, ReportError> {
         out.push(p);
         if opts.png {
             let name = format!("charts/{}.png", c.id);
-            let png = charts::to_png(&c.svg).map_err(|e| ReportError {
+            let png = charts::to_png(&c.svg).map_err(|e| ReportError::Io {
                 dir: dir.display().to_string(),
                 message: format!("{name}: {e}"),
             })?;

@@ -32,8 +32,25 @@ use world::{Admit, World};
 
 /// A testbed that could not start or stopped on an error.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TestbedError(pub String);
+pub enum TestbedError {
+    /// A flag is wrong (time scale, Prometheus address): the command line exits 2.
+    #[error("{0}")]
+    Input(String),
+    /// The machine refused (the address is taken, the runtime could not start): the
+    /// command line exits 3.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl TestbedError {
+    /// The exit code the command line ends with: 2 bad input, 3 a failure at run time.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            TestbedError::Input(_) => 2,
+            TestbedError::Runtime(_) => 3,
+        }
+    }
+}
 
 /// How to run the testbed.
 #[derive(Clone, Debug)]
@@ -89,19 +106,20 @@ pub struct Summary {
 /// Refuse settings the testbed cannot honour, before anything starts.
 pub fn check(model: &LoadedModel, o: &Options) -> Result<(), TestbedError> {
     if !(o.time_scale.is_finite() && o.time_scale > 0.0 && o.time_scale <= 1000.0) {
-        return Err(TestbedError(format!(
+        return Err(TestbedError::Input(format!(
             "--time-scale {}: must be a number in (0, 1000] (model seconds per wall-clock second)",
             o.time_scale
         )));
     }
     if let Some(p) = &o.prometheus {
         if (o.time_scale - 1.0).abs() > 1e-9 {
-            return Err(TestbedError(format!(
+            return Err(TestbedError::Input(format!(
                 "--prometheus {p} with --time-scale {}: a real Prometheus measures rates per wall-clock second, so prometheus triggers can query it only at --time-scale 1; drop one of the two",
                 o.time_scale
             )));
         }
-        crate::prom::parse_base(p).map_err(|e| TestbedError(format!("--prometheus {p}: {e}")))?;
+        crate::prom::parse_base(p)
+            .map_err(|e| TestbedError::Input(format!("--prometheus {p}: {e}")))?;
     }
     if !o.listen.ip().is_loopback() {
         eprintln!(
@@ -123,7 +141,7 @@ pub fn serve(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| TestbedError(format!("starting the runtime: {e}")))?;
+        .map_err(|e| TestbedError::Runtime(format!("starting the runtime: {e}")))?;
     rt.block_on(serve_async(model, opts, on_ready))
 }
 
@@ -149,20 +167,20 @@ async fn serve_async(
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| {
-            TestbedError(format!(
+            TestbedError::Runtime(format!(
                 "cannot listen on {}: {e}; choose another address with --listen",
                 opts.listen
             ))
         })?;
     let addr = listener
         .local_addr()
-        .map_err(|e| TestbedError(e.to_string()))?;
+        .map_err(|e| TestbedError::Runtime(e.to_string()))?;
     let world = World::new(model.model.clone(), opts.seed, opts.time_scale);
     let metrics = metrics::Exported::new(&world, &opts.namespace);
     let prometheus = match &opts.prometheus {
         Some(u) => Some(
             crate::prom::PromClient::new(u, Duration::from_secs(5))
-                .map_err(|e| TestbedError(format!("--prometheus {u}: {e}")))?,
+                .map_err(|e| TestbedError::Input(format!("--prometheus {u}: {e}")))?,
         ),
         None => None,
     };

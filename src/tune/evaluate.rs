@@ -95,7 +95,7 @@ pub fn resolve_workloads(x: &Experiment, dir: &Path) -> Result<Vec<ResolvedWorkl
             let (workload, span) = match (&w.load, &w.trace) {
                 (Some(l), _) => (Some(l.clone()), None),
                 (None, Some(t)) => {
-                    let (trace, interp) = t.load(dir).map_err(|m| TuneError {
+                    let (trace, interp) = t.load(dir).map_err(|m| TuneError::Input {
                         file: x.source.clone(),
                         field: format!("workloads[{i}].trace"),
                         message: m,

@@ -22,13 +22,39 @@ use std::path::{Path, PathBuf};
 /// Version of experiment files and of the results scaletwin writes for them.
 pub const EXPERIMENT_FORMAT_VERSION: u32 = 1;
 
-/// An error in an experiment: the file, the field and what to do.
+/// Why a sweep could not run or finish.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {field}: {message}")]
-pub struct TuneError {
-    pub file: String,
-    pub field: String,
-    pub message: String,
+pub enum TuneError {
+    /// The experiment, its model, a workload, a flag or a results folder is not right: the
+    /// file, the field and what to do. The command line exits 2.
+    #[error("{file}: {field}: {message}")]
+    Input {
+        file: String,
+        field: String,
+        message: String,
+    },
+    /// Reading or writing the results folder failed (disk full, permissions). The command
+    /// line exits 3.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+}
+
+impl TuneError {
+    /// A failure to read or write `path`.
+    pub fn io(path: &Path, what: impl std::fmt::Display) -> TuneError {
+        TuneError::Io {
+            path: path.display().to_string(),
+            message: what.to_string(),
+        }
+    }
+
+    /// The exit code the command line ends with: 2 bad input, 3 a failure at run time.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            TuneError::Input { .. } => 2,
+            TuneError::Io { .. } => 3,
+        }
+    }
 }
 
 /// Values of an axis: a list, or a range with an exact decimal step.
@@ -315,7 +341,7 @@ impl Experiment {
     /// Read and check an experiment file.
     pub fn load(path: &Path) -> Result<Experiment, TuneError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| TuneError {
+        let text = std::fs::read_to_string(path).map_err(|e| TuneError::Input {
             file: file.clone(),
             field: "(file)".into(),
             message: format!("cannot read: {e}"),
@@ -325,7 +351,7 @@ impl Experiment {
 
     /// Parse and check experiment text.
     pub fn parse(file: &str, text: &str) -> Result<Experiment, TuneError> {
-        let e = |field: &str, message: String| TuneError {
+        let e = |field: &str, message: String| TuneError::Input {
             file: file.to_string(),
             field: field.into(),
             message,
@@ -550,7 +576,7 @@ pub fn experiment_model(x: &Experiment, experiment_dir: &Path) -> Result<ModelSo
         Some(m) => {
             let p = experiment_dir.join(m);
             let p = if p.exists() { p } else { PathBuf::from(m) };
-            ModelSources::read_dir(&p).map_err(|e| TuneError {
+            ModelSources::read_dir(&p).map_err(|e| TuneError::Input {
                 file: p.display().to_string(),
                 field: "model".into(),
                 message: e.to_string(),

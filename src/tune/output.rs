@@ -243,11 +243,7 @@ pub fn configs_table(a: &Analysis, x: &Experiment) -> Table {
 
 /// Write a table as `<stem>.csv` and `<stem>.parquet`.
 pub fn write_table(dir: &Path, stem: &str, t: &Table) -> Result<Vec<PathBuf>, TuneError> {
-    let err = |p: &Path, m: String| TuneError {
-        file: p.display().to_string(),
-        field: "(results)".into(),
-        message: m,
-    };
+    let err = |p: &Path, m: String| TuneError::io(p, m);
     let csv = dir.join(format!("{stem}.csv"));
     write_atomic(&csv, t.to_csv().as_bytes()).map_err(|e| err(&csv, e.to_string()))?;
     let pq = dir.join(format!("{stem}.parquet"));
@@ -262,15 +258,15 @@ pub fn write_patched(
     values: &[(String, String)],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, TuneError> {
-    let err = |p: &Path, m: String| TuneError {
-        file: p.display().to_string(),
-        field: "(results)".into(),
-        message: m,
-    };
+    let err = |p: &Path, m: String| TuneError::io(p, m);
     let mut patched = base.clone();
     patched
         .apply_overrides(values)
-        .map_err(|e| err(dir, e.to_string()))?;
+        .map_err(|e| TuneError::Input {
+            file: dir.display().to_string(),
+            field: "(recommendation)".into(),
+            message: e.to_string(),
+        })?;
     let mdir = dir.join("manifests");
     std::fs::create_dir_all(&mdir).map_err(|e| err(&mdir, e.to_string()))?;
     let mut diff = String::new();
@@ -309,11 +305,7 @@ pub fn write_all(
     out.extend(write_table(dir, "configs", &configs_table(a, x))?);
     let j = dir.join("analysis.json");
     let text = serde_json::to_string_pretty(a).unwrap_or_default() + "\n";
-    write_atomic(&j, text.as_bytes()).map_err(|e| TuneError {
-        file: j.display().to_string(),
-        field: "(results)".into(),
-        message: e.to_string(),
-    })?;
+    write_atomic(&j, text.as_bytes()).map_err(|e| TuneError::io(&j, e))?;
     out.push(j);
     // Settings of an earlier run's recommendation must not outlive it.
     let _ = std::fs::remove_dir_all(dir.join("manifests"));

@@ -55,11 +55,8 @@ fn write_checkpoint<'e>(
         text.push_str(&serde_json::to_string(e).unwrap_or_default());
         text.push('\n');
     }
-    crate::io::write_atomic(path, text.as_bytes()).map_err(|e| TuneError {
-        file: path.display().to_string(),
-        field: "(checkpoint)".into(),
-        message: format!("cannot write: {e}"),
-    })
+    crate::io::write_atomic(path, text.as_bytes())
+        .map_err(|e| TuneError::io(path, format_args!("cannot write: {e}")))
 }
 
 /// FNV-1a over the experiment, the model's sources and the workloads' sizes: a checkpoint of
@@ -93,7 +90,7 @@ pub fn fingerprint(x: &Experiment, base: &ModelSources, w: &[ResolvedWorkload]) 
 pub fn read_checkpoint(
     path: &Path,
 ) -> Result<(Option<CheckpointHeader>, Vec<Evaluation>), TuneError> {
-    let err = |m: String| TuneError {
+    let err = |m: String| TuneError::Input {
         file: path.display().to_string(),
         field: "(checkpoint)".into(),
         message: m,
@@ -101,7 +98,7 @@ pub fn read_checkpoint(
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, vec![])),
-        Err(e) => return Err(err(format!("cannot read: {e}"))),
+        Err(e) => return Err(TuneError::io(path, format_args!("cannot read: {e}"))),
     };
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut header = None;
@@ -178,7 +175,7 @@ impl<'a> Sweep<'a> {
         opts: RunOptions,
         progress: Option<Progress<'a>>,
     ) -> Result<Self, TuneError> {
-        let err = |m: String| TuneError {
+        let err = |m: String| TuneError::Input {
             file: dir.display().to_string(),
             field: "(results)".into(),
             message: m,
@@ -186,13 +183,14 @@ impl<'a> Sweep<'a> {
         if let Some((i, n)) = opts.shard
             && (n == 0 || i >= n)
         {
-            return Err(TuneError {
+            return Err(TuneError::Input {
                 file: "--shard".into(),
                 field: "shard".into(),
                 message: format!("{i}/{n}: write i/N with 0 <= i < N"),
             });
         }
-        std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create: {e}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| TuneError::io(dir, format_args!("cannot create: {e}")))?;
         check_axes(x, base)?;
         let ck = dir.join("checkpoint.jsonl");
         let fp = fingerprint(x, base, &workloads);
@@ -224,7 +222,7 @@ impl<'a> Sweep<'a> {
         let file = std::fs::OpenOptions::new()
             .append(true)
             .open(&ck)
-            .map_err(|e| err(format!("cannot open the checkpoint: {e}")))?;
+            .map_err(|e| TuneError::io(&ck, format_args!("cannot open: {e}")))?;
         Ok(Sweep {
             x,
             base,
@@ -337,7 +335,7 @@ impl<'a> Sweep<'a> {
             Some(n) => rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))
                 .build()
-                .map_err(|e| TuneError {
+                .map_err(|e| TuneError::Input {
                     file: "--threads".into(),
                     field: "threads".into(),
                     message: e.to_string(),
@@ -610,7 +608,7 @@ fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
         let mut src = base.clone();
         src.apply_overrides(&[(a.path.clone(), vals[i][0].clone())])
             .and_then(|_| src.load().map(|_| ()))
-            .map_err(|e| TuneError {
+            .map_err(|e| TuneError::Input {
                 file: x.source.clone(),
                 field: format!("axes[{i}].path"),
                 message: format!("{}: {e}", a.path),
@@ -625,7 +623,7 @@ fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
         let entry = &m.deployments[m.entry];
         let s95 = fluid::p95_of(&entry.service_dist) * 1e3;
         if b < s95 * 0.999 {
-            return Err(TuneError {
+            return Err(TuneError::Input {
                 file: x.source.clone(),
                 field: "constraints.p95_ms".into(),
                 message: format!(
@@ -639,7 +637,7 @@ fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
         && w > 0.0
         && x.duration_s.is_some_and(|d| d < loaded.scenario.window_s)
     {
-        return Err(TuneError {
+        return Err(TuneError::Input {
             file: x.source.clone(),
             field: "constraints.window_attainment".into(),
             message: format!(
@@ -660,21 +658,21 @@ pub fn merge_checkpoints(shards: &[PathBuf], out: &Path) -> Result<usize, TuneEr
     for d in shards {
         let ck = d.join("checkpoint.jsonl");
         if !ck.exists() {
-            return Err(TuneError {
+            return Err(TuneError::Input {
                 file: ck.display().to_string(),
                 field: "(checkpoint)".into(),
                 message: "missing: is this a shard's results folder?".into(),
             });
         }
         let (h, evals) = read_checkpoint(&ck)?;
-        let h = h.ok_or_else(|| TuneError {
+        let h = h.ok_or_else(|| TuneError::Input {
             file: ck.display().to_string(),
             field: "(checkpoint)".into(),
             message: "no header line".into(),
         })?;
         match &header {
             Some(first) if first.fingerprint != h.fingerprint => {
-                return Err(TuneError {
+                return Err(TuneError::Input {
                     file: ck.display().to_string(),
                     field: "(checkpoint)".into(),
                     message: format!(
@@ -690,13 +688,10 @@ pub fn merge_checkpoints(shards: &[PathBuf], out: &Path) -> Result<usize, TuneEr
             all.insert(order(&e), e);
         }
     }
-    std::fs::create_dir_all(out).map_err(|e| TuneError {
-        file: out.display().to_string(),
-        field: "(results)".into(),
-        message: format!("cannot create: {e}"),
-    })?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| TuneError::io(out, format_args!("cannot create: {e}")))?;
     let Some(header) = header else {
-        return Err(TuneError {
+        return Err(TuneError::Input {
             file: "merge".into(),
             field: "shards".into(),
             message: "no shard folders given".into(),
@@ -739,11 +734,7 @@ pub fn record_timelines(
 ) -> Result<Vec<PathBuf>, TuneError> {
     let root = dir.join("timelines");
     let _ = std::fs::remove_dir_all(&root);
-    let io = |p: &Path, e: &dyn std::fmt::Display| TuneError {
-        file: p.display().to_string(),
-        field: "(results)".into(),
-        message: e.to_string(),
-    };
+    let io = |p: &Path, e: &dyn std::fmt::Display| TuneError::io(p, e);
     // The heaviest-weighted workload, preferring one that is not a must-hold check.
     let Some(w) = workloads.iter().rev().max_by(|a, b| {
         (!a.must_hold)

@@ -161,13 +161,13 @@ impl KubeObserver {
                 thread: Some(thread),
                 source,
             }),
-            Ok(Err(e)) => Err(ValidateError(format!("{e}; no load was sent"))),
+            Ok(Err(e)) => Err(ValidateError::Observer(format!("{e}; no load was sent"))),
             Err(_) => {
                 let e = match thread.join() {
                     Ok(Err(e)) => e,
                     _ => "the Kubernetes observer stopped unexpectedly".into(),
                 };
-                Err(ValidateError(format!("{e}; no load was sent")))
+                Err(ValidateError::Observer(format!("{e}; no load was sent")))
             }
         }
     }

@@ -29,10 +29,31 @@ use std::sync::Arc;
 
 pub const VALIDATE_FORMAT_VERSION: u32 = 1;
 
-/// A validation that could not run (bad input, unreachable target or observer), with what to do.
+/// A validation that could not run, with what to do.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ValidateError(pub String);
+pub enum ValidateError {
+    /// A flag, the scenario or what the observer was asked for is wrong (a query that
+    /// returns no series or several): the command line exits 2.
+    #[error("{0}")]
+    Input(String),
+    /// The observer could not be reached or stopped answering: the command line exits 3.
+    #[error("{0}")]
+    Observer(String),
+    /// The load test could not run (its own kinds: bad scenario, unreachable target).
+    #[error("{0}")]
+    Load(#[from] crate::loadtest::run::LoadError),
+}
+
+impl ValidateError {
+    /// The exit code the command line ends with: 2 bad input, 3 a failure at run time.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ValidateError::Input(_) => 2,
+            ValidateError::Observer(_) => 3,
+            ValidateError::Load(e) => e.exit_code(),
+        }
+    }
+}
 
 /// When a run counts as validated.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
@@ -65,7 +86,7 @@ impl Thresholds {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
-                Err(ValidateError(format!(
+                Err(ValidateError::Input(format!(
                     "{name} {v}: must be a fraction between 0 and 1"
                 )))
             }
@@ -73,7 +94,7 @@ impl Thresholds {
         frac("--min-tick-agreement", self.ticks_within_one)?;
         frac("--min-window-agreement", self.windows_within)?;
         if !(self.p95_tolerance.is_finite() && self.p95_tolerance > 0.0) {
-            return Err(ValidateError(format!(
+            return Err(ValidateError::Input(format!(
                 "--p95-tolerance {}: must be > 0 (0.25 means ±25 %)",
                 self.p95_tolerance
             )));
@@ -437,7 +458,7 @@ pub fn deployment_index(loaded: &LoadedModel, name: Option<&str>) -> Result<usiz
             .iter()
             .position(|d| d.name == n)
             .ok_or_else(|| {
-                ValidateError(format!(
+                ValidateError::Input(format!(
                     "--deployment {n}: not in model {} (it has {})",
                     m.name,
                     m.deployments
@@ -454,7 +475,7 @@ pub fn deployment_index(loaded: &LoadedModel, name: Option<&str>) -> Result<usiz
 /// at `t / k`, closed-loop think and ramp-up times divided by `k`, the duration likewise.
 pub fn compress(s: &Scenario, k: f64) -> Result<Scenario, ValidateError> {
     if !(k.is_finite() && k > 0.0) {
-        return Err(ValidateError(format!(
+        return Err(ValidateError::Input(format!(
             "--time-scale {k}: must be > 0 (model seconds per wall-clock second of the target)"
         )));
     }
@@ -462,7 +483,9 @@ pub fn compress(s: &Scenario, k: f64) -> Result<Scenario, ValidateError> {
         return Ok(s.clone());
     }
     let mut out = s.clone();
-    let w = s.workload().map_err(|e| ValidateError(e.to_string()))?;
+    let w = s
+        .workload()
+        .map_err(|e| ValidateError::Input(e.to_string()))?;
     match w {
         Workload::Closed { mut users } => {
             users.think_s /= k;
@@ -470,9 +493,7 @@ pub fn compress(s: &Scenario, k: f64) -> Result<Scenario, ValidateError> {
             out.load = Some(Workload::Closed { users });
         }
         _ => {
-            let times = crate::loadtest::run::arrival_times(s)
-                .map_err(|e| ValidateError(e.to_string()))?
-                .unwrap_or_default();
+            let times = crate::loadtest::run::arrival_times(s)?.unwrap_or_default();
             out.load = Some(Workload::Replay {
                 times_s: Arc::new(times.into_iter().map(|t| t / k).collect()),
                 attrs: None,
@@ -494,7 +515,7 @@ pub fn run(
 ) -> Result<Run, ValidateError> {
     opts.thresholds.check()?;
     if !(opts.time_scale.is_finite() && opts.time_scale > 0.0) {
-        return Err(ValidateError(format!(
+        return Err(ValidateError::Input(format!(
             "--time-scale {}: must be > 0 (model seconds per wall-clock second of the target)",
             opts.time_scale
         )));
@@ -512,8 +533,7 @@ pub fn run(
             record_samples: true,
             stop_on_ctrl_c: true,
         },
-    )
-    .map_err(|e| ValidateError(e.to_string()))?;
+    )?;
     std::thread::sleep(std::time::Duration::from_secs_f64(opts.settle_s.max(0.0)));
     let observed = watch.finish(load.started_unix_s, load.duration_s, opts.time_scale)?;
     let outcome = simulate_sent(loaded, &load, opts)?;

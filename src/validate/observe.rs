@@ -98,15 +98,15 @@ impl Observe for PromObserver {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ValidateError(format!("starting the runtime: {e}")))?;
+            .map_err(|e| ValidateError::Observer(format!("starting the runtime: {e}")))?;
         let client = PromClient::new(&self.url, Duration::from_secs(10))
-            .map_err(|e| ValidateError(format!("--prometheus {}: {e}", self.url)))?;
+            .map_err(|e| ValidateError::Input(format!("--prometheus {}: {e}", self.url)))?;
         let query = self.query(dep);
         let r = rt
             .block_on(client.instant(&query, None))
-            .map_err(|e| ValidateError(format!("{e}; no load was sent")))?;
+            .map_err(|e| ValidateError::Observer(format!("{e}; no load was sent")))?;
         one_series(r, &query, client.base(), "before the load")
-            .map_err(|e| ValidateError(format!("{e}; no load was sent")))?;
+            .map_err(|e| ValidateError::Input(format!("{e}; no load was sent")))?;
         Ok(Box::new(PromWatch { client, query, rt }))
     }
 }
@@ -124,8 +124,11 @@ impl Watching for PromWatch {
         let step = (duration_s / 2000.0).clamp(0.05, 5.0);
         let r = rt
             .block_on(client.range(&query, start_unix, end, step))
-            .map_err(|e| ValidateError(format!("reading the replicas after the load: {e}")))?;
-        let s = one_series(r, &query, client.base(), "during the load").map_err(ValidateError)?;
+            .map_err(|e| {
+                ValidateError::Observer(format!("reading the replicas after the load: {e}"))
+            })?;
+        let s = one_series(r, &query, client.base(), "during the load")
+            .map_err(ValidateError::Observer)?;
         let replicas = s
             .samples
             .iter()

@@ -259,7 +259,13 @@ fn nothing_is_sent_when_nobody_listens() {
         &format!("http://{addr}"),
         "duration_s: 5\nload: {loop: open, pattern: constant, rate: 10}\n",
     );
-    let e = run(&s, &quiet()).unwrap_err().to_string();
+    let err = run(&s, &quiet()).unwrap_err();
+    // A target nobody answers is a failure at run time (exit 3), not bad input.
+    assert!(
+        matches!(err, scaletwin::loadtest::run::LoadError::Unreachable(_)),
+        "{err:?}"
+    );
+    let e = err.to_string();
     assert!(
         e.contains(&format!("cannot connect to {addr}")) && e.contains("no load was sent"),
         "{e}"
@@ -278,7 +284,7 @@ fn nothing_is_sent_when_nobody_listens() {
         ])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(3));
     let o = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
         .args(["loadtest", "--target", "ftp://127.0.0.1:9", "--rate", "1"])
         .output()

@@ -411,6 +411,24 @@ fn tune_fixture(name: &str) -> (PathBuf, PathBuf) {
     (d, x)
 }
 
+// Exit codes by kind of failure: a results folder that cannot be written is a failure at
+// run time (3), a folder with nothing to report on is bad input (2).
+#[test]
+fn a_results_folder_that_cannot_be_written_exits_3_and_bad_input_exits_2() {
+    let (d, x) = tune_fixture("tune-io");
+    let blocked = d.join("a-file");
+    std::fs::write(&blocked, "not a folder").unwrap();
+    let out = blocked.join("out");
+    let o = scaletwin(&["tune", x.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stderr.contains(&out.display().to_string()), "{stderr}");
+    let o = scaletwin(&["report", d.join("nothing-here").to_str().unwrap()]);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("not a folder"), "{stderr}");
+}
+
 #[test]
 fn tune_exits_1_when_no_configuration_meets_the_constraints() {
     // One or two servers for 2.5 req/s of 1-s work: overloaded whatever the setting.

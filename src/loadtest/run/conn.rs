@@ -30,14 +30,14 @@ impl Dialer {
                 let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(p)
                     .and_then(|it| it.collect::<Result<_, _>>())
                     .map_err(|e| {
-                        LoadError(format!(
+                        LoadError::Input(format!(
                             "ca_cert {}: not a PEM file of certificates: {e}",
                             p.display()
                         ))
                     })?;
                 for c in certs {
                     roots.add(c).map_err(|e| {
-                        LoadError(format!(
+                        LoadError::Input(format!(
                             "ca_cert {}: a certificate is unusable: {e}",
                             p.display()
                         ))
@@ -45,27 +45,27 @@ impl Dialer {
                     extra += 1;
                 }
                 if extra == 0 {
-                    return Err(LoadError(format!(
+                    return Err(LoadError::Input(format!(
                         "ca_cert {}: holds no certificate",
                         p.display()
                     )));
                 }
             }
             if added + extra == 0 {
-                return Err(LoadError(
+                return Err(LoadError::Input(
                     "https target: no trusted CA certificates (the system has none; pass --ca-cert FILE)".into(),
                 ));
             }
             let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
             let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
-                .map_err(|e| LoadError(format!("TLS set-up: {e}")))?
+                .map_err(|e| LoadError::Unreachable(format!("TLS set-up: {e}")))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
             cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
             let name = rustls::pki_types::ServerName::try_from(target.server_name.clone())
                 .map_err(|e| {
-                    LoadError(format!(
+                    LoadError::Input(format!(
                         "`{}`: not a TLS server name: {e}",
                         target.server_name
                     ))

@@ -35,8 +35,25 @@ use tokio::time::Instant;
 
 /// A test that could not start, with what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct LoadError(pub String);
+pub enum LoadError {
+    /// The scenario, a flag or a file it names is wrong: the command line exits 2.
+    #[error("{0}")]
+    Input(String),
+    /// The target could not be reached (refused, timed out, TLS handshake failed) or the
+    /// run could not be set up on this machine: the command line exits 3.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl LoadError {
+    /// The exit code the command line ends with: 2 bad input, 3 a failure at run time.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            LoadError::Input(_) => 2,
+            LoadError::Unreachable(_) => 3,
+        }
+    }
+}
 
 /// How to run beyond the scenario.
 #[derive(Clone, Debug, Default)]
@@ -307,7 +324,7 @@ fn id_of(seed: u64, seq: u64) -> u64 {
 /// Every open-loop arrival time of a scenario (seconds from the start, before any rate cap),
 /// exactly as a run draws them; `None` for a closed loop.
 pub fn arrival_times(s: &Scenario) -> Result<Option<Vec<f64>>, LoadError> {
-    let w = s.workload().map_err(|e| LoadError(e.to_string()))?;
+    let w = s.workload().map_err(|e| LoadError::Input(e.to_string()))?;
     let Some(mut source) = Source::for_workload(&w, s) else {
         return Ok(None);
     };
@@ -473,7 +490,7 @@ pub fn describe(w: &Workload) -> String {
 }
 
 fn template(s: &Scenario, target: &Target) -> Result<Template, LoadError> {
-    let bad = |m: String| LoadError(format!("{}: {m}", s.source.display()));
+    let bad = |m: String| LoadError::Input(format!("{}: {m}", s.source.display()));
     let uri: hyper::Uri = format!("{}{}", target.prefix, s.path)
         .parse()
         .map_err(|e| bad(format!("path: {e}")))?;
@@ -515,13 +532,13 @@ pub fn run(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| LoadError(format!("starting the runtime: {e}")))?;
+        .map_err(|e| LoadError::Unreachable(format!("starting the runtime: {e}")))?;
     rt.block_on(run_async(s, opts))
 }
 
 async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadError> {
-    let target = s.target().map_err(|e| LoadError(e.to_string()))?;
-    let workload = s.workload().map_err(|e| LoadError(e.to_string()))?;
+    let target = s.target().map_err(|e| LoadError::Input(e.to_string()))?;
+    let workload = s.workload().map_err(|e| LoadError::Input(e.to_string()))?;
     let tpl = Arc::new(template(s, &target)?);
     let dialer = Arc::new(Dialer::new(s, &target)?);
     // Before any load: is anyone there (and, for https, is it who it says)? Opening a
@@ -529,20 +546,20 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
     match tokio::time::timeout(Duration::from_secs(5), dialer.open()).await {
         Ok(Ok(_)) => {}
         Ok(Err(DialError::Connect(e))) => {
-            return Err(LoadError(format!(
+            return Err(LoadError::Unreachable(format!(
                 "cannot connect to {} ({}): {e}; no load was sent. Is the service running and the target URL right?",
                 target.addr,
                 s.target.as_deref().unwrap_or("")
             )));
         }
         Ok(Err(DialError::Tls(e))) => {
-            return Err(LoadError(format!(
+            return Err(LoadError::Unreachable(format!(
                 "TLS handshake with {} (as {}) failed: {e}; no load was sent. If the server's certificate comes from a private CA (or is self-signed), pass --ca-cert FILE (PEM)",
                 target.addr, target.server_name
             )));
         }
         Err(_) => {
-            return Err(LoadError(format!(
+            return Err(LoadError::Unreachable(format!(
                 "connecting to {} timed out after 5 s; no load was sent",
                 target.addr
             )));
@@ -550,7 +567,7 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
     }
     let listener = match opts.metrics_listen {
         Some(a) => Some(tokio::net::TcpListener::bind(a).await.map_err(|e| {
-            LoadError(format!(
+            LoadError::Unreachable(format!(
                 "cannot serve metrics on {a}: {e}; choose another address with --metrics-listen (or `off`)"
             ))
         })?),

@@ -48,7 +48,7 @@ impl Run {
 }
 
 fn rerr(dir: &Path, m: String) -> ReportError {
-    ReportError {
+    ReportError::Input {
         dir: dir.display().to_string(),
         message: m,
     }
@@ -56,8 +56,10 @@ fn rerr(dir: &Path, m: String) -> ReportError {
 
 /// Read `timeseries.csv`; a bad line is an error naming the file and line.
 pub fn read_series(dir: &Path, name: &str) -> Result<Vec<SeriesRow>, ReportError> {
-    let text = std::fs::read_to_string(dir.join(name))
-        .map_err(|e| rerr(dir, format!("{name}: cannot read: {e}")))?;
+    let text = std::fs::read_to_string(dir.join(name)).map_err(|e| ReportError::Io {
+        dir: dir.display().to_string(),
+        message: format!("{name}: cannot read: {e}"),
+    })?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {
