@@ -287,8 +287,13 @@ impl<'a> Sweep<'a> {
                 .map(|k| (k.workload, k.seed, k.load_milli))
                 .collect();
             g.sort_unstable();
-            g.dedup();
-            g
+            // A group of one evaluation has nothing to share: it draws its own.
+            let shared: Vec<_> = g
+                .chunk_by(|a, b| a == b)
+                .filter(|c| c.len() > 1)
+                .map(|c| c[0])
+                .collect();
+            shared
         };
         let share = |i: usize| {
             let (w, seed, load_milli) = groups[i];
