@@ -144,6 +144,30 @@ pub struct DecisionRecord {
     pub reason: String,
 }
 
+impl DecisionRecord {
+    /// A decision taken at `now_us` (µs on the model clock); the simulator and the testbed
+    /// log theirs through this.
+    pub fn at(
+        now_us: i64,
+        object: &str,
+        controller: &str,
+        current: i32,
+        desired: i32,
+        changed: bool,
+        reason: String,
+    ) -> DecisionRecord {
+        DecisionRecord {
+            t_s: now_us as f64 * 1e-6,
+            object: object.to_string(),
+            controller: controller.to_string(),
+            current,
+            desired,
+            changed,
+            reason,
+        }
+    }
+}
+
 /// The whole outcome of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {

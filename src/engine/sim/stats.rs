@@ -98,15 +98,9 @@ impl Sim<'_> {
         reason: String,
     ) {
         if self.cfg.record_decisions {
-            let d = DecisionRecord {
-                t_s: self.now as f64 * 1e-6,
-                object: object.to_string(),
-                controller: controller.into(),
-                current,
-                desired,
-                changed,
-                reason,
-            };
+            let d = DecisionRecord::at(
+                self.now, object, controller, current, desired, changed, reason,
+            );
             self.record(d);
         }
     }

@@ -818,15 +818,9 @@ impl World {
         if self.decisions.len() == DECISIONS_KEPT {
             self.decisions.pop_front();
         }
-        self.decisions.push_back(DecisionRecord {
-            t_s: self.now as f64 * 1e-6,
-            object: object.to_string(),
-            controller: controller.to_string(),
-            current,
-            desired,
-            changed,
-            reason,
-        });
+        self.decisions.push_back(DecisionRecord::at(
+            self.now, object, controller, current, desired, changed, reason,
+        ));
     }
 
     pub(super) fn summary(&self) -> super::Summary {
