@@ -70,6 +70,7 @@ pub fn open_model(
             }
         }
     }
-    sources.apply_overrides(&pairs).map_err(|e| e.to_string())?;
-    sources.load().map_err(|e| e.to_string())
+    service::ParsedModel::parse(&sources)
+        .and_then(|m| m.compile_values(&pairs))
+        .map_err(|e| e.to_string())
 }

@@ -2,6 +2,7 @@
 //! YAML (multi-document files, comments, kinds we do not model skipped), and write changed
 //! settings back while keeping every other byte the user wrote.
 
+pub mod edit;
 pub mod error;
 pub mod objects;
 pub mod patch;
@@ -12,6 +13,7 @@ pub mod yaml;
 pub use error::{ErrorKind, ManifestError, ManifestWarning};
 pub use objects::{
     ContainerSpec, Deployment, FieldLines, HorizontalPodAutoscaler, ManifestSet, PathSeg,
-    ReadinessProbe, ScaledObject, SkippedObject, Source, load_paths, load_str, split_path,
+    ReadinessProbe, ScaledObject, SkippedObject, Source, load_paths, load_str, parse_docs,
+    read_docs, split_path,
 };
 pub use patch::{Patch, PatchValue, apply_patches, unified_diff};

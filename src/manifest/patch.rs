@@ -34,7 +34,7 @@ pub struct Patch {
     pub value: PatchValue,
 }
 
-fn patch_error(
+pub(super) fn patch_error(
     file: &Path,
     line: usize,
     path: &str,
@@ -52,6 +52,17 @@ fn patch_error(
     }
 }
 
+/// The refusal of a path into a document the file does not have.
+pub(super) fn no_document(file: &Path, path: &str, doc: usize) -> ManifestError {
+    patch_error(
+        file,
+        0,
+        path,
+        format!("the file has no document {doc}"),
+        "patch a document that exists",
+    )
+}
+
 /// Apply patches in order and return the new text.
 pub fn apply_patches(file: &Path, src: &str, patches: &[Patch]) -> Result<String, ManifestError> {
     let mut text = src.to_string();
@@ -66,7 +77,7 @@ fn newline(src: &str) -> &'static str {
 }
 
 /// Whether `s` can be written as a plain scalar and still read back as the same string.
-fn plain_ok(s: &str) -> bool {
+pub(crate) fn plain_ok(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with([
             ' ', '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"',
@@ -206,15 +217,7 @@ fn apply_one(file: &Path, src: &str, p: &Patch) -> Result<String, ManifestError>
     let root = docs
         .get(p.doc)
         .and_then(|d| d.root.as_ref())
-        .ok_or_else(|| {
-            patch_error(
-                file,
-                0,
-                &p.path,
-                format!("the file has no document {}", p.doc),
-                "patch a document that exists",
-            )
-        })?;
+        .ok_or_else(|| no_document(file, &p.path, p.doc))?;
     let segs = split_path(&p.path);
     let nl = newline(src);
     let mut edits = Vec::new();
@@ -366,13 +369,18 @@ fn set_at(
 
 /// The list item a path segment picks: `[N]` by index, `[key=value]` by a field's value.
 fn select_item<'n>(items: &'n [Node], seg: &PathSeg) -> Result<&'n Node, (String, &'static str)> {
+    select_index(items, seg).map(|i| &items[i])
+}
+
+/// The index of the list item a path segment picks (shared with the tree edits of
+/// `super::edit`, so a setting and a patch pick the same item).
+pub(super) fn select_index(items: &[Node], seg: &PathSeg) -> Result<usize, (String, &'static str)> {
     match seg {
-        PathSeg::Index(i) => items.get(*i).ok_or_else(|| {
-            (
-                format!("the list has {} item(s), no index {i}", items.len()),
-                "patch an existing item",
-            )
-        }),
+        PathSeg::Index(i) if *i < items.len() => Ok(*i),
+        PathSeg::Index(i) => Err((
+            format!("the list has {} item(s), no index {i}", items.len()),
+            "patch an existing item",
+        )),
         PathSeg::Key(sel) => {
             let Some((k, v)) = sel.split_once('=') else {
                 return Err((
@@ -382,7 +390,7 @@ fn select_item<'n>(items: &'n [Node], seg: &PathSeg) -> Result<&'n Node, (String
             };
             items
                 .iter()
-                .find(|it| it.get(k).and_then(Node::as_str) == Some(v))
+                .position(|it| it.get(k).and_then(Node::as_str) == Some(v))
                 .ok_or_else(|| (format!("no list item has {k}: {v}"), "check the selector"))
         }
     }

@@ -2,7 +2,7 @@
 //! the engine or the fluid approximation; the workloads an experiment names, resolved once.
 
 use super::{EXPERIMENT_FORMAT_VERSION, Experiment, TuneError};
-use crate::engine::service::ModelSources;
+use crate::engine::service::{LoadedModel, ModelError, ModelSources, ParsedModel, Setting};
 use crate::engine::{self, RunConfig, Workload, fluid};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -115,11 +115,78 @@ pub fn resolve_workloads(x: &Experiment, dir: &Path) -> Result<Vec<ResolvedWorkl
         .collect()
 }
 
-/// The arrivals an engine evaluation of `key` would draw, drawn once for every
-/// configuration evaluated under the same workload, seed and load (`None` when they cannot
+/// The experiment's model parsed once, with its axes read into settings: every evaluation
+/// compiles its configuration from these, never from the files' text.
+#[derive(Clone, Debug)]
+pub struct SweepModel {
+    parsed: ParsedModel,
+    axes: Vec<Setting>,
+}
+
+impl SweepModel {
+    /// Parse `base` and read each axis of `x` (an axis that names no field is an error
+    /// naming the axis).
+    pub fn new(x: &Experiment, base: &ModelSources) -> Result<Self, TuneError> {
+        let axis_error = |i: usize, path: &str, e: ModelError| TuneError::Input {
+            file: x.source.clone(),
+            field: format!("axes[{i}].path"),
+            message: format!("{path}: {e}"),
+        };
+        let parsed = ParsedModel::parse(base).map_err(|e| match x.axes.first() {
+            Some(a) => axis_error(0, &a.path, e),
+            None => TuneError::Input {
+                file: e.file,
+                field: e.field,
+                message: e.message,
+            },
+        })?;
+        let axes = x
+            .axes
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                parsed
+                    .setting(&a.path)
+                    .map_err(|e| axis_error(i, &a.path, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SweepModel { parsed, axes })
+    }
+
+    /// The model with `values` (axis path, value) applied.
+    pub fn compile(&self, values: &[(String, String)]) -> Result<LoadedModel, ModelError> {
+        let mut parsed_here = Vec::new();
+        for (p, _) in values {
+            if !self.axes.iter().any(|s| &s.path == p) {
+                parsed_here.push(self.parsed.setting(p)?);
+            }
+        }
+        let edits: Vec<(&Setting, &str)> = values
+            .iter()
+            .map(|(p, v)| {
+                let s = self
+                    .axes
+                    .iter()
+                    .chain(&parsed_here)
+                    .find(|s| &s.path == p)
+                    .expect("every path was read above");
+                (s, v.as_str())
+            })
+            .collect();
+        self.parsed.compile(&edits)
+    }
+
+    /// Whether setting axis `i` to `value` leaves the model as it is.
+    pub fn is_current(&self, i: usize, value: &str) -> bool {
+        self.parsed.unchanged_by(&[(&self.axes[i], value)])
+    }
+}
+
+/// The arrivals every configuration of a batch shares for one (workload, seed, load): the
+/// base model's workload drawn once (`None` where the workload's arrivals cannot
 /// be shared or number more than `max`).
 pub(super) fn shared_arrivals(
-    base: &ModelSources,
+    base: &SweepModel,
     x: &Experiment,
     w: &ResolvedWorkload,
     key: &Key,
@@ -141,7 +208,7 @@ pub(super) fn shared_arrivals(
 /// The model, workload and run configuration of one evaluation: `values` applied to the base
 /// model, the workload scaled by `load`, the windows judged against the experiment's bounds.
 pub(super) fn prepare(
-    base: &ModelSources,
+    base: &SweepModel,
     x: &Experiment,
     w: &ResolvedWorkload,
     values: &[(String, String)],
@@ -149,9 +216,7 @@ pub(super) fn prepare(
     seed: u64,
     record_decisions: bool,
 ) -> Result<(engine::Model, Workload, RunConfig), String> {
-    let mut src = base.clone();
-    src.apply_overrides(values).map_err(|e| e.to_string())?;
-    let loaded = src.load().map_err(|e| e.to_string())?;
+    let loaded = base.compile(values).map_err(|e| e.to_string())?;
     let mut model = loaded.model;
     model.restrict(&x.deployments)?;
     let mut workload = w
@@ -181,7 +246,7 @@ pub(super) fn prepare(
 /// Evaluate a configuration (`values` applied to the base model) under one workload;
 /// `arrivals`, when given, are the workload's arrivals drawn beforehand (used when they fit).
 pub fn evaluate(
-    base: &ModelSources,
+    base: &SweepModel,
     x: &Experiment,
     w: &ResolvedWorkload,
     values: &[(String, String)],

@@ -4,7 +4,7 @@
 
 use super::analysis::{self, Analysis};
 use super::evaluate::{
-    Evaluation, Fidelity, Key, ResolvedWorkload, evaluate, prepare, shared_arrivals,
+    Evaluation, Fidelity, Key, ResolvedWorkload, SweepModel, evaluate, prepare, shared_arrivals,
 };
 use super::{EXPERIMENT_FORMAT_VERSION, Experiment, Strategy, TuneError, search};
 use crate::engine::service::ModelSources;
@@ -152,6 +152,8 @@ pub struct Sweep<'a> {
     progress: Option<Progress<'a>>,
     /// Per axis and value: whether it is the model's current setting.
     current: Vec<Vec<bool>>,
+    /// The model parsed once, the axes read into settings.
+    model: SweepModel,
 }
 
 /// What a run ends with.
@@ -191,7 +193,8 @@ impl<'a> Sweep<'a> {
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| TuneError::io(dir, format_args!("cannot create: {e}")))?;
-        check_axes(x, base)?;
+        let model = SweepModel::new(x, base)?;
+        check_axes(x, &model)?;
         let ck = dir.join("checkpoint.jsonl");
         let fp = fingerprint(x, base, &workloads);
         if opts.fresh {
@@ -232,7 +235,8 @@ impl<'a> Sweep<'a> {
             done,
             file: std::sync::Mutex::new(file),
             progress,
-            current: current_values(x, base),
+            current: current_values(x, &model),
+            model,
         })
     }
 
@@ -269,7 +273,7 @@ impl<'a> Sweep<'a> {
         let finished = std::sync::atomic::AtomicU64::new(0);
         let (x, base, workloads, file, progress) = (
             self.x,
-            self.base,
+            &self.model,
             &self.workloads,
             &self.file,
             self.progress,
@@ -587,39 +591,29 @@ fn order(e: &Evaluation) -> (bool, usize, u64, Fidelity, String, u64) {
     )
 }
 
-/// For each axis value, whether the model already has it: setting it changes no byte.
-fn current_values(x: &Experiment, base: &ModelSources) -> Vec<Vec<bool>> {
+/// For each axis value, whether the model already has it: setting it changes nothing.
+fn current_values(x: &Experiment, model: &SweepModel) -> Vec<Vec<bool>> {
     x.values()
         .iter()
-        .zip(&x.axes)
-        .map(|(vals, a)| {
-            vals.iter()
-                .map(|v| {
-                    let mut src = base.clone();
-                    src.apply_overrides(&[(a.path.clone(), v.clone())]).is_ok()
-                        && src.service == base.service
-                        && src.manifests == base.manifests
-                })
-                .collect()
-        })
+        .enumerate()
+        .map(|(i, vals)| vals.iter().map(|v| model.is_current(i, v)).collect())
         .collect()
 }
 
 /// Every axis must name a field the model accepts: check each one's first value before
 /// running anything, so a typo is one clear error and not a table of failed evaluations.
-fn check_axes(x: &Experiment, base: &ModelSources) -> Result<(), TuneError> {
+fn check_axes(x: &Experiment, model: &SweepModel) -> Result<(), TuneError> {
     let vals = x.values();
     for (i, a) in x.axes.iter().enumerate() {
-        let mut src = base.clone();
-        src.apply_overrides(&[(a.path.clone(), vals[i][0].clone())])
-            .and_then(|_| src.load().map(|_| ()))
+        model
+            .compile(&[(a.path.clone(), vals[i][0].clone())])
             .map_err(|e| TuneError::Input {
                 file: x.source.clone(),
                 field: format!("axes[{i}].path"),
                 message: format!("{}: {e}", a.path),
             })?;
     }
-    let Ok(loaded) = base.load() else {
+    let Ok(loaded) = model.compile(&[]) else {
         return Ok(());
     };
     // A p95 bound below the entry's own service-time p95 cannot be met by any setting.
@@ -765,11 +759,12 @@ pub fn record_timelines(
             values: r.values.clone(),
         });
     }
+    let model = SweepModel::new(x, base)?;
     let mut out = Vec::new();
     for run in &runs {
         let sub = root.join(&run.name);
         let (model, workload, cfg) =
-            prepare(base, x, w, &run.values, 1.0, seed, true).map_err(|e| io(&sub, &e))?;
+            prepare(&model, x, w, &run.values, 1.0, seed, true).map_err(|e| io(&sub, &e))?;
         let mut sink = engine::output::FileSink::create(&sub).map_err(|e| io(&sub, &e))?;
         let o = engine::sim::run_with_sink(&model, &workload, cfg, &mut sink);
         out.extend(engine::output::write_outcome(&sub, &o).map_err(|e| io(&sub, &e))?);

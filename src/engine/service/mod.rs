@@ -5,8 +5,10 @@
 //! the model's default scenario (workload, duration, SLOs). See the README for the schema.
 
 mod build;
+mod settings;
 
 use build::*;
+pub use settings::{ParsedModel, Setting};
 
 use super::dist::{CountDist, DurationDist};
 use super::model::*;
@@ -359,137 +361,33 @@ impl ModelSources {
         Ok(self)
     }
 
-    /// Apply `--set PATH=VALUE` overrides: `model.<path>` (or `workload.<path>`, `slo.<path>`)
-    /// edit service.yaml; `manifest.<object>.<path>` edits the object's manifest.
+    /// Write `PATH=VALUE` settings into the files' text, every other byte kept: for the
+    /// recommendation's manifests, which users read and commit. Runs compile settings from
+    /// the parsed files instead (`ParsedModel`); the two agree (see the tests of `settings`).
     pub fn apply_overrides(&mut self, sets: &[(String, String)]) -> Result<(), ModelError> {
         for (path, value) in sets {
-            let (target, rest) = path
-                .split_once('.')
-                .ok_or_else(|| override_error(path, "a path has at least two parts"))?;
-            match target {
-                "model" | "workload" | "slo" | "duration_s" => {
-                    let p = match target {
-                        "model" => rest.to_string(),
-                        "workload" => format!("scenario.workload.{rest}"),
-                        _ => format!("scenario.{target}.{rest}"),
-                    };
-                    let (file, text) = &self.service;
-                    let patched = manifest::apply_patches(
-                        file,
-                        text,
-                        &[Patch {
-                            doc: 0,
-                            path: p,
-                            value: PatchValue::scalar(value),
-                        }],
-                    )
-                    .map_err(|e| merr(file, path, e.to_string()))?;
-                    self.service.1 = patched;
+            let (file, patch) = ParsedModel::parse(self)?.setting(path)?.patch(value);
+            let (name, text) = match file {
+                None => (&self.service.0, &mut self.service.1),
+                Some(i) => {
+                    let (n, t) = &mut self.manifests[i];
+                    (&*n, t)
                 }
-                "manifest" => {
-                    let (object, field) = rest.split_once('.').ok_or_else(|| {
-                        override_error(path, "write manifest.<object name>.<field path>")
-                    })?;
-                    let (object, kind) = match object.split_once('/') {
-                        Some((k, n)) => (n, Some(k.to_ascii_lowercase())),
-                        None => (object, None),
-                    };
-                    let mut done = false;
-                    for (file, text) in self.manifests.iter_mut() {
-                        let mut set = ManifestSet::default();
-                        manifest::load_str(file, text, &mut set)
-                            .map_err(|e| merr(file, "(manifest)", e.to_string()))?;
-                        let mut docs: Vec<(&str, usize)> = Vec::new();
-                        for s in &set.scaled_objects {
-                            if s.spec.name == object {
-                                docs.push(("scaledobject", s.source.doc));
-                            }
-                        }
-                        for h in &set.hpas {
-                            if h.name == object {
-                                docs.push(("horizontalpodautoscaler", h.source.doc));
-                            }
-                        }
-                        for d in &set.deployments {
-                            if d.name == object {
-                                docs.push(("deployment", d.source.doc));
-                            }
-                        }
-                        let pick = match &kind {
-                            Some(k) => docs.iter().find(|(dk, _)| dk == k),
-                            None => docs.first(),
-                        };
-                        if let Some((_, doc)) = pick {
-                            *text = manifest::apply_patches(
-                                file,
-                                text,
-                                &[Patch {
-                                    doc: *doc,
-                                    path: field.to_string(),
-                                    value: PatchValue::scalar(value),
-                                }],
-                            )
-                            .map_err(|e| merr(file, path, e.to_string()))?;
-                            done = true;
-                            break;
-                        }
-                    }
-                    if !done {
-                        return Err(override_error(
-                            path,
-                            &format!("no object named {object} in the model's manifests"),
-                        ));
-                    }
-                }
-                other => {
-                    let hint = crate::manifest::error::did_you_mean(
-                        other,
-                        &["model", "manifest", "workload", "slo"],
-                    )
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                    return Err(override_error(
-                        path,
-                        &format!(
-                            "unknown root `{other}`{hint}: paths start with model., workload., slo. or manifest.<object>."
-                        ),
-                    ));
-                }
-            }
+            };
+            *text = manifest::apply_patches(name, text, &[patch])
+                .map_err(|e| merr(name, path, e.to_string()))?;
         }
         Ok(())
     }
 
     /// Parse and validate into a runnable model.
     pub fn load(&self) -> Result<LoadedModel, ModelError> {
-        let (spath, stext) = &self.service;
-        let file: ServiceFile = serde_saphyr::from_str(stext)
-            .map_err(|e| merr(spath, "(schema)", first_lines(&e.to_string())))?;
-        let mut set = ManifestSet::default();
-        for (p, t) in &self.manifests {
-            manifest::load_str(p, t, &mut set).map_err(|e| {
-                merr(
-                    p,
-                    e.field.clone().unwrap_or_else(|| "(manifest)".into()),
-                    e.to_string(),
-                )
-            })?;
-            set.files.push(p.clone());
-        }
-        build(&self.dir, spath, file, set)
+        ParsedModel::parse(self)?.compile(&[])
     }
 }
 
 fn first_lines(s: &str) -> String {
     s.lines().take(8).collect::<Vec<_>>().join("\n")
-}
-
-fn override_error(path: &str, msg: &str) -> ModelError {
-    ModelError {
-        file: "--set".into(),
-        field: path.into(),
-        message: msg.into(),
-    }
 }
 
 /// The embedded AMAS model's sources.

@@ -190,7 +190,12 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> {
 
 /// Read the objects of one file's text into `set`.
 pub fn load_str(file: &Path, text: &str, set: &mut ManifestSet) -> Result<(), ManifestError> {
-    let docs = yaml::parse(text).map_err(|e| ManifestError {
+    read_docs(file, &parse_docs(file, text)?, set)
+}
+
+/// Parse one file's text into its YAML documents.
+pub fn parse_docs(file: &Path, text: &str) -> Result<Vec<yaml::Document>, ManifestError> {
+    yaml::parse(text).map_err(|e| ManifestError {
         kind: ErrorKind::Syntax,
         file: file.to_path_buf(),
         line: e.line,
@@ -198,7 +203,15 @@ pub fn load_str(file: &Path, text: &str, set: &mut ManifestSet) -> Result<(), Ma
         value: None,
         message: format!("YAML syntax error at column {}: {}", e.col + 1, e.message),
         hint: Some("fix the YAML (indentation, quotes, brackets) and try again".into()),
-    })?;
+    })
+}
+
+/// Read the objects of one file's parsed documents into `set`.
+pub fn read_docs(
+    file: &Path,
+    docs: &[yaml::Document],
+    set: &mut ManifestSet,
+) -> Result<(), ManifestError> {
     let mut warnings = std::mem::take(&mut set.warnings);
     let mut ctx = Ctx {
         file,
