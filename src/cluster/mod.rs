@@ -1,12 +1,14 @@
 //! What the simulator, the fluid approximation and the live testbed share about the cluster
 //! itself: a Deployment's replica bookkeeping (the spec the autoscalers write and what their
 //! writes amounted to), the ReplicaSet controller's choice of pods to delete on a scale down,
-//! the metrics pipeline ([`metrics`]) and the hosting of the HPA and KEDA controllers
-//! ([`controllers`]). Each driver keeps its own pods and clock and calls this code for these
-//! decisions, so that they cannot drift apart.
+//! the pods' life and CPU samples ([`pods`]), the metrics pipeline ([`metrics`]) and the
+//! hosting of the HPA and KEDA controllers ([`controllers`]). Each driver keeps its clock and
+//! each pod's work (requests, queues) and calls this code for the rest, so that the copies
+//! cannot drift apart.
 
 pub mod controllers;
 pub mod metrics;
+pub mod pods;
 
 /// The name of a Deployment's `serial`-th pod, as the HPA lists it and its metrics are keyed.
 pub fn pod_name(deployment: &str, serial: u64) -> crate::policy::hpa::Name {

@@ -50,21 +50,14 @@ impl Sim<'_> {
     pub(super) fn on_metrics_server(&mut self) {
         let res = us(self.m.metrics.metrics_server_resolution_s);
         for p in 0..self.pods.len() {
-            let pod = &mut self.pods[p];
-            if !matches!(pod.state, PodState::Running | PodState::Ready) {
+            let life = &self.cluster.lives[p];
+            if !matches!(life.state, PodState::Running | PodState::Ready) {
                 continue;
             }
-            let dm = &self.m.deployments[pod.dep as usize];
-            let idle = dm.idle_cpu_millicores * 1e-3 * (self.now - pod.cpu_updated) as f64 * 1e-6;
-            pod.cpu_s += idle;
-            pod.cpu_updated = self.now;
-            let window = (self.now - pod.started).clamp(1, res);
-            let cpu_milli = (pod.cpu_s - pod.cpu_at_sample) * 1e3 / (window as f64 * 1e-6);
-            pod.cpu_at_sample = pod.cpu_s;
-            let mem = dm.memory_base_bytes + dm.memory_per_inflight_bytes * pod.in_flight as f64;
-            if self.now - pod.started >= res {
-                pod.sample = Some((self.now, cpu_milli, mem * 1e3));
-            }
+            let dm = &self.m.deployments[life.dep as usize];
+            let pod = &mut self.pods[p];
+            pod.usage
+                .take_sample(dm, life.started, pod.in_flight, self.now, res);
         }
         self.push(self.now + res, EventKind::MetricsServer, 0, 0);
     }
@@ -123,25 +116,22 @@ impl Sim<'_> {
 
     /// What the HPA sees of pod `p`.
     pub(super) fn pod_status(&self, p: u32) -> PodStatus {
-        let pod = &self.pods[p as usize];
+        let life = self.cluster.life(p);
         PodStatus::of(
-            pod.name.clone(),
-            pod.state,
-            pod.started,
-            pod.ready_at,
-            pod.deleting,
-            pod.sample,
+            life.name.clone(),
+            life.state,
+            life.started,
+            life.ready_at,
+            life.deleting,
+            self.pods[p as usize].usage.sample,
         )
     }
 
     pub(super) fn ready_pods(&self, dep: usize) -> i32 {
-        self.deps[dep]
+        self.cluster.deps[dep]
             .pods
             .iter()
-            .filter(|p| {
-                let pod = &self.pods[**p as usize];
-                pod.state == PodState::Ready
-            })
+            .filter(|p| self.cluster.life(**p).state == PodState::Ready)
             .count() as i32
     }
 
@@ -151,7 +141,7 @@ impl Sim<'_> {
             return;
         };
         let dep = self.autoscalers[i].dep;
-        let current = self.deps[dep].replicas.spec as i32;
+        let current = self.cluster.deps[dep].replicas.spec as i32;
         let ready = self.ready_pods(dep);
         let (d, next) = {
             let sim = &*self;
@@ -182,11 +172,11 @@ impl Sim<'_> {
             return;
         }
         let dep = self.autoscalers[i].dep;
-        let current = self.deps[dep].replicas.spec as i32;
-        let status = self.deps[dep]
+        let current = self.cluster.deps[dep].replicas.spec as i32;
+        let status = self.cluster.deps[dep]
             .pods
             .iter()
-            .filter(|p| !self.pods[**p as usize].deleting)
+            .filter(|p| !self.cluster.life(**p).deleting)
             .count() as i32;
         // The state the sync changes is taken out; everything else is read in place.
         let mut state = std::mem::take(&mut self.autoscalers[i].hpa_state);
@@ -196,7 +186,7 @@ impl Sim<'_> {
             let a = &sim.autoscalers[i];
             let inputs = SyncInputs {
                 dm: &sim.m.deployments[dep],
-                pods: sim.deps[dep]
+                pods: sim.cluster.deps[dep]
                     .pods
                     .iter()
                     .map(|p| sim.pod_status(*p))

@@ -18,7 +18,8 @@ use super::rng::{KeyedRng, Stream, mix};
 use super::workload::{Workload, segment_arrivals};
 use crate::cluster::controllers::{self, PodStatus, SyncInputs};
 use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
-use crate::cluster::{self, PodState, Replicas};
+use crate::cluster::pods::{Deletion, Pods, Usage};
+use crate::cluster::{PodState, Replicas};
 use crate::policy::hpa::{HpaSpec, HpaState};
 use crate::policy::keda::{self, KedaState};
 use std::collections::VecDeque;
@@ -76,39 +77,15 @@ struct Req {
 
 #[derive(Clone, Debug)]
 struct Pod {
-    dep: u16,
-    serial: u64,
-    /// As the HPA lists it ([`cluster::pod_name`]).
-    name: crate::policy::hpa::Name,
-    state: PodState,
-    created: i64,
-    started: i64,
-    ready_at: i64,
-    deleting: bool,
-    in_endpoints: bool,
     in_flight: u32,
     queue: VecDeque<u32>,
-    cpu_s: f64,
-    cpu_updated: i64,
-    cpu_at_sample: f64,
-    sample: Option<(i64, f64, f64)>,
-}
-
-impl Pod {
-    /// The pod as the ReplicaSet controller ranks it for deletion.
-    fn candidate(&self) -> cluster::Candidate {
-        cluster::Candidate::of(self.state, self.created, self.serial)
-    }
+    usage: Usage,
 }
 
 #[derive(Debug, Default)]
 struct DepRt {
-    pods: Vec<u32>,
-    endpoints: Vec<u32>,
     rr: usize,
     shared: VecDeque<u32>,
-    /// spec.replicas and the record of its changes.
-    replicas: Replicas,
     max_replicas: u32,
     // counters
     arrived: u64,
@@ -162,6 +139,9 @@ pub struct Sim<'m> {
     heap: EventQueue,
     reqs: Vec<Req>,
     free: Vec<u32>,
+    /// Every pod's life and each deployment's pods, endpoints and replicas.
+    cluster: Pods,
+    /// Each pod's work, by the same id.
     pods: Vec<Pod>,
     deps: Vec<DepRt>,
     queues: Vec<VecDeque<u32>>,
@@ -174,7 +154,6 @@ pub struct Sim<'m> {
     segment: u64,
     arrival_count: u64,
     user_iter: Vec<u64>,
-    pod_serial: u64,
     events: u64,
     series: Vec<SeriesRow>,
     decisions: Vec<DecisionRecord>,
@@ -219,6 +198,7 @@ impl<'m> Sim<'m> {
             heap: EventQueue::with_capacity(1024),
             reqs: Vec::with_capacity(1024),
             free: Vec::new(),
+            cluster: Pods::new(m.deployments.len()),
             pods: Vec::new(),
             deps: (0..m.deployments.len()).map(|_| DepRt::default()).collect(),
             queues: vec![VecDeque::new(); m.queues.len()],
@@ -230,7 +210,6 @@ impl<'m> Sim<'m> {
             segment: 0,
             arrival_count: 0,
             user_iter: Vec::new(),
-            pod_serial: 0,
             events: 0,
             series: Vec::new(),
             decisions: Vec::new(),
@@ -353,12 +332,10 @@ impl<'m> Sim<'m> {
     fn start(&mut self) {
         for (i, d) in self.m.deployments.iter().enumerate() {
             let n = d.initial_replicas;
-            self.deps[i].replicas = Replicas::starting_at(n);
+            self.cluster.deps[i].replicas = Replicas::starting_at(n);
             for _ in 0..n {
                 let p = self.new_pod(i, -600_000_000);
-                let pod = &mut self.pods[p as usize];
-                pod.started = -600_000_000;
-                pod.state = PodState::Running;
+                self.cluster.start(p, -600_000_000);
                 self.make_ready(p);
             }
         }

@@ -1,71 +1,49 @@
-//! Pods: creation, start-up, readiness, endpoints, termination, and the replica changes the
-//! autoscalers write.
+//! Pods in the simulator: the cluster's pod lifecycle ([`crate::cluster::pods`]) with the
+//! simulator's part of each step (its statistics brought up to date before the endpoints
+//! change, queued work served, drained or failed, and the events scheduled).
 
 use super::*;
 
 impl Sim<'_> {
     pub(super) fn new_pod(&mut self, dep: usize, now: i64) -> u32 {
-        self.pod_serial += 1;
+        let id = self.cluster.create(self.m, dep, now);
         self.pods.push(Pod {
-            dep: dep as u16,
-            serial: self.pod_serial,
-            name: cluster::pod_name(&self.m.deployments[dep].name, self.pod_serial),
-            state: PodState::Pending,
-            created: now,
-            started: i64::MIN,
-            ready_at: i64::MIN,
-            deleting: false,
-            in_endpoints: false,
             in_flight: 0,
             queue: VecDeque::new(),
-            cpu_s: 0.0,
-            cpu_updated: now.max(0),
-            cpu_at_sample: 0.0,
-            sample: None,
+            usage: Usage::new(now),
         });
-        let id = (self.pods.len() - 1) as u32;
         self.load.push(0);
         self.busy.push(0);
-        self.deps[dep].pods.push(id);
         id
     }
 
     pub(super) fn make_ready(&mut self, p: u32) {
-        let dep = self.pods[p as usize].dep as usize;
+        let dep = self.cluster.life(p).dep as usize;
         self.advance(dep);
-        let pod = &mut self.pods[p as usize];
-        pod.state = PodState::Ready;
-        pod.ready_at = self.now;
-        pod.in_endpoints = true;
-        self.deps[dep].endpoints.push(p);
+        self.cluster.make_ready(p, self.now);
         self.pull_next(p);
     }
 
     pub(super) fn on_started(&mut self, p: u32) {
-        let pod = &mut self.pods[p as usize];
-        if pod.state != PodState::Pending {
+        if !self.cluster.start(p, self.now) {
             return;
         }
-        pod.state = PodState::Running;
-        pod.started = self.now;
-        pod.cpu_updated = self.now;
-        let dm = &self.m.deployments[pod.dep as usize];
-        let t = self.now + dm.readiness_initial_delay_us;
+        self.pods[p as usize].usage.cpu_updated = self.now;
+        let dep = self.cluster.life(p).dep as usize;
+        let t = self.now + self.m.deployments[dep].readiness_initial_delay_us;
         self.push(t, EventKind::PodReady, p, 0);
     }
 
     pub(super) fn on_ready(&mut self, p: u32) {
-        if self.pods[p as usize].state == PodState::Running && !self.pods[p as usize].deleting {
+        if self.cluster.passes_readiness(p) {
             self.make_ready(p);
         }
     }
 
     pub(super) fn remove_endpoint(&mut self, p: u32) {
-        let dep = self.pods[p as usize].dep as usize;
-        if self.pods[p as usize].in_endpoints {
-            self.advance(dep);
-            self.pods[p as usize].in_endpoints = false;
-            self.deps[dep].endpoints.retain(|x| *x != p);
+        if self.cluster.life(p).in_endpoints {
+            self.advance(self.cluster.life(p).dep as usize);
+            self.cluster.leave_endpoints(p);
         }
     }
 
@@ -76,32 +54,27 @@ impl Sim<'_> {
 
     pub(super) fn maybe_gone(&mut self, p: u32) {
         let pod = &self.pods[p as usize];
-        if pod.deleting
-            && !pod.in_endpoints
-            && pod.in_flight == 0
-            && pod.queue.is_empty()
-            && pod.state != PodState::Gone
+        if self
+            .cluster
+            .may_go(p, pod.in_flight == 0 && pod.queue.is_empty())
         {
             self.gone(p);
         }
     }
 
     pub(super) fn gone(&mut self, p: u32) {
-        let dep = self.pods[p as usize].dep as usize;
+        let dep = self.cluster.life(p).dep as usize;
         self.advance(dep);
-        let pod = &mut self.pods[p as usize];
-        pod.state = PodState::Gone;
-        let life = (self.now - pod.created.max(0)).max(0) as f64 * 1e-6;
+        self.cluster.remove(p);
+        let life = (self.now - self.cluster.life(p).created.max(0)).max(0) as f64 * 1e-6;
         self.deps[dep].pod_seconds += life;
-        self.deps[dep].pods.retain(|x| *x != p);
-        self.deps[dep].endpoints.retain(|x| *x != p);
     }
 
     pub(super) fn on_kill(&mut self, p: u32) {
-        if self.pods[p as usize].state == PodState::Gone {
+        if self.cluster.life(p).state == PodState::Gone {
             return;
         }
-        let dep = self.pods[p as usize].dep as usize;
+        let dep = self.cluster.life(p).dep as usize;
         self.remove_endpoint(p);
         self.advance(dep);
         let queued: Vec<u32> = self.pods[p as usize].queue.drain(..).collect();
@@ -136,51 +109,35 @@ impl Sim<'_> {
 
     /// Make the deployment's pod count follow `n` (the Deployment/ReplicaSet controller).
     pub(super) fn set_replicas(&mut self, dep: usize, n: u32) {
-        let d = &mut self.deps[dep];
-        if !d.replicas.set(n) {
-            return;
-        }
-        let alive: Vec<u32> = d
-            .pods
-            .iter()
-            .copied()
-            .filter(|p| !self.pods[*p as usize].deleting)
-            .collect();
-        let dm = &self.m.deployments[dep];
-        if (n as usize) > alive.len() {
-            for _ in alive.len()..n as usize {
-                let p = self.new_pod(dep, self.now);
-                let serial = self.pods[p as usize].serial;
-                let delay = dm.startup.sample_micros(&mut KeyedRng::new(
-                    self.cfg.seed,
-                    Stream::Startup,
-                    serial ^ (dep as u64) << 40,
-                ));
-                self.push(self.now + delay, EventKind::PodStarted, p, 0);
+        match self.cluster.scale(dep, n) {
+            None => {}
+            Some(Ok(create)) => {
+                for _ in 0..create {
+                    let p = self.new_pod(dep, self.now);
+                    let delay = self.cluster.startup_delay(self.m, self.cfg.seed, p);
+                    self.push(self.now + delay, EventKind::PodStarted, p, 0);
+                }
             }
-        } else {
-            let k = alive.len() - n as usize;
-            for p in cluster::victims(&alive, k, |p| self.pods[p as usize].candidate()) {
-                self.delete_pod(p);
+            Some(Err(victims)) => {
+                for p in victims {
+                    self.delete_pod(p);
+                }
             }
         }
     }
 
     pub(super) fn delete_pod(&mut self, p: u32) {
-        let dep = self.pods[p as usize].dep as usize;
-        let dm = &self.m.deployments[dep];
-        self.pods[p as usize].deleting = true;
+        let next = self.cluster.delete(self.m, p, self.now);
         self.touch(p);
-        if self.pods[p as usize].state != PodState::Ready {
-            self.gone(p);
-            return;
+        match next {
+            Deletion::Now => self.gone(p),
+            Deletion::Drain {
+                endpoint_gone_at,
+                kill_at,
+            } => {
+                self.push(endpoint_gone_at, EventKind::EndpointGone, p, 0);
+                self.push(kill_at, EventKind::PodKill, p, 0);
+            }
         }
-        self.push(
-            self.now + dm.endpoint_removal_delay_us,
-            EventKind::EndpointGone,
-            p,
-            0,
-        );
-        self.push(self.now + dm.grace_period_us, EventKind::PodKill, p, 0);
     }
 }

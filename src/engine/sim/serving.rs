@@ -107,7 +107,7 @@ impl Sim<'_> {
         let d = &mut self.deps[dep];
         let dt = (self.now - d.last_t) as f64 * 1e-6;
         if dt > 0.0 {
-            let ready = d.endpoints.len() as f64;
+            let ready = self.cluster.deps[dep].endpoints.len() as f64;
             let conc = self.m.deployments[dep].concurrency as f64;
             d.busy_area += d.in_service as f64 * dt;
             d.win_busy += d.in_service as f64 * dt;
@@ -155,7 +155,7 @@ impl Sim<'_> {
         };
         self.deps[dep].arrived += 1;
         self.deps[dep].win_arrived += 1;
-        if self.deps[dep].endpoints.is_empty() {
+        if self.cluster.deps[dep].endpoints.is_empty() {
             self.deps[dep].failures.no_endpoint += 1;
             self.deps[dep].win_fail += 1;
             self.user_done(user, key);
@@ -202,21 +202,19 @@ impl Sim<'_> {
 
     pub(super) fn route(&mut self, dep: usize, key: u64) -> u32 {
         let d = &mut self.deps[dep];
-        let n = d.endpoints.len();
+        let endpoints = &self.cluster.deps[dep].endpoints;
+        let n = endpoints.len();
         match self.m.deployments[dep].routing {
             Routing::Random => {
-                d.endpoints[KeyedRng::keyed(self.routing_base, key).below(n as u64) as usize]
+                endpoints[KeyedRng::keyed(self.routing_base, key).below(n as u64) as usize]
             }
             Routing::RoundRobin => {
                 d.rr = (d.rr + 1) % n;
-                d.endpoints[d.rr]
+                endpoints[d.rr]
             }
             Routing::LeastOutstanding => {
                 let load = &self.load;
-                *d.endpoints
-                    .iter()
-                    .min_by_key(|p| load[**p as usize])
-                    .unwrap()
+                *endpoints.iter().min_by_key(|p| load[**p as usize]).unwrap()
             }
         }
     }
@@ -226,7 +224,7 @@ impl Sim<'_> {
     pub(super) fn touch(&mut self, p: u32) {
         let pod = &self.pods[p as usize];
         self.load[p as usize] = pod.in_flight + pod.queue.len() as u32;
-        self.busy[p as usize] = if pod.deleting {
+        self.busy[p as usize] = if self.cluster.life(p).deleting {
             u32::MAX
         } else {
             pod.in_flight
@@ -235,9 +233,9 @@ impl Sim<'_> {
 
     pub(super) fn free_pod(&self, dep: usize) -> Option<u32> {
         let conc = self.m.deployments[dep].concurrency;
-        let d = &self.deps[dep];
         let busy = &self.busy;
-        d.endpoints
+        self.cluster.deps[dep]
+            .endpoints
             .iter()
             .copied()
             .min_by_key(|p| busy[*p as usize])
@@ -264,7 +262,7 @@ impl Sim<'_> {
     pub(super) fn on_done(&mut self, p: u32, id: u32) {
         let r = self.reqs[id as usize];
         let dep = r.dep as usize;
-        if self.pods[p as usize].state == PodState::Gone {
+        if self.cluster.life(p).state == PodState::Gone {
             // Killed at the end of its grace period: already counted.
             self.free.push(id);
             return;
@@ -274,9 +272,7 @@ impl Sim<'_> {
         {
             let pod = &mut self.pods[p as usize];
             pod.in_flight -= 1;
-            let idle = dm.idle_cpu_millicores * 1e-3 * (self.now - pod.cpu_updated) as f64 * 1e-6;
-            pod.cpu_s += idle + dm.cpu_seconds_per_request;
-            pod.cpu_updated = self.now;
+            pod.usage.work_done(dm, self.now);
         }
         self.touch(p);
         let d = &mut self.deps[dep];
@@ -361,14 +357,15 @@ impl Sim<'_> {
 
     /// After a pod frees a slot: take the next waiting request or job.
     pub(super) fn pull_next(&mut self, p: u32) {
-        let dep = self.pods[p as usize].dep as usize;
+        let life = self.cluster.life(p);
+        let dep = life.dep as usize;
         let dm = &self.m.deployments[dep];
         loop {
-            let pod = &self.pods[p as usize];
-            if pod.in_flight >= dm.concurrency || pod.state != PodState::Ready {
+            let life = self.cluster.life(p);
+            if self.pods[p as usize].in_flight >= dm.concurrency || life.state != PodState::Ready {
                 return;
             }
-            let deleting = pod.deleting;
+            let deleting = life.deleting;
             let next = if let Some(id) = self.pods[p as usize].queue.pop_front() {
                 self.touch(p);
                 Some(id)

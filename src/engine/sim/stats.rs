@@ -13,7 +13,7 @@ impl Sim<'_> {
             let consumes = &self.m.deployments[dep].consumes;
             let q = if consumes.is_empty() {
                 self.deps[dep].shared.len() as u64
-                    + self.deps[dep]
+                    + self.cluster.deps[dep]
                         .pods
                         .iter()
                         .map(|p| self.pods[*p as usize].queue.len() as u64)
@@ -21,16 +21,18 @@ impl Sim<'_> {
             } else {
                 consumes.iter().map(|q| self.queues[*q].len() as u64).sum()
             };
-            let current = self.deps[dep]
+            let current = self.cluster.deps[dep]
                 .pods
                 .iter()
-                .filter(|p| !self.pods[**p as usize].deleting)
+                .filter(|p| !self.cluster.life(**p).deleting)
                 .count() as u32;
+            let replicas = &mut self.cluster.deps[dep].replicas;
+            replicas.max_seen = replicas.max_seen.max(current);
+            let spec = replicas.spec;
             let d = &mut self.deps[dep];
-            if d.replicas.spec >= d.max_replicas {
+            if spec >= d.max_replicas {
                 d.at_max_s += w;
             }
-            d.replicas.max_seen = d.replicas.max_seen.max(current);
             let n = d.win_ok + d.win_fail;
             let p95 = d.win_hist.quantile(0.95) as f64 / 1000.0;
             let ok_rate = if n == 0 {
@@ -61,7 +63,7 @@ impl Sim<'_> {
                 t_s: t,
                 deployment: self.m.deployments[dep].name.clone(),
                 offered_rps: offered,
-                desired_replicas: d.replicas.spec,
+                desired_replicas: spec,
                 current_replicas: current,
                 ready_replicas: ready,
                 queue_length: q,
@@ -119,13 +121,13 @@ impl Sim<'_> {
         let mut total_hours = 0.0;
         for dep in 0..self.deps.len() {
             self.advance(dep);
-            let alive: Vec<u32> = self.deps[dep].pods.clone();
             let dm = &self.m.deployments[dep];
             let d = &mut self.deps[dep];
-            for p in alive {
+            for p in &self.cluster.deps[dep].pods {
                 d.pod_seconds +=
-                    (self.now - self.pods[p as usize].created.max(0)).max(0) as f64 * 1e-6;
+                    (self.now - self.cluster.life(*p).created.max(0)).max(0) as f64 * 1e-6;
             }
+            let replicas = self.cluster.deps[dep].replicas;
             let hours = d.pod_seconds / 3600.0;
             let c = &self.m.cost;
             let cost = hours
@@ -194,11 +196,11 @@ impl Sim<'_> {
                 },
                 pod_hours: hours,
                 cost,
-                scaling_events: d.replicas.scale_events,
-                scale_ups: d.replicas.ups,
-                scale_downs: d.replicas.downs,
-                oscillations: d.replicas.reversals,
-                max_replicas: d.replicas.max_seen.max(dm.initial_replicas),
+                scaling_events: replicas.scale_events,
+                scale_ups: replicas.ups,
+                scale_downs: replicas.downs,
+                oscillations: replicas.reversals,
+                max_replicas: replicas.max_seen.max(dm.initial_replicas),
                 time_at_max_s: d.at_max_s,
                 windows: d.windows,
                 windows_attained: d.attained,

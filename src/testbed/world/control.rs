@@ -23,21 +23,13 @@ impl World {
     pub(super) fn metrics_server(&mut self) {
         let res = us(self.m.metrics.metrics_server_resolution_s);
         let now = self.now;
-        for pod in self.pods.iter_mut() {
-            if !matches!(pod.state, PodState::Running | PodState::Ready) {
+        for (life, pod) in self.cluster.lives.iter().zip(self.pods.iter_mut()) {
+            if !matches!(life.state, PodState::Running | PodState::Ready) {
                 continue;
             }
-            let dm = &self.m.deployments[pod.dep];
-            let idle = dm.idle_cpu_millicores * 1e-3 * (now - pod.cpu_updated) as f64 * 1e-6;
-            pod.cpu_s += idle;
-            pod.cpu_updated = now;
-            let window = (now - pod.started).clamp(1, res);
-            let cpu_milli = (pod.cpu_s - pod.cpu_at_sample) * 1e3 / (window as f64 * 1e-6);
-            pod.cpu_at_sample = pod.cpu_s;
-            let mem = dm.memory_base_bytes + dm.memory_per_inflight_bytes * pod.in_flight as f64;
-            if now - pod.started >= res {
-                pod.sample = Some((now, cpu_milli, mem * 1e3));
-            }
+            let dm = &self.m.deployments[life.dep as usize];
+            pod.usage
+                .take_sample(dm, life.started, pod.in_flight, now, res);
         }
     }
 
@@ -92,22 +84,22 @@ impl World {
 
     /// What the HPA sees of pod `p`.
     pub(super) fn pod_status(&self, p: usize) -> PodStatus {
-        let pod = &self.pods[p];
+        let life = self.life(p);
         PodStatus::of(
-            self.pod_name(p),
-            pod.state,
-            pod.started,
-            pod.ready_at,
-            pod.deleting,
-            pod.sample,
+            life.name.clone(),
+            life.state,
+            life.started,
+            life.ready_at,
+            life.deleting,
+            self.pods[p].usage.sample,
         )
     }
 
     pub(super) fn ready_pods(&self, dep: usize) -> i32 {
-        self.deps[dep]
+        self.cluster.deps[dep]
             .pods
             .iter()
-            .filter(|p| self.pods[**p].state == PodState::Ready)
+            .filter(|p| self.cluster.life(**p).state == PodState::Ready)
             .count() as i32
     }
 
@@ -116,7 +108,7 @@ impl World {
             return;
         };
         let dep = self.autoscalers[i].dep;
-        let current = self.deps[dep].replicas.spec as i32;
+        let current = self.cluster.deps[dep].replicas.spec as i32;
         let ready = self.ready_pods(dep);
         let (d, next) = {
             let w = &*self;
@@ -146,7 +138,7 @@ impl World {
         );
         if let Some(n) = d.set_replicas {
             self.set_replicas(dep, n.max(0) as u32);
-            for p in self.deps[dep].endpoints.clone() {
+            for p in self.endpoints(dep) {
                 jobs.extend(self.pull(p));
             }
         }
@@ -164,12 +156,8 @@ impl World {
             return;
         }
         let dep = self.autoscalers[i].dep;
-        let current = self.deps[dep].replicas.spec as i32;
-        let status = self.deps[dep]
-            .pods
-            .iter()
-            .filter(|p| !self.pods[**p].deleting)
-            .count() as i32;
+        let current = self.cluster.deps[dep].replicas.spec as i32;
+        let status = self.alive(dep) as i32;
         // The state the sync changes is taken out; everything else is read in place.
         let mut state = std::mem::take(&mut self.autoscalers[i].hpa_state);
         let mut k = self.autoscalers[i].keda.take();
@@ -178,7 +166,11 @@ impl World {
             let a = &w.autoscalers[i];
             let inputs = SyncInputs {
                 dm: &w.m.deployments[dep],
-                pods: w.deps[dep].pods.iter().map(|p| w.pod_status(*p)).collect(),
+                pods: w.cluster.deps[dep]
+                    .pods
+                    .iter()
+                    .map(|p| w.pod_status(*p as usize))
+                    .collect(),
                 resolution_s: w.m.metrics.metrics_server_resolution_s,
                 now_us: w.now,
                 current,
@@ -212,7 +204,7 @@ impl World {
         self.decided(&name, "hpa", current, decision.desired, changed, reason);
         if let Some(n) = desired {
             self.set_replicas(dep, n.max(0) as u32);
-            for p in self.deps[dep].endpoints.clone() {
+            for p in self.endpoints(dep) {
                 jobs.extend(self.pull(p));
             }
         }

@@ -6,7 +6,8 @@ mod control;
 
 use crate::cluster::controllers::{self, PodStatus, SyncInputs};
 use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
-use crate::cluster::{self, PodState, Replicas};
+use crate::cluster::pods::{Deletion, Life, Pods, Usage};
+use crate::cluster::{PodState, Replicas};
 use crate::engine::model::{Model, QueueKind, Routing, SignalRef};
 use crate::engine::outcome::DecisionRecord;
 
@@ -21,37 +22,16 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+/// A pod's work, by its id in the cluster's pods.
 struct Pod {
-    dep: usize,
-    serial: u64,
-    state: PodState,
-    created: i64,
-    started: i64,
-    ready_at: i64,
-    deleting: bool,
-    in_endpoints: bool,
     in_flight: u32,
     /// Requests waiting for a slot of this pod (they receive the pod when it is theirs).
     waiting: VecDeque<oneshot::Sender<usize>>,
-    cpu_s: f64,
-    cpu_updated: i64,
-    cpu_at_sample: f64,
-    sample: Option<(i64, f64, f64)>,
-}
-
-impl Pod {
-    /// The pod as the ReplicaSet controller ranks it for deletion.
-    fn candidate(&self) -> cluster::Candidate {
-        cluster::Candidate::of(self.state, self.created, self.serial)
-    }
+    usage: Usage,
 }
 
 #[derive(Default)]
 struct Dep {
-    /// spec.replicas and the record of its changes.
-    replicas: Replicas,
-    pods: Vec<usize>,
-    endpoints: Vec<usize>,
     shared_waiting: VecDeque<oneshot::Sender<usize>>,
     completed_total: f64,
     tokens: f64,
@@ -114,6 +94,9 @@ pub(super) struct World {
     scale: f64,
     clock: Option<Instant>,
     now: i64,
+    /// Every pod's life and each deployment's pods, endpoints and replicas.
+    cluster: Pods,
+    /// Each pod's work, by the same id.
     pods: Vec<Pod>,
     deps: Vec<Dep>,
     queues: Vec<VecDeque<Job>>,
@@ -121,7 +104,6 @@ pub(super) struct World {
     autoscalers: Vec<AsRt>,
     timers: BinaryHeap<Reverse<(i64, u64, Timer)>>,
     seq: u64,
-    serial: u64,
     keys: u64,
     keep_us: i64,
     requests: u64,
@@ -158,10 +140,10 @@ impl World {
             scale,
             clock: None,
             now: 0,
+            cluster: Pods::new(m.deployments.len()),
             pods: Vec::new(),
             timers: BinaryHeap::new(),
             seq: 0,
-            serial: 0,
             keys: 0,
             keep_us: 0,
             requests: 0,
@@ -203,11 +185,10 @@ impl World {
         w.keep_us = window + us(2.0 * w.m.metrics.scrape_interval_s);
         for d in 0..w.m.deployments.len() {
             let n = w.m.deployments[d].initial_replicas;
-            w.deps[d].replicas = Replicas::starting_at(n);
+            w.cluster.deps[d].replicas = Replicas::starting_at(n);
             for _ in 0..n {
                 let p = w.new_pod(d, -600_000_000);
-                w.pods[p].state = PodState::Running;
-                w.pods[p].started = -600_000_000;
+                w.cluster.start(p as u32, -600_000_000);
                 w.make_ready(p);
             }
         }
@@ -332,22 +313,21 @@ impl World {
                 Timer::KedaPoll(i) => self.keda_poll(i, &mut jobs),
                 Timer::HpaSync(i) => self.hpa_sync(i, &mut jobs),
                 Timer::PodStarted(p) => {
-                    if self.pods[p].state == PodState::Pending {
-                        self.pods[p].state = PodState::Running;
-                        self.pods[p].started = at;
-                        self.pods[p].cpu_updated = at;
-                        let d = self.m.deployments[self.pods[p].dep].readiness_initial_delay_us;
+                    if self.cluster.start(p as u32, at) {
+                        self.pods[p].usage.cpu_updated = at;
+                        let dep = self.life(p).dep as usize;
+                        let d = self.m.deployments[dep].readiness_initial_delay_us;
                         self.schedule(at + d, Timer::PodReady(p));
                     }
                 }
                 Timer::PodReady(p) => {
-                    if self.pods[p].state == PodState::Running && !self.pods[p].deleting {
+                    if self.cluster.passes_readiness(p as u32) {
                         self.make_ready(p);
                         jobs.extend(self.pull(p));
                     }
                 }
                 Timer::EndpointGone(p) => {
-                    self.remove_endpoint(p);
+                    self.cluster.leave_endpoints(p as u32);
                     self.maybe_gone(p);
                 }
                 Timer::Kill(p) => self.kill(p),
@@ -359,71 +339,63 @@ impl World {
 
     // ---- pods ---------------------------------------------------------------------------
 
+    fn life(&self, p: usize) -> &Life {
+        &self.cluster.lives[p]
+    }
+
+    /// The ready pods of deployment `dep`, as the Service lists them.
+    fn endpoints(&self, dep: usize) -> Vec<usize> {
+        self.cluster.deps[dep]
+            .endpoints
+            .iter()
+            .map(|p| *p as usize)
+            .collect()
+    }
+
+    /// The pods of deployment `dep` that are not being deleted.
+    fn alive(&self, dep: usize) -> usize {
+        self.cluster.deps[dep]
+            .pods
+            .iter()
+            .filter(|p| !self.cluster.life(**p).deleting)
+            .count()
+    }
+
     fn new_pod(&mut self, dep: usize, now: i64) -> usize {
-        self.serial += 1;
+        let p = self.cluster.create(&self.m, dep, now) as usize;
         self.pods.push(Pod {
-            dep,
-            serial: self.serial,
-            state: PodState::Pending,
-            created: now,
-            started: i64::MIN,
-            ready_at: i64::MIN,
-            deleting: false,
-            in_endpoints: false,
             in_flight: 0,
             waiting: VecDeque::new(),
-            cpu_s: 0.0,
-            cpu_updated: now.max(0),
-            cpu_at_sample: 0.0,
-            sample: None,
+            usage: Usage::new(now),
         });
-        let p = self.pods.len() - 1;
-        self.deps[dep].pods.push(p);
         p
     }
 
     fn make_ready(&mut self, p: usize) {
-        let pod = &mut self.pods[p];
-        pod.state = PodState::Ready;
-        pod.ready_at = self.now;
-        pod.in_endpoints = true;
-        self.deps[pod.dep].endpoints.push(p);
-    }
-
-    fn remove_endpoint(&mut self, p: usize) {
-        let dep = self.pods[p].dep;
-        if self.pods[p].in_endpoints {
-            self.pods[p].in_endpoints = false;
-            self.deps[dep].endpoints.retain(|x| *x != p);
-        }
+        self.cluster.make_ready(p as u32, self.now);
     }
 
     fn maybe_gone(&mut self, p: usize) {
         let pod = &self.pods[p];
-        if pod.deleting
-            && !pod.in_endpoints
-            && pod.in_flight == 0
-            && pod.waiting.is_empty()
-            && pod.state != PodState::Gone
+        if self
+            .cluster
+            .may_go(p as u32, pod.in_flight == 0 && pod.waiting.is_empty())
         {
             self.gone(p);
         }
     }
 
     fn gone(&mut self, p: usize) {
-        let dep = self.pods[p].dep;
-        self.pods[p].state = PodState::Gone;
+        self.cluster.remove(p as u32);
         self.pods[p].waiting.clear();
-        self.deps[dep].pods.retain(|x| *x != p);
-        self.deps[dep].endpoints.retain(|x| *x != p);
     }
 
     fn kill(&mut self, p: usize) {
-        if self.pods[p].state == PodState::Gone {
+        if self.life(p).state == PodState::Gone {
             return;
         }
-        self.remove_endpoint(p);
-        let dep = self.pods[p].dep;
+        self.cluster.leave_endpoints(p as u32);
+        let dep = self.life(p).dep as usize;
         // Waiting requests lose their pod (their handlers answer 502); work in service is
         // counted as failed when it ends.
         let dropped = self.pods[p].waiting.len() as u64;
@@ -434,53 +406,35 @@ impl World {
 
     /// Make the deployment's pod count follow `n` (the Deployment/ReplicaSet controller).
     fn set_replicas(&mut self, dep: usize, n: u32) {
-        let d = &mut self.deps[dep];
-        if !d.replicas.set(n) {
-            return;
-        }
-        let alive: Vec<usize> = d
-            .pods
-            .iter()
-            .copied()
-            .filter(|p| !self.pods[*p].deleting)
-            .collect();
-        if (n as usize) > alive.len() {
-            for _ in alive.len()..n as usize {
-                let p = self.new_pod(dep, self.now);
-                let serial = self.pods[p].serial;
-                let delay = self.m.deployments[dep]
-                    .startup
-                    .sample_micros(&mut KeyedRng::new(
-                        self.seed,
-                        Stream::Startup,
-                        serial ^ (dep as u64) << 40,
-                    ));
-                self.schedule(self.now + delay, Timer::PodStarted(p));
-            }
-        } else {
-            let k = alive.len() - n as usize;
-            for p in cluster::victims(&alive, k, |p| self.pods[p].candidate()) {
-                let dm = &self.m.deployments[dep];
-                let (removal, grace) = (dm.endpoint_removal_delay_us, dm.grace_period_us);
-                self.pods[p].deleting = true;
-                if self.pods[p].state != PodState::Ready {
-                    self.gone(p);
-                    continue;
+        match self.cluster.scale(dep, n) {
+            None => {}
+            Some(Ok(create)) => {
+                for _ in 0..create {
+                    let p = self.new_pod(dep, self.now);
+                    let delay = self.cluster.startup_delay(&self.m, self.seed, p as u32);
+                    self.schedule(self.now + delay, Timer::PodStarted(p));
                 }
-                self.schedule(self.now + removal, Timer::EndpointGone(p));
-                self.schedule(self.now + grace, Timer::Kill(p));
+            }
+            Some(Err(victims)) => {
+                for p in victims {
+                    match self.cluster.delete(&self.m, p, self.now) {
+                        Deletion::Now => self.gone(p as usize),
+                        Deletion::Drain {
+                            endpoint_gone_at,
+                            kill_at,
+                        } => {
+                            self.schedule(endpoint_gone_at, Timer::EndpointGone(p as usize));
+                            self.schedule(kill_at, Timer::Kill(p as usize));
+                        }
+                    }
+                }
             }
         }
     }
 
     pub(super) fn pod_name(&self, p: usize) -> crate::policy::hpa::Name {
-        crate::cluster::pod_name(
-            &self.m.deployments[self.pods[p].dep].name,
-            self.pods[p].serial,
-        )
+        self.life(p).name.clone()
     }
-
-    // ---- requests -----------------------------------------------------------------------
 
     fn next_key(&mut self) -> u64 {
         self.keys += 1;
@@ -494,7 +448,7 @@ impl World {
         let key = self.next_key();
         let dm = &self.m.deployments[dep];
         let (conc, qlimit, shared) = (dm.concurrency, dm.queue_limit as usize, dm.shared_queue);
-        let eps = self.deps[dep].endpoints.clone();
+        let eps = self.endpoints(dep);
         if eps.is_empty() {
             return Admit::Rejected(503, "no ready pods");
         }
@@ -554,7 +508,7 @@ impl World {
     /// A service time for a request on pod `p`, on the wall clock.
     pub(super) fn service_time(&mut self, p: usize) -> Duration {
         let key = self.next_key();
-        let dm = &self.m.deployments[self.pods[p].dep];
+        let dm = &self.m.deployments[self.life(p).dep as usize];
         let s = dm
             .service
             .sample(&mut KeyedRng::new(self.seed, Stream::Work, key));
@@ -563,7 +517,7 @@ impl World {
 
     /// Count a finished unit of work of deployment `dep` that took `latency_model_s`.
     fn account(&mut self, p: usize, latency_model_s: f64) {
-        let dep = self.pods[p].dep;
+        let dep = self.life(p).dep as usize;
         let dm = &self.m.deployments[dep];
         let tokens = dm.tokens.as_ref().map(|t| {
             t.sample(&mut KeyedRng::new(
@@ -572,20 +526,20 @@ impl World {
                 self.keys ^ 0x5a5a << 48,
             ))
         });
-        let cpu = dm.cpu_seconds_per_request;
+        let now = self.model_now();
         let bounds = &self.m.metrics.latency_buckets_s;
         let i = bounds.partition_point(|b| *b < latency_model_s);
         let d = &mut self.deps[dep];
         d.completed_total += 1.0;
         d.buckets[i] += 1.0;
         d.tokens += tokens.unwrap_or(0.0);
-        self.pods[p].cpu_s += cpu;
+        self.pods[p].usage.work_done(&self.m.deployments[dep], now);
     }
 
     /// Hand pod `p`'s freed slot to the next waiting request, if any is still waiting.
     fn hand_slot(&mut self, p: usize) {
-        let dep = self.pods[p].dep;
-        if self.pods[p].state == PodState::Gone {
+        let dep = self.life(p).dep as usize;
+        if self.life(p).state == PodState::Gone {
             return;
         }
         loop {
@@ -608,7 +562,7 @@ impl World {
     /// A request on pod `p` finished after `wall_s` seconds; returns the jobs it fanned out
     /// that consumer pods took.
     pub(super) fn complete(&mut self, p: usize, wall_s: f64) -> Vec<JobStart> {
-        let dep = self.pods[p].dep;
+        let dep = self.life(p).dep as usize;
         self.pods[p].in_flight = self.pods[p].in_flight.saturating_sub(1);
         self.deps[dep].in_system = self.deps[dep].in_system.saturating_sub(1);
         self.ok += 1;
@@ -641,7 +595,7 @@ impl World {
                 });
             }
             if let Some(c) = self.consumer_of(q) {
-                let eps = self.deps[c].endpoints.clone();
+                let eps = self.endpoints(c);
                 for p in eps {
                     started.extend(self.pull(p));
                 }
@@ -657,8 +611,8 @@ impl World {
     /// A ready consumer pod takes jobs while it has free slots (queues in priority order).
     fn pull(&mut self, p: usize) -> Vec<JobStart> {
         let mut out = Vec::new();
-        let dep = self.pods[p].dep;
-        if self.pods[p].state != PodState::Ready || self.pods[p].deleting {
+        let dep = self.life(p).dep as usize;
+        if self.life(p).state != PodState::Ready || self.life(p).deleting {
             return out;
         }
         let dm = &self.m.deployments[dep];
@@ -696,13 +650,13 @@ impl World {
     /// A job finished on its consumer pod.
     pub(super) fn complete_job(&mut self, j: JobStart) -> Vec<JobStart> {
         let p = j.pod;
-        let dep = self.pods[p].dep;
+        let dep = self.life(p).dep as usize;
         let q = j.job.queue;
         let stream = self.m.queues[q].kind == QueueKind::Stream;
         if stream {
             self.pending[q] = self.pending[q].saturating_sub(1);
         }
-        if self.pods[p].state == PodState::Gone {
+        if self.life(p).state == PodState::Gone {
             // Killed mid-job: a stream re-delivers the entry, a list loses it.
             if stream {
                 self.queues[q].push_front(j.job);
@@ -727,14 +681,10 @@ impl World {
     pub(super) fn deployments(&self) -> Vec<(String, u32, u32, u32, u64)> {
         (0..self.deps.len())
             .map(|d| {
-                let alive = self.deps[d]
-                    .pods
-                    .iter()
-                    .filter(|p| !self.pods[**p].deleting)
-                    .count() as u32;
+                let alive = self.alive(d) as u32;
                 (
                     self.m.deployments[d].name.clone(),
-                    self.deps[d].replicas.spec,
+                    self.cluster.deps[d].replicas.spec,
                     alive,
                     self.ready_pods(d) as u32,
                     self.deps[d].in_system,
@@ -830,12 +780,18 @@ impl World {
             ok: self.ok,
             rejected: self.rejected,
             scaling_events: self
+                .cluster
                 .deps
                 .iter()
                 .map(|d| u64::from(d.replicas.scale_events))
                 .sum(),
             deployments: (0..self.deps.len())
-                .map(|d| (self.m.deployments[d].name.clone(), self.deps[d].replicas))
+                .map(|d| {
+                    (
+                        self.m.deployments[d].name.clone(),
+                        self.cluster.deps[d].replicas,
+                    )
+                })
                 .collect(),
             decisions: self.decisions.iter().cloned().collect(),
         }
