@@ -14,6 +14,16 @@ pub(crate) struct Scrape {
     pub(crate) in_flight: f64,
 }
 
+/// Keep a scrape of a deployment's counters, and those of the last `keep_us` before it
+/// (what the longest `rate()` window needs).
+pub(crate) fn keep_scrape(scrapes: &mut VecDeque<Scrape>, scrape: Scrape, keep_us: i64) {
+    let from = scrape.t - keep_us;
+    scrapes.push_back(scrape);
+    while scrapes.front().is_some_and(|s| s.t < from) {
+        scrapes.pop_front();
+    }
+}
+
 /// `rate(counter[window])` from the scrapes in `(now - window, now]`, per second.
 pub(crate) fn scrape_rate(
     s: &VecDeque<Scrape>,

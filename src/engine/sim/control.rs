@@ -7,17 +7,14 @@ impl Sim<'_> {
     pub(super) fn on_scrape(&mut self) {
         let keep = self.scrape_keep_us;
         for d in self.deps.iter_mut() {
-            let in_flight: u64 = d.in_system;
-            d.scrapes.push_back(Scrape {
+            let scrape = Scrape {
                 t: self.now,
                 requests: d.completed_total,
                 tokens: d.tokens,
                 buckets: d.buckets.clone(),
-                in_flight: in_flight as f64,
-            });
-            while d.scrapes.front().is_some_and(|s| s.t < self.now - keep) {
-                d.scrapes.pop_front();
-            }
+                in_flight: d.in_system as f64,
+            };
+            keep_scrape(&mut d.scrapes, scrape, keep);
         }
         self.push(
             self.now + us(self.m.metrics.scrape_interval_s),

@@ -17,7 +17,7 @@ use super::queue::{Ev, EventKind, EventQueue};
 use super::rng::{KeyedRng, Stream, mix};
 use super::workload::{Workload, segment_arrivals};
 use crate::cluster::controllers::{self, PodStatus, SyncInputs};
-use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
+use crate::cluster::metrics::{Scrape, keep_scrape, scrape_quantile, scrape_rate};
 use crate::cluster::pods::{Deletion, Pods, Usage};
 use crate::cluster::{PodState, Replicas};
 use crate::policy::hpa::{HpaSpec, HpaState};

@@ -7,16 +7,14 @@ impl World {
     pub(super) fn scrape(&mut self) {
         let (now, keep) = (self.now, self.keep_us);
         for d in self.deps.iter_mut() {
-            d.scrapes.push_back(Scrape {
+            let scrape = Scrape {
                 t: now,
                 requests: d.completed_total,
                 tokens: d.tokens,
                 buckets: d.buckets.clone(),
                 in_flight: d.in_system as f64,
-            });
-            while d.scrapes.front().is_some_and(|s| s.t < now - keep) {
-                d.scrapes.pop_front();
-            }
+            };
+            keep_scrape(&mut d.scrapes, scrape, keep);
         }
     }
 

@@ -5,7 +5,7 @@
 mod control;
 
 use crate::cluster::controllers::{self, PodStatus, SyncInputs};
-use crate::cluster::metrics::{Scrape, scrape_quantile, scrape_rate};
+use crate::cluster::metrics::{Scrape, keep_scrape, scrape_quantile, scrape_rate};
 use crate::cluster::pods::{Deletion, Life, Pods, Usage};
 use crate::cluster::{PodState, Replicas};
 use crate::engine::model::{Model, QueueKind, Routing, SignalRef};
