@@ -1,7 +1,7 @@
 //! `scaletwin trace`: read, summarise and convert recorded traces; the trace flags that
 //! `simulate --trace` shares.
 
-use super::usage;
+use super::{failed, usage};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -221,7 +221,7 @@ pub fn run(command: TraceCommand) -> anyhow::Result<ExitCode> {
                     };
                     match scaletwin::trace::prometheus::import(&rq) {
                         Ok(t) => t,
-                        Err(e) => return usage(e.to_string()),
+                        Err(e) => return failed(&e, e.exit_code()),
                     }
                 }
                 (None, Some(f)) => match load_trace(f, &read, &transform) {
@@ -234,7 +234,7 @@ pub fn run(command: TraceCommand) -> anyhow::Result<ExitCode> {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(prometheus.clone().unwrap_or_default()));
             if let Err(e) = scaletwin::trace::read::write(&t, &output) {
-                return usage(e.to_string());
+                return failed(&e, e.exit_code());
             }
             println!(
                 "{}: {} rows read ({} malformed, {} out of order, {} missing bins) -> {}",

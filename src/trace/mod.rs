@@ -15,13 +15,42 @@ use std::sync::Arc;
 /// Version of the canonical trace files scaletwin writes.
 pub const TRACE_FORMAT_VERSION: u32 = 1;
 
-/// A problem with a trace file: the file, the line (when known), what and what to do.
+/// Why a trace could not be read, imported or written.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-pub struct TraceError {
-    pub file: String,
-    pub line: Option<usize>,
-    pub message: String,
+pub enum TraceError {
+    /// The trace or a setting is wrong: the file, the line (when known), what and what to do.
+    #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Input {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
+    /// The trace file could not be written.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    /// The Prometheus server did not answer (refused, timed out, not a Prometheus answer).
+    #[error("{url}: {message}")]
+    Unreachable { url: String, message: String },
+}
+
+impl TraceError {
+    /// Bad input in `file` (at `line`, when known).
+    pub fn input(file: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+        TraceError::Input {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// The exit code this failure ends a command with: 2 for bad input, 3 for a runtime
+    /// failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            TraceError::Input { .. } => 2,
+            TraceError::Io { .. } | TraceError::Unreachable { .. } => 3,
+        }
+    }
 }
 
 /// What reading found besides the data.

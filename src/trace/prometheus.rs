@@ -30,11 +30,7 @@ pub fn parse_time(s: &str) -> Result<f64, String> {
 
 /// Run the query and turn the answer (one series of rates per second) into a binned trace.
 pub fn import(q: &RangeQuery) -> Result<Trace, TraceError> {
-    let err = |m: String| TraceError {
-        file: q.url.clone(),
-        line: None,
-        message: m,
-    };
+    let err = |m: String| TraceError::input(&q.url, None, m);
     if !(q.step.is_finite() && q.step > 0.0) {
         return Err(err(format!("step {} must be > 0", q.step)));
     }
@@ -57,11 +53,15 @@ pub fn import(q: &RangeQuery) -> Result<Trace, TraceError> {
         q.end,
         q.step
     );
+    let runtime = |message: String| TraceError::Unreachable {
+        url: q.url.clone(),
+        message,
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| err(e.to_string()))?;
-    let v = rt.block_on(client.get(&pq)).map_err(err)?;
+        .map_err(|e| runtime(e.to_string()))?;
+    let v = rt.block_on(client.get(&pq)).map_err(runtime)?;
     let mut t = read::from_prometheus_json(
         &v,
         &q.url,

@@ -566,3 +566,44 @@ fn tune_shards_merge_into_the_whole_and_print_an_indexed_job() {
     scaletwin::manifest::load_str(std::path::Path::new("job.yaml"), &job, &mut set)
         .expect("the Job is valid YAML");
 }
+
+#[test]
+fn a_prometheus_that_does_not_answer_exits_3_and_a_bad_time_exits_2() {
+    // A loopback port nobody listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = tmp("trace-unreachable").join("t.csv");
+    let args = |start: &'static str| {
+        vec![
+            "trace".to_string(),
+            "import".into(),
+            "--prometheus".into(),
+            url.clone(),
+            "--query".into(),
+            "sum(rate(http_requests_total[1m]))".into(),
+            "--start".into(),
+            start.into(),
+            "--end".into(),
+            "1700003600".into(),
+            "-o".into(),
+            out.display().to_string(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        scaletwin(&a)
+    };
+    let o = run(args("1700000000"));
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stderr.contains(&url), "{stderr}");
+    assert!(!out.exists());
+    let o = run(args("yesterday-ish"));
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("--start"), "{stderr}");
+}

@@ -90,11 +90,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, line: Option<usize>, m: impl Into<String>) -> TraceError {
-        TraceError {
-            file: self.file.to_string(),
-            line,
-            message: m.into(),
-        }
+        TraceError::input(self.file, line, m)
     }
     fn bad(&mut self, line: usize, why: String) -> Result<(), TraceError> {
         self.report.bad_lines += 1;
@@ -167,17 +163,10 @@ fn first_line(path: &Path) -> String {
 /// Read a trace file.
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
     let file = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| TraceError {
-        file: file.clone(),
-        line: None,
-        message: format!("cannot read: {e}"),
-    })?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| TraceError::input(&file, None, format!("cannot read: {e}")))?;
     if meta.len() == 0 {
-        return Err(TraceError {
-            file,
-            line: None,
-            message: "the file is empty".into(),
-        });
+        return Err(TraceError::input(file, None, "the file is empty"));
     }
     let format = opts
         .format
@@ -212,11 +201,7 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
         t.report.missing_bins = counts.iter().filter(|c| c.is_none()).count() as u64;
     }
     if t.total() == 0.0 && t.report.rows == 0 {
-        return Err(TraceError {
-            file: t.source,
-            line: None,
-            message: "no data rows".into(),
-        });
+        return Err(TraceError::input(t.source, None, "no data rows"));
     }
     Ok(t)
 }

@@ -408,9 +408,8 @@ pub(super) fn read_table(
 /// Write a canonical trace: Parquet (with a `format_version` column) or CSV.
 pub fn write(trace: &Trace, path: &Path) -> Result<(), TraceError> {
     use crate::io::ParquetColumn as C;
-    let e = |m: String| TraceError {
-        file: path.display().to_string(),
-        line: None,
+    let e = |m: String| TraceError::Io {
+        path: path.display().to_string(),
         message: m,
     };
     let csv = path.extension().is_some_and(|x| x == "csv");
