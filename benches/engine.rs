@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut amas = service::embedded_amas().load().unwrap().model;
+    let mut amas = scaletwin::scenario::embedded_amas().load().unwrap().model;
     amas.restrict(&["amas-orchestrator".to_string()]).unwrap();
     let wl = Workload::Open {
         schedule: RateSchedule::new(Pattern::Constant { rate: 1000.0 }),

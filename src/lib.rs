@@ -67,6 +67,7 @@ pub mod models;
 pub mod policy;
 pub mod prom;
 pub mod report;
+pub mod scenario;
 pub mod testbed;
 pub mod time;
 pub mod trace;

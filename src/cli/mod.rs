@@ -50,11 +50,11 @@ pub fn open_model(
     model: Option<&std::path::Path>,
     manifests: Option<&std::path::Path>,
     sets: &[String],
-) -> Result<scaletwin::engine::service::LoadedModel, String> {
-    use scaletwin::engine::service;
+) -> Result<scaletwin::scenario::LoadedModel, String> {
+    use scaletwin::scenario;
     let mut sources = match model {
-        Some(dir) => service::ModelSources::read_dir(dir).map_err(|e| e.to_string())?,
-        None => service::embedded_amas(),
+        Some(dir) => scenario::ModelSources::read_dir(dir).map_err(|e| e.to_string())?,
+        None => scenario::embedded_amas(),
     };
     if let Some(dir) = manifests {
         sources = sources.with_manifests(dir).map_err(|e| e.to_string())?;
@@ -70,7 +70,7 @@ pub fn open_model(
             }
         }
     }
-    service::ParsedModel::parse(&sources)
+    scenario::ParsedModel::parse(&sources)
         .and_then(|m| m.compile_values(&pairs))
         .map_err(|e| e.to_string())
 }

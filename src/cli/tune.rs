@@ -94,7 +94,7 @@ fn open_experiment(
 ) -> Result<
     (
         scaletwin::tune::Experiment,
-        scaletwin::engine::service::ModelSources,
+        scaletwin::scenario::ModelSources,
         Vec<scaletwin::tune::ResolvedWorkload>,
     ),
     String,
@@ -204,7 +204,7 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
 
 fn run_sweep(
     x: &scaletwin::tune::Experiment,
-    base: &scaletwin::engine::service::ModelSources,
+    base: &scaletwin::scenario::ModelSources,
     workloads: Vec<scaletwin::tune::ResolvedWorkload>,
     dir: &std::path::Path,
     opts: scaletwin::tune::RunOptions,

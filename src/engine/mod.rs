@@ -8,7 +8,6 @@ pub mod outcome;
 pub mod output;
 pub mod queue;
 pub mod rng;
-pub mod service;
 pub mod sim;
 pub mod workload;
 

@@ -1,6 +1,6 @@
 //! The compiled service model the engine runs: deployments, queues, autoscalers and the
 //! metric signals their triggers read. Built (and validated) from a model folder by
-//! [`crate::engine::service`], or directly in code (the oracle tests do).
+//! [`crate::scenario`], or directly in code (the oracle tests do).
 
 use super::dist::{CountSampler, DurationDist, Sampler};
 use crate::policy::hpa::{ControllerConfig, HpaSpec};

@@ -21,7 +21,7 @@
 mod metrics;
 mod world;
 
-use crate::engine::service::LoadedModel;
+use crate::scenario::LoadedModel;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use std::net::SocketAddr;

@@ -2,8 +2,8 @@
 //! the engine or the fluid approximation; the workloads an experiment names, resolved once.
 
 use super::{EXPERIMENT_FORMAT_VERSION, Experiment, TuneError};
-use crate::engine::service::{LoadedModel, ModelError, ModelSources, ParsedModel, Setting};
 use crate::engine::{self, RunConfig, Workload, fluid};
+use crate::scenario::{LoadedModel, ModelError, ModelSources, ParsedModel, Setting};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

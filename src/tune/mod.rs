@@ -14,7 +14,7 @@ pub use evaluate::*;
 pub use run::*;
 
 use crate::engine::Workload;
-use crate::engine::service::{ModelSources, embedded_amas};
+use crate::scenario::{ModelSources, embedded_amas};
 use crate::trace::TraceSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -5,8 +5,8 @@
 use super::analysis::{Analysis, Row};
 use super::evaluate::Evaluation;
 use super::{EXPERIMENT_FORMAT_VERSION, Experiment, TuneError};
-use crate::engine::service::ModelSources;
 use crate::io::write_atomic;
+use crate::scenario::ModelSources;
 use std::path::{Path, PathBuf};
 
 /// A column of a results table.

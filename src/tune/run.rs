@@ -7,8 +7,8 @@ use super::evaluate::{
     Evaluation, Fidelity, Key, ResolvedWorkload, SweepModel, evaluate, prepare, shared_arrivals,
 };
 use super::{EXPERIMENT_FORMAT_VERSION, Experiment, Strategy, TuneError, search};
-use crate::engine::service::ModelSources;
 use crate::engine::{self, Workload, fluid};
+use crate::scenario::ModelSources;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;

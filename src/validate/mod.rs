@@ -18,11 +18,11 @@ mod observe;
 
 pub use observe::{Observe, Observed, PromObserver, Watching};
 
-use crate::engine::service::LoadedModel;
 use crate::engine::{DecisionRecord, Outcome, RunConfig, SeriesRow, Workload};
 use crate::loadtest::Scenario;
 use crate::loadtest::report::LoadReport;
 use crate::report::page::esc;
+use crate::scenario::LoadedModel;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -97,7 +97,7 @@ pub fn start_prometheus(dir: &Path, target: &str, interval: &str) -> (u16, Kill)
 /// The testbed serving the model folder `dir` on a free loopback port for `secs` wall
 /// seconds, on its own thread, its clock starting at the first request.
 pub fn start_testbed(dir: &Path, scale: f64, secs: f64) -> std::net::SocketAddr {
-    let loaded = scaletwin::engine::service::ModelSources::read_dir(dir)
+    let loaded = scaletwin::scenario::ModelSources::read_dir(dir)
         .unwrap()
         .load()
         .unwrap();

@@ -5,9 +5,9 @@
 
 use crate::common;
 
-use scaletwin::engine::service::ModelSources;
 use scaletwin::loadtest::Scenario;
 use scaletwin::loadtest::run::{RunOptions, run};
+use scaletwin::scenario::ModelSources;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

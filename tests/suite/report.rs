@@ -1,7 +1,7 @@
 //! `scaletwin report`: golden summaries of a finished sweep, an interrupted one and a
 //! simulation, and clear errors for folders it cannot report on.
 
-use scaletwin::engine::service::ModelSources;
+use scaletwin::scenario::ModelSources;
 use scaletwin::tune::{Experiment, RunOptions, Sweep};
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
 //! The simulator end to end: hand-worked HPA and KEDA timelines, determinism, closed loops,
 //! model validation, overrides, and the shipped models.
 
-use scaletwin::engine::service::{ModelSources, embedded_amas};
 use scaletwin::engine::{self, DecisionRecord, Outcome, RunConfig, Workload};
+use scaletwin::scenario::{ModelSources, embedded_amas};
 use std::path::{Path, PathBuf};
 
 fn folder(name: &str, files: &[(&str, &str)]) -> PathBuf {

@@ -150,10 +150,7 @@ fn a_nasa_day_scaled_to_300_rps_replays_through_the_amas_orchestrator() {
     let k = t.scale_to_peak(300.0).unwrap();
     assert!((k - 15.0).abs() < 1e-9, "peak 20 req/s -> x15");
     let expected = t.total();
-    let mut model = scaletwin::engine::service::embedded_amas()
-        .load()
-        .unwrap()
-        .model;
+    let mut model = scaletwin::scenario::embedded_amas().load().unwrap().model;
     model.restrict(&["amas-orchestrator".into()]).unwrap();
     let wl = t.to_workload(Interpolation::Constant);
     let o = engine::run(

@@ -1,7 +1,7 @@
 //! Sweeps: a known answer (the cheapest M/M/c that meets a p95 bound), determinism across
 //! thread counts, and resuming from a checkpoint.
 
-use scaletwin::engine::service::ModelSources;
+use scaletwin::scenario::ModelSources;
 use scaletwin::tune::{Experiment, RunOptions, Sweep, SweepResult, merge_checkpoints};
 use std::path::{Path, PathBuf};
 

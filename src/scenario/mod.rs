@@ -10,10 +10,10 @@ mod settings;
 use build::*;
 pub use settings::{ParsedModel, Setting};
 
-use super::dist::{CountDist, DurationDist};
-use super::model::*;
-use super::outcome::Slo;
-use super::workload::Workload;
+use crate::engine::dist::{CountDist, DurationDist};
+use crate::engine::model::*;
+use crate::engine::outcome::Slo;
+use crate::engine::workload::Workload;
 use crate::manifest::{self, ManifestSet, Patch, PatchValue};
 use crate::policy::hpa::{ControllerConfig, MetricSpec};
 use crate::policy::keda::{Scaler, StreamMode};
@@ -396,7 +396,7 @@ pub fn embedded_amas() -> ModelSources {
         dir: PathBuf::from("models/amas"),
         service: (
             PathBuf::from("models/amas/service.yaml"),
-            include_str!("../../../models/amas/service.yaml").to_string(),
+            include_str!("../../models/amas/service.yaml").to_string(),
         ),
         manifests: crate::models::AMAS
             .iter()
