@@ -155,22 +155,17 @@ impl SweepModel {
 
     /// The model with `values` (axis path, value) applied.
     pub fn compile(&self, values: &[(String, String)]) -> Result<LoadedModel, ModelError> {
-        let mut parsed_here = Vec::new();
-        for (p, _) in values {
-            if !self.axes.iter().any(|s| &s.path == p) {
-                parsed_here.push(self.parsed.setting(p)?);
-            }
-        }
+        // A path that is not an axis (a recorded baseline's, say) is read here.
+        let others = values
+            .iter()
+            .filter(|(p, _)| !self.axes.iter().any(|s| &s.path == p))
+            .map(|(p, _)| self.parsed.setting(p))
+            .collect::<Result<Vec<_>, _>>()?;
         let edits: Vec<(&Setting, &str)> = values
             .iter()
-            .map(|(p, v)| {
-                let s = self
-                    .axes
-                    .iter()
-                    .chain(&parsed_here)
-                    .find(|s| &s.path == p)
-                    .expect("every path was read above");
-                (s, v.as_str())
+            .filter_map(|(p, v)| {
+                let s = self.axes.iter().chain(&others).find(|s| &s.path == p)?;
+                Some((s, v.as_str()))
             })
             .collect();
         self.parsed.compile(&edits)
