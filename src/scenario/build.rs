@@ -389,6 +389,13 @@ pub(super) fn build(
                 signals,
             },
         });
+        replica_range(
+            &so.source.file,
+            &so.lines,
+            ("minReplicaCount", so.spec.min_replica_count),
+            ("maxReplicaCount", so.spec.max_replica_count),
+            "KEDA refuses such a ScaledObject",
+        )?;
         let d = &mut deployments[dep];
         if f.deployments[&names[dep]].replicas.is_none() {
             d.initial_replicas = d.initial_replicas.clamp(
@@ -431,6 +438,13 @@ pub(super) fn build(
                 signals,
             },
         });
+        replica_range(
+            &h.source.file,
+            &h.lines,
+            ("minReplicas", h.spec.min_replicas),
+            ("maxReplicas", h.spec.max_replicas),
+            "the API server refuses such an HPA",
+        )?;
         let d = &mut deployments[dep];
         if f.deployments[&names[dep]].replicas.is_none() {
             d.initial_replicas = d.initial_replicas.clamp(
@@ -582,5 +596,31 @@ pub(super) fn resolve(
             ))
         }
         Signal::OfferedRate => SignalRef::OfferedRate,
+    })
+}
+
+/// An autoscaler's replica range must not be empty: a minimum above the maximum is refused
+/// where the cluster would refuse it, naming the manifest, the line and both values.
+fn replica_range(
+    file: &Path,
+    lines: &manifest::FieldLines,
+    (min_name, min): (&str, i32),
+    (max_name, max): (&str, i32),
+    who_refuses: &str,
+) -> Result<(), ModelError> {
+    if min <= max {
+        return Ok(());
+    }
+    let field = format!("spec.{min_name}");
+    let at = lines
+        .get(&field)
+        .map(|l| format!("{}:{l}", file.display()))
+        .unwrap_or_else(|| file.display().to_string());
+    Err(ModelError {
+        file: at,
+        field,
+        message: format!(
+            "{min_name} ({min}) is above {max_name} ({max}); {who_refuses}: lower {min_name} or raise {max_name}"
+        ),
     })
 }

@@ -103,11 +103,16 @@ pub struct Summary {
     pub decisions: Vec<crate::engine::DecisionRecord>,
 }
 
+/// The slowest and the fastest model time the testbed runs, in model seconds per wall-clock
+/// second.
+pub const MIN_TIME_SCALE: f64 = 0.001;
+pub const MAX_TIME_SCALE: f64 = 1000.0;
+
 /// Refuse settings the testbed cannot honour, before anything starts.
 pub fn check(model: &LoadedModel, o: &Options) -> Result<(), TestbedError> {
-    if !(o.time_scale.is_finite() && o.time_scale > 0.0 && o.time_scale <= 1000.0) {
+    if !(o.time_scale.is_finite() && (MIN_TIME_SCALE..=MAX_TIME_SCALE).contains(&o.time_scale)) {
         return Err(TestbedError::Input(format!(
-            "--time-scale {}: must be a number in (0, 1000] (model seconds per wall-clock second)",
+            "--time-scale {}: must be a number from {MIN_TIME_SCALE} to {MAX_TIME_SCALE} (model seconds per wall-clock second; below {MIN_TIME_SCALE} one 15-s sync would take over 4 hours)",
             o.time_scale
         )));
     }

@@ -64,7 +64,9 @@ pub struct Row {
     /// Every constraint met with confidence, in every replication, on the combined figures
     /// and on every must-hold workload.
     pub feasible: bool,
-    /// Sum of the relative shortfalls (0 when feasible).
+    /// Sum of the relative shortfalls (0 when feasible; infinite, written as null, when an
+    /// evaluation failed).
+    #[serde(deserialize_with = "infinite_if_null")]
     pub violation: f64,
     /// The constraint furthest from being met.
     pub binding: Option<String>,
@@ -331,6 +333,7 @@ pub struct Agreement {
 pub struct Closest {
     pub config: usize,
     pub values: Vec<(String, String)>,
+    #[serde(deserialize_with = "infinite_if_null")]
     pub violation: f64,
     pub binding: String,
 }
@@ -673,6 +676,11 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
         closest,
         verdict,
     }
+}
+
+/// A shortfall read back from JSON, which writes an infinite one as null.
+fn infinite_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::INFINITY))
 }
 
 #[cfg(test)]

@@ -600,18 +600,32 @@ fn current_values(x: &Experiment, model: &SweepModel) -> Vec<Vec<bool>> {
         .collect()
 }
 
-/// Every axis must name a field the model accepts: check each one's first value before
-/// running anything, so a typo is one clear error and not a table of failed evaluations.
+/// Every axis must name a field the model accepts: before running anything, some value of
+/// each axis must compile on the model, so a typo is one clear error and not a table of failed
+/// evaluations. (A value that only fails beside the model's other settings, such as a minimum
+/// above the maximum, fails its own configurations and leaves the sweep running.)
 fn check_axes(x: &Experiment, model: &SweepModel) -> Result<(), TuneError> {
     let vals = x.values();
     for (i, a) in x.axes.iter().enumerate() {
-        model
-            .compile(&[(a.path.clone(), vals[i][0].clone())])
-            .map_err(|e| TuneError::Input {
+        let mut first_error = None;
+        for v in &vals[i] {
+            match model.compile(&[(a.path.clone(), v.clone())]) {
+                Ok(_) => {
+                    first_error = None;
+                    break;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(TuneError::Input {
                 file: x.source.clone(),
                 field: format!("axes[{i}].path"),
                 message: format!("{}: {e}", a.path),
-            })?;
+            });
+        }
     }
     let Ok(loaded) = model.compile(&[]) else {
         return Ok(());

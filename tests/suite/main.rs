@@ -14,6 +14,7 @@ mod manifests;
 mod oracles;
 mod report;
 mod report_page;
+mod repro;
 mod simulate;
 mod traces;
 mod tune;

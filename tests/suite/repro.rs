@@ -1,0 +1,117 @@
+//! Regression tests for the defects found by fuzzing and by a first-time user: each input
+//! (copied into tests/data/repro) ends in a right answer or a clear error.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/repro")
+}
+
+/// Run the binary in tests/data/repro with a time limit of its own (the defects include
+/// runs that never end).
+fn scaletwin(args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_scaletwin"))
+        .args(args)
+        .current_dir(data())
+        .output()
+        .expect("run scaletwin")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("scaletwin-repro-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn a_minimum_above_the_maximum_is_refused_naming_the_manifest_line() {
+    let o = scaletwin(&[
+        "simulate",
+        "--model",
+        "model_min_gt_max",
+        "--duration",
+        "600",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("model_min_gt_max/api.yaml:34: spec.minReplicaCount")
+            && t.contains("minReplicaCount (50) is above maxReplicaCount (20)"),
+        "{t}"
+    );
+    assert!(!t.contains("panicked"), "{t}");
+    // The same through --set.
+    let o = scaletwin(&[
+        "simulate",
+        "--model",
+        "demo",
+        "--duration",
+        "600",
+        "--set",
+        "manifest.api.spec.minReplicaCount=50",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("minReplicaCount (50) is above maxReplicaCount"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_sweep_that_samples_a_minimum_above_the_maximum_fails_those_configurations_only() {
+    let out = out_dir("min-gt-max");
+    let o = scaletwin(&[
+        "tune",
+        "tune_min_gt_max_random.yaml",
+        "-o",
+        out.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    let t = text(&o);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{t}");
+    assert!(t.contains("is above maxReplicaCount"), "{t}");
+    // The analysis, with its failed configurations, reads back and the report is written.
+    let a: scaletwin::tune::Analysis =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    assert!(
+        a.rows
+            .iter()
+            .any(|r| r.error.is_some() && r.violation.is_infinite()),
+        "no failed configuration among {} rows",
+        a.rows.len()
+    );
+    assert!(out.join("report.html").exists(), "{t}");
+}
+
+#[test]
+fn a_testbed_time_scale_it_cannot_honour_is_refused_before_it_starts() {
+    for scale in ["1e-20", "0", "-1", "1e9", "NaN"] {
+        let flag = format!("--time-scale={scale}");
+        let o = scaletwin(&[
+            "testbed",
+            "--model",
+            "demo",
+            &flag,
+            "--duration",
+            "5s",
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "--time-scale {scale}: {t}");
+        assert!(t.contains("--time-scale"), "{t}");
+    }
+}
