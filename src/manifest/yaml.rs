@@ -192,12 +192,42 @@ enum Frame {
     },
 }
 
+/// The deepest nesting of mappings and lists a file may have (Kubernetes manifests nest a
+/// few dozen levels at most; far deeper trees only exhaust the stack of whoever walks them).
+pub const MAX_DEPTH: usize = 256;
+
+/// The most nodes that aliases may copy into one file's trees (each use of an anchor copies
+/// its node): a few kilobytes of nested aliases would otherwise expand to billions of nodes.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// Nodes in the tree under `n`, itself included.
+fn size(n: &Node) -> usize {
+    match &n.kind {
+        Kind::Scalar { .. } => 1,
+        Kind::Map { entries, .. } => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| size(k) + size(v))
+                .sum::<usize>()
+        }
+        Kind::Seq { items, .. } => 1 + items.iter().map(size).sum::<usize>(),
+    }
+}
+
 /// Parse every document of `src`.
 pub fn parse(src: &str) -> Result<Vec<Document>, SyntaxError> {
     let offsets = Offsets::new(src);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: std::collections::HashMap<usize, Node> = std::collections::HashMap::new();
+    let mut alias_nodes = 0usize;
+    let too_deep = |start: Pos| SyntaxError {
+        line: start.line,
+        col: start.col,
+        message: format!(
+            "mappings and lists nest more than {MAX_DEPTH} levels deep; no Kubernetes object needs that many: check the file"
+        ),
+    };
     let mut root: Option<Node> = None;
     let mut doc_line = 1;
     for ev in Parser::new_from_str(src) {
@@ -222,6 +252,9 @@ pub fn parse(src: &str) -> Result<Vec<Document>, SyntaxError> {
                 continue;
             }
             Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(too_deep(start));
+                }
                 let flow = src.as_bytes().get(start.byte) == Some(&b'{');
                 stack.push(Frame::Map {
                     start,
@@ -233,6 +266,9 @@ pub fn parse(src: &str) -> Result<Vec<Document>, SyntaxError> {
                 continue;
             }
             Event::SequenceStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(too_deep(start));
+                }
                 let flow = src.as_bytes().get(start.byte) == Some(&b'[');
                 stack.push(Frame::Seq {
                     start,
@@ -318,7 +354,19 @@ pub fn parse(src: &str) -> Result<Vec<Document>, SyntaxError> {
                 n
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => n.clone(),
+                Some(n) => {
+                    alias_nodes += size(n);
+                    if alias_nodes > MAX_ALIAS_NODES {
+                        return Err(SyntaxError {
+                            line: start.line,
+                            col: start.col,
+                            message: format!(
+                                "aliases here copy more than {MAX_ALIAS_NODES} nodes in all (aliases of aliases multiply); write the repeated part out or use fewer levels of aliases"
+                            ),
+                        });
+                    }
+                    n.clone()
+                }
                 None => {
                     return Err(SyntaxError {
                         line: start.line,
@@ -384,6 +432,40 @@ mod tests {
         assert_eq!(&src[n.start.byte..n.end.byte], "5");
         let note = docs[0].root.as_ref().unwrap().get("note").unwrap();
         assert_eq!(&src[note.start.byte..note.end.byte], "\"héllo wörld\"");
+    }
+
+    #[test]
+    fn deep_nesting_and_alias_bombs_are_refused_with_a_line() {
+        let ok = format!("{}x{}", "[".repeat(128), "]".repeat(128));
+        assert!(parse(&ok).is_ok(), "{:?}", parse(&ok).err());
+        let deep = "- ".repeat(100_000) + "x\n";
+        let e = parse(&deep).unwrap_err();
+        assert!(e.message.contains("nest more than 256"), "{e:?}");
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                vec![format!("*a{p}"); 10].join(", ")
+            ));
+        }
+        let e = parse(&bomb).unwrap_err();
+        assert!(e.message.contains("copy more than"), "{e:?}");
+        assert!(e.line >= 6, "{e:?}");
+        // A few aliases, as real files use them, are fine.
+        let docs = parse("base: &b {cpu: 1, mem: 2}\nx: *b\ny: *b\n").unwrap();
+        assert_eq!(
+            docs[0]
+                .root
+                .as_ref()
+                .unwrap()
+                .get("y")
+                .unwrap()
+                .get("mem")
+                .unwrap()
+                .as_str(),
+            Some("2")
+        );
     }
 
     #[test]

@@ -8,11 +8,13 @@ fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/repro")
 }
 
-/// Run the binary in tests/data/repro with a time limit of its own (the defects include
-/// runs that never end).
+/// Run the binary in tests/data/repro within the bounds every input must end in: 60 s and
+/// 1 GB of address space (the defects include runs that never end and files that ask for
+/// tens of gigabytes).
 fn scaletwin(args: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("60")
+    Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1000000 && exec timeout 60 \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_scaletwin"))
         .args(args)
         .current_dir(data())
@@ -113,5 +115,21 @@ fn a_testbed_time_scale_it_cannot_honour_is_refused_before_it_starts() {
         let t = text(&o);
         assert_eq!(o.status.code(), Some(2), "--time-scale {scale}: {t}");
         assert!(t.contains("--time-scale"), "{t}");
+    }
+}
+
+#[test]
+fn deep_nesting_and_alias_bombs_end_in_a_clear_error() {
+    for (file, says) in [
+        (
+            "manifest_deep_seq_stackoverflow.yaml",
+            "nest more than 256 levels",
+        ),
+        ("billion_laughs.yaml", "aliases here copy more than"),
+    ] {
+        let o = scaletwin(&["lint", file]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{file}: {t}");
+        assert!(t.contains(&format!("{file}:")) && t.contains(says), "{t}");
     }
 }
