@@ -183,7 +183,24 @@ impl Trace {
         out
     }
 
-    /// Summary statistics.
+    /// The bins of `bin` seconds that hold requests, in order, with their counts (`None` for
+    /// a binned trace): memory in proportion to the requests, whatever the span.
+    fn request_bins(&self, bin: f64) -> Option<Vec<(usize, f64)>> {
+        let TraceData::Requests { times_s } = &self.data else {
+            return None;
+        };
+        let mut out: Vec<(usize, f64)> = Vec::new();
+        for t in times_s {
+            let j = (t / bin) as usize;
+            match out.last_mut() {
+                Some((k, c)) if *k == j => *c += 1.0,
+                _ => out.push((j, 1.0)),
+            }
+        }
+        Some(out)
+    }
+
+    /// Summary statistics (memory bounded by the trace's own data, not by its span).
     pub fn info(&self) -> TraceInfo {
         let span = self.span_s();
         let total = self.total();
@@ -196,6 +213,9 @@ impl Trace {
             if fine_bin > bin + 1e-9 {
                 return None;
             }
+            if let Some(bins) = self.request_bins(bin) {
+                return Some(bins.iter().fold(0.0f64, |m, (_, c)| m.max(*c)) / bin);
+            }
             self.rebin(bin)
                 .iter()
                 .flatten()
@@ -203,35 +223,65 @@ impl Trace {
                 .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))))
                 .map(|c| c / bin)
         };
-        let minutes: Vec<f64> = if fine_bin <= 60.0 {
-            self.rebin(60.0).into_iter().flatten().collect()
-        } else {
-            self.rebin(fine_bin).into_iter().flatten().collect()
+        let minute = if fine_bin <= 60.0 { 60.0 } else { fine_bin };
+        // Mean and variance of the per-minute counts, empty minutes of a request trace
+        // counted as zeros without being stored.
+        let (mm, var) = match self.request_bins(minute) {
+            Some(bins) => {
+                let n = (span / minute).ceil().max(0.0) as usize;
+                let mm = if n == 0 {
+                    0.0
+                } else {
+                    bins.iter().map(|(_, c)| c).sum::<f64>() / n as f64
+                };
+                let mut next = bins.iter().peekable();
+                let mut sq = 0.0;
+                for j in 0..n {
+                    let c = match next.peek() {
+                        Some((k, c)) if *k == j => {
+                            next.next();
+                            *c
+                        }
+                        _ => 0.0,
+                    };
+                    sq += (c - mm).powi(2);
+                }
+                (mm, if n > 1 { sq / (n - 1) as f64 } else { 0.0 })
+            }
+            None => {
+                let minutes: Vec<f64> = self.rebin(minute).into_iter().flatten().collect();
+                let mm = if minutes.is_empty() {
+                    0.0
+                } else {
+                    minutes.iter().sum::<f64>() / minutes.len() as f64
+                };
+                let var = if minutes.len() > 1 {
+                    minutes.iter().map(|c| (c - mm).powi(2)).sum::<f64>()
+                        / (minutes.len() - 1) as f64
+                } else {
+                    0.0
+                };
+                (mm, var)
+            }
         };
-        let mm = if minutes.is_empty() {
-            0.0
-        } else {
-            minutes.iter().sum::<f64>() / minutes.len() as f64
-        };
-        let var = if minutes.len() > 1 {
-            minutes.iter().map(|c| (c - mm).powi(2)).sum::<f64>() / (minutes.len() - 1) as f64
-        } else {
-            0.0
-        };
-        let hours = self.rebin(3600.0);
-        let (bh, bc) = hours
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| c.map(|c| (i, c)))
-            .fold(
-                (0usize, 0.0f64),
-                |acc, (i, c)| if c > acc.1 { (i, c) } else { acc },
-            );
+        let hours: Vec<(usize, f64)> = self.request_bins(3600.0).unwrap_or_else(|| {
+            self.rebin(3600.0)
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.map(|c| (i, c)))
+                .collect()
+        });
+        let (bh, bc) = hours.iter().fold(
+            (0usize, 0.0f64),
+            |acc, &(i, c)| {
+                if c > acc.1 { (i, c) } else { acc }
+            },
+        );
         let peak_1s = peak(1.0);
         let peak_1m = peak(60.0);
         let best_peak = peak_1s
             .or(peak_1m)
-            .unwrap_or_else(|| hours.iter().flatten().fold(0.0f64, |a, b| a.max(*b)) / 3600.0);
+            .unwrap_or_else(|| hours.iter().fold(0.0f64, |a, (_, c)| a.max(*c)) / 3600.0);
         TraceInfo {
             source: self.source.clone(),
             start_unix_s: self.start_unix_s,

@@ -133,3 +133,24 @@ fn deep_nesting_and_alias_bombs_end_in_a_clear_error() {
         assert!(t.contains(&format!("{file}:")) && t.contains(says), "{t}");
     }
 }
+
+#[test]
+fn two_requests_years_apart_are_summarised_without_a_bin_per_second() {
+    for (file, span) in [
+        ("trace_req_widegap_oom.csv", "4000000000 s"),
+        ("trace_req_1900_2023_oom.csv", "3881520000 s"),
+    ] {
+        let o = scaletwin(&["trace", "info", file]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{file}: {t}");
+        for line in [
+            span,
+            "requests       2",
+            "peak 1 s       1.00 req/s",
+            "peak 1 min     0.02 req/s",
+            "busiest hour   from +0 s: 1 requests",
+        ] {
+            assert!(t.contains(line), "{file}: no `{line}` in\n{t}");
+        }
+    }
+}
