@@ -382,6 +382,33 @@ impl Experiment {
         if x.seeds.is_empty() {
             return Err(e("seeds", "list at least one seed".into()));
         }
+        if let Some((i, s)) = x
+            .seeds
+            .iter()
+            .enumerate()
+            .find(|(i, s)| x.seeds[..*i].contains(s))
+        {
+            return Err(e(
+                &format!("seeds[{i}]"),
+                format!(
+                    "seed {s} is listed twice: a repeated seed repeats the same run, and the confidence intervals would count it as new evidence; list distinct seeds"
+                ),
+            ));
+        }
+        if let Some((i, a)) = x
+            .axes
+            .iter()
+            .enumerate()
+            .find(|(i, a)| x.axes[..*i].iter().any(|b| b.path == a.path))
+        {
+            return Err(e(
+                &format!("axes[{i}].path"),
+                format!(
+                    "{} is an axis already: one field takes one value per configuration; merge the two axes' values",
+                    a.path
+                ),
+            ));
+        }
         if let Some(d) = x.duration_s
             && !(d.is_finite() && d > 0.0)
         {

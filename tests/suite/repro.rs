@@ -154,3 +154,24 @@ fn two_requests_years_apart_are_summarised_without_a_bin_per_second() {
         }
     }
 }
+
+#[test]
+fn a_repeated_axis_or_seed_is_refused_before_the_first_evaluation() {
+    for (file, field, says) in [
+        ("tune_dup_axis.yaml", "axes[2].path", "is an axis already"),
+        ("tune_seeds_dup.yaml", "seeds[1]", "seed 1 is listed twice"),
+    ] {
+        let out = out_dir(file);
+        let o = scaletwin(&["tune", file, "-o", out.to_str().unwrap()]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{file}: {t}");
+        assert!(
+            t.contains(&format!("{file}: {field}: ")) && t.contains(says),
+            "{t}"
+        );
+        assert!(
+            !out.join("checkpoint.jsonl").exists(),
+            "{file}: evaluations ran"
+        );
+    }
+}
