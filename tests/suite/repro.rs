@@ -175,3 +175,34 @@ fn a_repeated_axis_or_seed_is_refused_before_the_first_evaluation() {
         );
     }
 }
+
+#[test]
+fn a_file_ending_in_a_document_separator_is_valid() {
+    for (file, objects) in [
+        (
+            "manifest_trailing_docsep_min.yaml",
+            "0 ScaledObject(s), 0 HPA(s), 0 Deployment(s)",
+        ),
+        (
+            "manifest_trailing_docsep_kedify.yaml",
+            "4 ScaledObject(s), 0 HPA(s), 4 Deployment(s)",
+        ),
+    ] {
+        let o = scaletwin(&["lint", file]);
+        let t = text(&o);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{file}: {t}");
+        assert!(
+            t.contains(objects) && t.contains("0 error(s)"),
+            "{file}: {t}"
+        );
+    }
+    // Comment-only and null documents between objects are skipped too.
+    let mut set = scaletwin::manifest::ManifestSet::default();
+    scaletwin::manifest::load_str(
+        Path::new("x.yaml"),
+        "---\n# only a comment\n---\n~\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n",
+        &mut set,
+    )
+    .unwrap();
+    assert_eq!(set.skipped.len(), 1, "{set:?}");
+}

@@ -219,7 +219,11 @@ pub fn read_docs(
     };
     let result = (|| {
         for (i, doc) in docs.iter().enumerate() {
-            let Some(root) = &doc.root else { continue };
+            // An empty document (a file ending in `---`, a comment-only document, `~`) is
+            // valid: kubectl applies the others and skips it.
+            let Some(root) = doc.root.as_ref().filter(|r| !r.is_null()) else {
+                continue;
+            };
             object(
                 &mut ctx,
                 root,
