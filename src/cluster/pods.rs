@@ -147,6 +147,24 @@ impl Pods {
         true
     }
 
+    /// Deployment `dep`'s pods that are not being deleted (what its ReplicaSet counts).
+    pub fn alive(&self, dep: usize) -> usize {
+        self.deps[dep]
+            .pods
+            .iter()
+            .filter(|p| !self.life(**p).deleting)
+            .count()
+    }
+
+    /// Deployment `dep`'s ready pods.
+    pub fn ready(&self, dep: usize) -> usize {
+        self.deps[dep]
+            .pods
+            .iter()
+            .filter(|p| self.life(**p).state == PodState::Ready)
+            .count()
+    }
+
     /// Whether a pod being deleted can go now, given whether it has work left.
     pub fn may_go(&self, p: u32, idle: bool) -> bool {
         let life = self.life(p);

@@ -6,7 +6,7 @@
 
 use super::error::ManifestError;
 use super::objects::{PathSeg, split_path};
-use super::patch::{no_document, patch_error, plain_ok, select_index};
+use super::patch::{no_document, other_shape, patch_error, plain_ok, select_index};
 use super::yaml::{Document, Kind, Node, Style};
 use std::path::Path;
 
@@ -182,16 +182,7 @@ fn replace(file: &Path, node: &mut Node, full: &str, value: &str) -> Result<(), 
             *node = scalar(value, None, node);
             Ok(())
         }
-        _ => Err(patch_error(
-            file,
-            node.start.line,
-            full,
-            format!(
-                "cannot replace {} with a value of another shape",
-                node.type_name()
-            ),
-            "patch the leaf fields instead",
-        )),
+        _ => Err(other_shape(file, node, full)),
     }
 }
 

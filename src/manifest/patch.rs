@@ -52,6 +52,20 @@ pub(super) fn patch_error(
     }
 }
 
+/// The refusal to put a scalar where a mapping or a list stands.
+pub(super) fn other_shape(file: &Path, node: &Node, path: &str) -> ManifestError {
+    patch_error(
+        file,
+        node.start.line,
+        path,
+        format!(
+            "cannot replace {} with a value of another shape",
+            node.type_name()
+        ),
+        "patch the leaf fields instead",
+    )
+}
+
 /// The refusal of a path into a document the file does not have.
 pub(super) fn no_document(file: &Path, path: &str, doc: usize) -> ManifestError {
     patch_error(
@@ -514,16 +528,7 @@ fn replace_node(
             }
             Ok(())
         }
-        _ => Err(patch_error(
-            file,
-            node.start.line,
-            full,
-            format!(
-                "cannot replace {} with a value of another shape",
-                node.type_name()
-            ),
-            "patch the leaf fields instead",
-        )),
+        _ => Err(other_shape(file, node, full)),
     }
 }
 

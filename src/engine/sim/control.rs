@@ -125,11 +125,7 @@ impl Sim<'_> {
     }
 
     pub(super) fn ready_pods(&self, dep: usize) -> i32 {
-        self.cluster.deps[dep]
-            .pods
-            .iter()
-            .filter(|p| self.cluster.life(**p).state == PodState::Ready)
-            .count() as i32
+        self.cluster.ready(dep) as i32
     }
 
     pub(super) fn on_keda_poll(&mut self, i: usize) {
@@ -170,11 +166,7 @@ impl Sim<'_> {
         }
         let dep = self.autoscalers[i].dep;
         let current = self.cluster.deps[dep].replicas.spec as i32;
-        let status = self.cluster.deps[dep]
-            .pods
-            .iter()
-            .filter(|p| !self.cluster.life(**p).deleting)
-            .count() as i32;
+        let status = self.cluster.alive(dep) as i32;
         // The state the sync changes is taken out; everything else is read in place.
         let mut state = std::mem::take(&mut self.autoscalers[i].hpa_state);
         let mut k = self.autoscalers[i].keda.take();

@@ -21,11 +21,7 @@ impl Sim<'_> {
             } else {
                 consumes.iter().map(|q| self.queues[*q].len() as u64).sum()
             };
-            let current = self.cluster.deps[dep]
-                .pods
-                .iter()
-                .filter(|p| !self.cluster.life(**p).deleting)
-                .count() as u32;
+            let current = self.cluster.alive(dep) as u32;
             let replicas = &mut self.cluster.deps[dep].replicas;
             replicas.max_seen = replicas.max_seen.max(current);
             let spec = replicas.spec;

@@ -352,15 +352,6 @@ impl World {
             .collect()
     }
 
-    /// The pods of deployment `dep` that are not being deleted.
-    fn alive(&self, dep: usize) -> usize {
-        self.cluster.deps[dep]
-            .pods
-            .iter()
-            .filter(|p| !self.cluster.life(**p).deleting)
-            .count()
-    }
-
     fn new_pod(&mut self, dep: usize, now: i64) -> usize {
         let p = self.cluster.create(&self.m, dep, now) as usize;
         self.pods.push(Pod {
@@ -681,7 +672,7 @@ impl World {
     pub(super) fn deployments(&self) -> Vec<(String, u32, u32, u32, u64)> {
         (0..self.deps.len())
             .map(|d| {
-                let alive = self.alive(d) as u32;
+                let alive = self.cluster.alive(d) as u32;
                 (
                     self.m.deployments[d].name.clone(),
                     self.cluster.deps[d].replicas.spec,
