@@ -92,6 +92,10 @@ pub struct Trace {
     pub attrs: Option<Vec<f64>>,
     /// For a categorical attribute (e.g. a request type): the label of each code in `attrs`.
     pub attr_labels: Option<Vec<String>>,
+    /// The resolution of a per-request trace's timestamps: a request stamped `t` arrived in
+    /// `[t, t + resolution_s)` (1 s for access logs and whole-second stamps, 1 ms for stamps
+    /// in whole milliseconds, 1 µs otherwise).
+    pub resolution_s: f64,
 }
 /// Summary statistics (`scaletwin trace info`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -130,7 +134,9 @@ impl Trace {
     pub fn span_s(&self) -> f64 {
         match &self.data {
             TraceData::Binned { bin_s, counts } => bin_s * counts.len() as f64,
-            TraceData::Requests { times_s } => times_s.last().map(|t| t + 1e-6).unwrap_or(0.0),
+            TraceData::Requests { times_s } => {
+                times_s.last().map(|t| t + self.resolution_s).unwrap_or(0.0)
+            }
         }
     }
 
@@ -210,7 +216,9 @@ impl Trace {
             TraceData::Requests { .. } => 1.0,
         };
         let peak = |bin: f64| -> Option<f64> {
-            if fine_bin > bin + 1e-9 {
+            // A window longer than the trace has no peak: it would count the whole trace
+            // against a window it does not fill (a 1-minute "peak" below the mean).
+            if fine_bin > bin + 1e-9 || span < bin - 1e-9 {
                 return None;
             }
             if let Some(bins) = self.request_bins(bin) {
@@ -281,7 +289,11 @@ impl Trace {
         let peak_1m = peak(60.0);
         let best_peak = peak_1s
             .or(peak_1m)
-            .unwrap_or_else(|| hours.iter().fold(0.0f64, |a, (_, c)| a.max(*c)) / 3600.0);
+            .or_else(|| {
+                (span >= 3600.0).then(|| hours.iter().fold(0.0f64, |a, (_, c)| a.max(*c)) / 3600.0)
+            })
+            .or_else(|| peak(fine_bin))
+            .unwrap_or(mean);
         TraceInfo {
             source: self.source.clone(),
             start_unix_s: self.start_unix_s,
@@ -372,7 +384,10 @@ impl Trace {
     pub fn compress(&mut self, k: f64) {
         match &mut self.data {
             TraceData::Binned { bin_s, .. } => *bin_s /= k,
-            TraceData::Requests { times_s } => times_s.iter_mut().for_each(|t| *t /= k),
+            TraceData::Requests { times_s } => {
+                times_s.iter_mut().for_each(|t| *t /= k);
+                self.resolution_s /= k;
+            }
         }
     }
 
@@ -401,6 +416,7 @@ impl Trace {
             TraceData::Requests { times_s } => match &other.data {
                 TraceData::Requests { times_s: o } => {
                     times_s.extend(o.iter().map(|t| t + span));
+                    self.resolution_s = self.resolution_s.min(other.resolution_s);
                     // Attributes survive only when both traces have the same kind of them;
                     // categorical codes are re-mapped onto this trace's labels.
                     let labels = (self.attr_labels.take(), &other.attr_labels);
@@ -500,9 +516,10 @@ pub fn sparkline(bins: &[Option<f64>], width: usize) -> String {
 
 impl std::fmt::Display for TraceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let opt = |v: Option<f64>| {
-            v.map(|x| format!("{x:.2}"))
-                .unwrap_or_else(|| "n/a (coarser bins)".into())
+        let opt = |v: Option<f64>, window: f64| match v {
+            Some(x) => format!("{x:.2}"),
+            None if self.span_s < window - 1e-9 => "n/a (the trace is shorter)".into(),
+            None => "n/a (coarser bins)".into(),
         };
         writeln!(f, "trace {}", self.source)?;
         writeln!(
@@ -514,8 +531,12 @@ impl std::fmt::Display for TraceInfo {
         )?;
         writeln!(f, "  requests       {:.0}", self.requests)?;
         writeln!(f, "  mean           {:.3} req/s", self.mean_rps)?;
-        writeln!(f, "  peak 1 s       {} req/s", opt(self.peak_rps_1s))?;
-        writeln!(f, "  peak 1 min     {} req/s", opt(self.peak_rps_1min))?;
+        writeln!(f, "  peak 1 s       {} req/s", opt(self.peak_rps_1s, 1.0))?;
+        writeln!(
+            f,
+            "  peak 1 min     {} req/s",
+            opt(self.peak_rps_1min, 60.0)
+        )?;
         writeln!(f, "  peak / mean    {:.2}", self.peak_to_mean)?;
         writeln!(
             f,

@@ -12,6 +12,24 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Days since 1970-01-01 of a date written as year, month, day, refusing days the month
+/// does not have (2023-02-30, 2023-04-31).
+fn checked_days(y: i64, m: i64, d: i64) -> Result<i64, String> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let last = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if d > last {
+        return Err(format!(
+            "{y:04}-{m:02} has {last} days, not {d}: a date that does not exist"
+        ));
+    }
+    Ok(days_from_civil(y, m, d))
+}
+
 /// Parse a zone offset: `Z`, `UTC`, `+HH:MM`, `-HHMM`, `+HH`. Returns seconds east of UTC.
 pub fn parse_offset(s: &str) -> Result<i64, String> {
     let s = s.trim();
@@ -90,7 +108,7 @@ pub fn parse_datetime(s: &str, default_offset: i64) -> Result<f64, String> {
     } else {
         parse_offset(rest)?
     };
-    let days = days_from_civil(y, mo, d);
+    let days = checked_days(y, mo, d)?;
     Ok((days * 86_400 + h * 3600 + mi * 60 + se - offset) as f64 + frac)
 }
 
@@ -127,7 +145,7 @@ pub fn parse_clf_time(s: &str) -> Result<f64, String> {
         num(hms[2], "second", 0, 60)?,
     );
     let off = parse_offset(zone)?;
-    Ok((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - off) as f64)
+    Ok((checked_days(y, mo, d)? * 86_400 + h * 3600 + mi * 60 + se - off) as f64)
 }
 
 #[cfg(test)]
@@ -164,5 +182,17 @@ mod tests {
             Ok(805_262_400.0)
         );
         assert!(parse_clf_time("09/Foo/1995:00:00:00 -0400").is_err());
+        assert!(parse_clf_time("31/Apr/1995:00:00:00 -0400").is_err());
+        assert!(parse_clf_time("29/Feb/1996:00:00:00 +0000").is_ok());
+    }
+
+    #[test]
+    fn days_a_month_does_not_have_are_refused() {
+        let e = parse_datetime("2023-02-30 00:00:00", 0).unwrap_err();
+        assert!(e.contains("2023-02 has 28 days, not 30"), "{e}");
+        assert!(parse_datetime("2024-02-29 00:00:00", 0).is_ok());
+        assert!(parse_datetime("2100-02-29 00:00:00", 0).is_err());
+        assert!(parse_datetime("2000-02-29 00:00:00", 0).is_ok());
+        assert!(parse_datetime("2023-06-31 00:00:00", 0).is_err());
     }
 }

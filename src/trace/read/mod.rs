@@ -86,6 +86,7 @@ struct Ctx<'a> {
     report: ReadReport,
     attrs: Option<Vec<f64>>,
     attr_labels: Option<Vec<String>>,
+    resolution_s: f64,
 }
 
 impl Ctx<'_> {
@@ -138,9 +139,12 @@ pub fn detect(path: &Path, first_line: &str) -> Format {
     }
     if name.ends_with(".csv") {
         let header = first_line.to_ascii_lowercase();
-        let binned = header
-            .split(',')
-            .any(|c| matches!(c.trim(), "requests" | "count" | "events"));
+        let binned = header.split(',').any(|c| {
+            matches!(
+                c.trim().trim_matches('"').trim(),
+                "requests" | "count" | "events"
+            )
+        });
         return if binned {
             Format::BinnedCsv
         } else {
@@ -177,6 +181,7 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
         report: ReadReport::default(),
         attrs: None,
         attr_labels: None,
+        resolution_s: FINEST_RESOLUTION_S,
     };
     let (start, data) = match format {
         Format::Counts => read_counts(path, &mut ctx)?,
@@ -189,6 +194,7 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
     let report = ctx.report;
     let attrs = ctx.attrs;
     let attr_labels = ctx.attr_labels;
+    let resolution_s = ctx.resolution_s;
     let mut t = Trace {
         source: file.clone(),
         start_unix_s: start,
@@ -196,6 +202,7 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace, TraceError> {
         report,
         attrs,
         attr_labels,
+        resolution_s,
     };
     if let TraceData::Binned { counts, .. } = &t.data {
         t.report.missing_bins = counts.iter().filter(|c| c.is_none()).count() as u64;
@@ -247,7 +254,7 @@ fn open_maybe_gz(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
 }
 
 fn read_access_log(path: &Path, ctx: &mut Ctx) -> Result<(f64, TraceData), TraceError> {
-    let r = open_maybe_gz(path).map_err(|e| ctx.err(None, format!("cannot read: {e}")))?;
+    let mut r = open_maybe_gz(path).map_err(|e| ctx.err(None, format!("cannot read: {e}")))?;
     let field = match ctx.opts.attr.as_deref() {
         None => None,
         Some("status") => Some(0),
@@ -261,9 +268,32 @@ fn read_access_log(path: &Path, ctx: &mut Ctx) -> Result<(f64, TraceData), Trace
     };
     let mut times = Vec::new();
     let mut attrs = Vec::new();
-    for (i, line) in r.split(b'\n').enumerate() {
-        let line = line.map_err(|e| ctx.err(Some(i + 1), format!("cannot read: {e}")))?;
-        let line = String::from_utf8_lossy(&line);
+    let mut buf = Vec::new();
+    // Lines before the one in `buf`.
+    let mut i = 0usize;
+    loop {
+        // Runs of empty lines are skipped a buffer at a time, so that a small gzip of
+        // nothing but newlines costs what decompressing it costs, not a pass per line.
+        let cannot =
+            |e: std::io::Error, i: usize| ctx.err(Some(i + 1), format!("cannot read: {e}"));
+        let avail = r.fill_buf().map_err(|e| cannot(e, i))?;
+        if avail.is_empty() {
+            break;
+        }
+        let blank = avail
+            .iter()
+            .take_while(|b| matches!(b, b'\n' | b'\r'))
+            .count();
+        if blank > 0 {
+            i += avail[..blank].iter().filter(|b| **b == b'\n').count();
+            r.consume(blank);
+            continue;
+        }
+        buf.clear();
+        r.read_until(b'\n', &mut buf).map_err(|e| cannot(e, i))?;
+        i += 1;
+        let i = i - 1;
+        let line = String::from_utf8_lossy(&buf);
         if line.trim().is_empty() {
             continue;
         }
@@ -305,6 +335,9 @@ fn read_access_log(path: &Path, ctx: &mut Ctx) -> Result<(f64, TraceData), Trace
     requests(times, ctx)
 }
 
+/// The resolution assumed for per-request stamps with digits below the millisecond.
+const FINEST_RESOLUTION_S: f64 = 1e-6;
+
 fn requests(mut times: Vec<f64>, ctx: &mut Ctx) -> Result<(f64, TraceData), TraceError> {
     let unsorted = times.windows(2).filter(|w| w[1] < w[0]).count() as u64;
     if unsorted > 0 {
@@ -320,6 +353,16 @@ fn requests(mut times: Vec<f64>, ctx: &mut Ctx) -> Result<(f64, TraceData), Trac
         ctx.report.out_of_order = unsorted;
         times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     }
+    // The coarsest of 1 s and 1 ms that every stamp is a whole multiple of.
+    ctx.resolution_s = [1.0, 1e-3]
+        .into_iter()
+        .find(|r| {
+            times.iter().all(|t| {
+                let x = t / r;
+                (x - x.round()).abs() < 1e-2
+            })
+        })
+        .unwrap_or(FINEST_RESOLUTION_S);
     let start = times.first().copied().unwrap_or(0.0).floor();
     Ok((
         start,
@@ -341,6 +384,7 @@ pub fn from_prometheus_json(
         report: ReadReport::default(),
         attrs: None,
         attr_labels: None,
+        resolution_s: FINEST_RESOLUTION_S,
     };
     let (start, data) = prometheus_matrix(v, &mut ctx)?;
     let mut report = ctx.report;
@@ -354,6 +398,7 @@ pub fn from_prometheus_json(
         report,
         attrs: None,
         attr_labels: None,
+        resolution_s: FINEST_RESOLUTION_S,
     })
 }
 
@@ -397,41 +442,140 @@ fn prometheus_matrix(v: &serde_json::Value, ctx: &mut Ctx) -> Result<(f64, Trace
         ));
     }
     let values = series[0]["values"].as_array().cloned().unwrap_or_default();
-    let mut pts = Vec::new();
+    let mut rows = Vec::new();
+    let mut bad_value_times = Vec::new();
     for (i, p) in values.iter().enumerate() {
-        let t = p[0].as_f64();
-        let val = p[1].as_str().and_then(|s| s.parse::<f64>().ok());
-        match (t, val) {
-            (Some(t), Some(v)) if v.is_finite() => {
-                pts.push((t, v));
+        let t = p[0].as_f64().filter(|t| t.is_finite());
+        let text = p[1].as_str();
+        let Some(t) = t.filter(|_| text.is_some() && p.as_array().is_some_and(|a| a.len() == 2))
+        else {
+            ctx.bad(i + 1, format!("sample {i} is not [time, \"value\"]"))?;
+            continue;
+        };
+        let text = text.unwrap_or_default();
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => {
+                rows.push(BinRow { t, v, line: i + 1 });
                 ctx.report.rows += 1;
             }
-            _ => ctx.bad(i + 1, format!("sample {i} is not [time, \"value\"]"))?,
+            _ => {
+                bad_value_times.push(t);
+                ctx.bad(
+                    i + 1,
+                    format!("sample {i} (time {t}): `{text}` is not a rate >= 0"),
+                )?;
+            }
         }
     }
-    if pts.is_empty() {
-        return Err(ctx.err(None, "the series has no samples"));
+    if rows.is_empty() {
+        let why: Vec<&str> = ctx
+            .report
+            .bad_examples
+            .iter()
+            .map(|(_, w)| w.as_str())
+            .collect();
+        return Err(ctx.err(
+            None,
+            if why.is_empty() {
+                "the series has no samples".to_string()
+            } else {
+                format!("the series has no usable samples ({})", why.join("; "))
+            },
+        ));
     }
-    let step = ctx
-        .opts
-        .bin_s
-        .unwrap_or_else(|| infer_step(&pts.iter().map(|p| p.0).collect::<Vec<_>>()));
-    let start = pts[0].0;
-    let n = ((pts.last().unwrap().0 - start) / step).round() as usize + 1;
-    let mut counts = vec![None; n];
-    for (t, v) in pts {
-        let i = ((t - start) / step).round() as usize;
-        if let Some(c) = counts.get_mut(i) {
-            *c = Some(v * step);
+    bin_rows(rows, bad_value_times, Values::RatesPerSecond, ctx)
+}
+
+/// A row of a binned input: its time, its value and the line (or sample) it came from.
+struct BinRow {
+    t: f64,
+    v: f64,
+    line: usize,
+}
+
+/// What the values of a binned input are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    /// Counts per row; rows falling in one bin add up.
+    Counts,
+    /// Rates per second sampled at the bin times (a Prometheus answer): a bin holds
+    /// rate × width.
+    RatesPerSecond,
+}
+
+/// A binned input may span this many bins per row read, or `BINS_ALWAYS_ALLOWED`, whichever
+/// is more: the bins are stored densely, so a row with a stray timestamp would otherwise
+/// cost memory in proportion to the gap it opens, not to the data.
+const BINS_PER_ROW: f64 = 100.0;
+const BINS_ALWAYS_ALLOWED: f64 = 1_000_000.0;
+
+/// Binned counts from rows placed in bins from the first row's time; bins no row falls into
+/// are missing. `other_times` are times of rows whose value was bad: evidence of the bin
+/// width, not data.
+fn bin_rows(
+    mut rows: Vec<BinRow>,
+    other_times: Vec<f64>,
+    values: Values,
+    ctx: &mut Ctx,
+) -> Result<(f64, TraceData), TraceError> {
+    if rows.is_empty() {
+        return Err(ctx.err(None, "no data rows"));
+    }
+    let unsorted = rows.windows(2).filter(|w| w[1].t < w[0].t).count() as u64;
+    if unsorted > 0 && ctx.opts.reject_unsorted {
+        return Err(ctx.err(
+            None,
+            format!("{unsorted} rows are out of order; sort the file or drop --reject-unsorted"),
+        ));
+    }
+    ctx.report.out_of_order = unsorted;
+    rows.sort_by(|a, b| a.t.total_cmp(&b.t));
+    let mut times: Vec<f64> = rows.iter().map(|r| r.t).chain(other_times).collect();
+    times.sort_by(f64::total_cmp);
+    let bin = ctx.opts.bin_s.unwrap_or_else(|| infer_step(&times));
+    let start = rows[0].t;
+    let end = rows[rows.len() - 1].t;
+    let bins = ((end - start) / bin).round() + 1.0;
+    let allowed = BINS_ALWAYS_ALLOWED.max(BINS_PER_ROW * rows.len() as f64);
+    if bins > allowed {
+        let (a, b) = rows
+            .windows(2)
+            .map(|w| (&w[0], &w[1]))
+            .max_by(|x, y| (x.1.t - x.0.t).total_cmp(&(y.1.t - y.0.t)))
+            .expect("more than one bin means more than one row");
+        return Err(ctx.err(
+            None,
+            format!(
+                "{} rows would span {bins:.0} bins of {bin} s ({:.1} days), almost all of them \
+                 missing; the widest gap is {:.1} days, between line {} (time {}) and line {} \
+                 (time {}). Fix or remove the stray row, or read with a wider --bin",
+                rows.len(),
+                (end - start) / 86_400.0,
+                (b.t - a.t) / 86_400.0,
+                a.line,
+                a.t,
+                b.line,
+                b.t
+            ),
+        ));
+    }
+    let mut counts: Vec<Option<f64>> = vec![None; bins as usize];
+    for r in rows {
+        let x = (r.t - start) / bin;
+        match values {
+            Values::Counts => {
+                if let Some(slot) = counts.get_mut(x.floor() as usize) {
+                    *slot = Some(slot.unwrap_or(0.0) + r.v);
+                }
+            }
+            Values::RatesPerSecond => {
+                if let Some(slot) = counts.get_mut(x.round() as usize) {
+                    *slot = Some(r.v * bin);
+                }
+            }
         }
     }
-    Ok((
-        start,
-        TraceData::Binned {
-            bin_s: step,
-            counts,
-        },
-    ))
+    Ok((start, TraceData::Binned { bin_s: bin, counts }))
 }
 
 /// The most common positive difference between consecutive times (the bin width).

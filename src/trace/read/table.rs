@@ -2,45 +2,10 @@
 //! row into a binned or per-request trace, and the canonical trace written back as Parquet or
 //! CSV.
 
-use super::{Ctx, Format, TimeUnit, infer_step, requests};
+use super::{BinRow, Ctx, Format, TimeUnit, Values, bin_rows, requests};
 use crate::trace::time::parse_datetime;
 use crate::trace::{Trace, TraceData, TraceError};
 use std::path::Path;
-
-/// Binned counts from `(time, count)` rows: rows are placed in bins from the first time;
-/// bins no row falls into are missing.
-fn bin_rows(rows: Vec<(f64, f64)>, ctx: &mut Ctx) -> Result<(f64, TraceData), TraceError> {
-    if rows.is_empty() {
-        return Err(ctx.err(None, "no data rows"));
-    }
-    let unsorted = rows.windows(2).filter(|w| w[1].0 < w[0].0).count() as u64;
-    if unsorted > 0 && ctx.opts.reject_unsorted {
-        return Err(ctx.err(
-            None,
-            format!("{unsorted} rows are out of order; sort the file or drop --reject-unsorted"),
-        ));
-    }
-    ctx.report.out_of_order = unsorted;
-    let mut times: Vec<f64> = rows.iter().map(|r| r.0).collect();
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let bin = ctx.opts.bin_s.unwrap_or_else(|| infer_step(&times));
-    let start = times[0];
-    let n = ((times.last().unwrap() - start) / bin).round() as usize + 1;
-    if n > 200_000_000 {
-        return Err(ctx.err(
-            None,
-            format!("{n} bins of {bin} s: the time column does not look like a regular series"),
-        ));
-    }
-    let mut counts: Vec<Option<f64>> = vec![None; n];
-    for (t, c) in rows {
-        let i = ((t - start) / bin).floor() as usize;
-        if let Some(slot) = counts.get_mut(i) {
-            *slot = Some(slot.unwrap_or(0.0) + c);
-        }
-    }
-    Ok((start, TraceData::Binned { bin_s: bin, counts }))
-}
 
 /// A time cell: a number (epoch in the chosen unit, or an offset) or a datetime string.
 fn time_value(s: &str, ctx: &Ctx) -> Result<f64, String> {
@@ -256,12 +221,25 @@ pub(super) fn read_table(
         Some(0),
     )?;
     let time_name = names[time_col].clone();
-    let binned = format == Format::BinnedCsv
-        || (format == Format::Parquet
-            && (ctx.opts.count_col.is_some()
+    let binned = match format {
+        Format::RequestsCsv if ctx.opts.count_col.is_some() => {
+            if ctx.opts.format == Some(Format::RequestsCsv) {
+                return Err(ctx.err(
+                    None,
+                    "--count-col names a column of counts, but --format requests reads one row \
+                     per request; drop one of them",
+                ));
+            }
+            true
+        }
+        Format::Parquet => {
+            ctx.opts.count_col.is_some()
                 || names
                     .iter()
-                    .any(|n| matches!(n.as_str(), "requests" | "count" | "events"))));
+                    .any(|n| matches!(n.as_str(), "requests" | "count" | "events"))
+        }
+        f => f == Format::BinnedCsv,
+    };
     let count_col = if binned {
         Some(pick(
             &ctx.opts.count_col,
@@ -287,6 +265,8 @@ pub(super) fn read_table(
     let bin_col = names.iter().position(|n| n == "bin_s");
     let mut file_bin_s = None;
     let mut binned_rows = Vec::new();
+    // Times of rows whose count is bad: still evidence of the bin width.
+    let mut bad_count_times = Vec::new();
     let mut times = Vec::new();
     // Attribute cells are kept as written until every row is read: a column whose values
     // are not all numbers is categorical (e.g. a request type).
@@ -330,16 +310,22 @@ pub(super) fn read_table(
             let count_name = &names[ci];
             match (&cells[ci], cells[ci].number()) {
                 (_, Some(v)) if v.is_finite() && v >= 0.0 => {
-                    binned_rows.push((t, v));
+                    binned_rows.push(BinRow { t, v, line });
                     ctx.report.rows += 1;
                 }
                 // A canonical file writes missing bins as nulls: no row for them.
                 (Cell::Null, _) if parquet => {}
-                (_, Some(v)) => ctx.bad(line, format!("{count_name}: {v} is not a count"))?,
-                (c, None) => ctx.bad(
-                    line,
-                    format!("{count_name}: `{}` is not a count", c.shown()),
-                )?,
+                (_, Some(v)) => {
+                    bad_count_times.push(t);
+                    ctx.bad(line, format!("{count_name}: {v} is not a count"))?
+                }
+                (c, None) => {
+                    bad_count_times.push(t);
+                    ctx.bad(
+                        line,
+                        format!("{count_name}: `{}` is not a count", c.shown()),
+                    )?
+                }
             }
         } else {
             times.push(t);
@@ -351,7 +337,7 @@ pub(super) fn read_table(
         }
     }
     if count_col.is_some() {
-        let mut out = bin_rows(binned_rows, ctx)?;
+        let mut out = bin_rows(binned_rows, bad_count_times, Values::Counts, ctx)?;
         if let (Some(b), TraceData::Binned { bin_s, .. }) = (file_bin_s, &mut out.1) {
             *bin_s = b;
         }
