@@ -130,6 +130,13 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         return usage(format!("--deployment: {e}"));
     }
     let cfg = scenario.run_config(a.seed);
+    if let Err(e) = engine::check_run(&model, &scenario.workload, &cfg) {
+        return usage(format!(
+            "model {} ({}): {e}",
+            model.name,
+            loaded.dir.display()
+        ));
+    }
     if a.fluid {
         let started = std::time::Instant::now();
         let o = engine::fluid::run(&model, &scenario.workload, &cfg);

@@ -9,6 +9,11 @@ use crate::engine::model::{DeploymentModel, Model};
 use crate::engine::rng::{KeyedRng, Stream};
 use crate::policy::hpa::Name;
 
+/// The most pods of one deployment a model may ask for: the 150,000 pods Kubernetes documents
+/// as the largest cluster it supports. Each pod is state held by a run, so a replica count
+/// beyond it is refused rather than allocated.
+pub const MAX_PODS: u32 = 150_000;
+
 /// A pod's life as every driver tracks it.
 #[derive(Clone, Debug)]
 pub struct Life {

@@ -13,5 +13,5 @@ pub mod workload;
 
 pub use model::*;
 pub use outcome::*;
-pub use sim::{Arrivals, RunConfig, run, run_with_arrivals};
+pub use sim::{Arrivals, RunConfig, check_run, run, run_with_arrivals};
 pub use workload::*;

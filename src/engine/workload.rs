@@ -399,13 +399,18 @@ impl RateSchedule {
 
 impl RateSchedule {
     /// Length of one arrival-generation segment, in seconds: about 4,096 arrivals at the
-    /// schedule's peak over a day, between 1 s and 60 s. A pure function of the schedule, so
-    /// every configuration and every run length sees the same arrivals; short enough that the
-    /// buffer of pending arrivals stays small at thousands of requests per second.
+    /// schedule's peak over a day, between 1 s and 60 s; above 2^20 req/s, the power-of-two
+    /// fraction of a second that holds at most 2^20 arrivals at the peak (8 MiB of buffer).
+    /// A pure function of the schedule, so every configuration and every run length sees the
+    /// same arrivals; short enough that the buffer of pending arrivals stays small.
     pub fn segment_s(&self) -> f64 {
+        const MOST_PER_SEGMENT: f64 = 1_048_576.0;
         let peak = self.bound(0.0, 86_400.0);
         if peak <= 0.0 {
             60.0
+        } else if peak > MOST_PER_SEGMENT {
+            let halvings = (peak / MOST_PER_SEGMENT).log2().ceil().min(60.0);
+            0.5f64.powf(halvings)
         } else {
             (4096.0 / peak).clamp(1.0, 60.0).floor()
         }
@@ -658,6 +663,31 @@ mod tests {
         assert!((d.rate(2.0 * 3600.0) - 2.0).abs() < 1e-9);
         let n = count(&d, 0, 86_400);
         assert!((n as f64 - 864_000.0).abs() < 5_000.0, "{n}");
+    }
+
+    #[test]
+    fn a_segment_holds_a_bounded_number_of_arrivals_at_any_rate() {
+        let seg = |rate: f64| RateSchedule::new(Pattern::Constant { rate }).segment_s();
+        assert_eq!(seg(0.0), 60.0);
+        assert_eq!(seg(10.0), 60.0);
+        assert_eq!(seg(100.0), 40.0);
+        assert_eq!(seg(1_000_000.0), 1.0);
+        assert_eq!(seg(2_000_000.0), 0.5);
+        for rate in [3e6, 1e9, 1e12] {
+            let s = seg(rate);
+            assert!(
+                s * rate <= 1_048_576.0 && s * rate > 524_288.0,
+                "{rate}: {s}"
+            );
+        }
+        let mut out = Vec::new();
+        let big = RateSchedule::new(Pattern::Constant { rate: 1e9 });
+        segment_arrivals(&big, 1, 3, big.segment_s(), &mut out);
+        assert!(
+            out.len() < 1_100_000 && out.len() > 900_000,
+            "{}",
+            out.len()
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! deployment, queue, autoscaler and signal checked and bound).
 
 use super::*;
+use crate::cluster::pods::MAX_PODS;
 
 pub(super) fn build(
     dir: &Path,
@@ -255,6 +256,27 @@ pub(super) fn build(
             .map(|c| c.name.clone())
             .unwrap_or_else(|| "app".into());
         dm.initial_replicas = d.replicas.unwrap_or(m.replicas.unwrap_or(1).max(0) as u32);
+        if dm.initial_replicas > MAX_PODS {
+            let (file, field) = match d.replicas {
+                Some(_) => (spath.display().to_string(), format!("{p}.replicas")),
+                None => (
+                    m.lines
+                        .get("spec.replicas")
+                        .map(|l| format!("{}:{l}", m.source.file.display()))
+                        .unwrap_or_else(|| m.source.file.display().to_string()),
+                    "spec.replicas".to_string(),
+                ),
+            };
+            return Err(ModelError {
+                file,
+                field,
+                message: format!(
+                    "{} replicas is above {MAX_PODS}, the most pods Kubernetes supports in a \
+                     cluster; lower it",
+                    dm.initial_replicas
+                ),
+            });
+        }
         if let Some(v) = d.slo_p95_ms {
             pos(&format!("{p}.slo_p95_ms"), v)?;
         }
@@ -608,16 +630,29 @@ fn replica_range(
     (max_name, max): (&str, i32),
     who_refuses: &str,
 ) -> Result<(), ModelError> {
+    let at = |field: &str| {
+        lines
+            .get(field)
+            .map(|l| format!("{}:{l}", file.display()))
+            .unwrap_or_else(|| file.display().to_string())
+    };
+    if i64::from(max) > i64::from(MAX_PODS) {
+        let field = format!("spec.{max_name}");
+        return Err(ModelError {
+            file: at(&field),
+            field,
+            message: format!(
+                "{max_name} ({max}) is above {MAX_PODS}, the most pods Kubernetes supports in a \
+                 cluster; lower it"
+            ),
+        });
+    }
     if min <= max {
         return Ok(());
     }
     let field = format!("spec.{min_name}");
-    let at = lines
-        .get(&field)
-        .map(|l| format!("{}:{l}", file.display()))
-        .unwrap_or_else(|| file.display().to_string());
     Err(ModelError {
-        file: at,
+        file: at(&field),
         field,
         message: format!(
             "{min_name} ({min}) is above {max_name} ({max}); {who_refuses}: lower {min_name} or raise {max_name}"

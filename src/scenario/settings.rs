@@ -221,6 +221,17 @@ impl ParsedModel {
 
     /// Compile the model with `edits` applied.
     pub fn compile(&self, edits: &[(&Setting, &str)]) -> Result<LoadedModel, ModelError> {
+        let (service, set) = self.read(edits)?;
+        build(&self.dir, &self.service_path, service, set)
+    }
+
+    /// The inputs with `edits` applied, each object read as its kind (a value its field
+    /// cannot hold is an error here), before the model is compiled from them (where fields
+    /// are checked against each other).
+    pub fn read(
+        &self,
+        edits: &[(&Setting, &str)],
+    ) -> Result<(ServiceFile, ManifestSet), ModelError> {
         let (service, docs) = self.edited(edits)?;
         let mut set = ManifestSet::default();
         for ((p, base), edited) in self.manifests.iter().zip(&docs) {
@@ -228,7 +239,7 @@ impl ParsedModel {
             manifest::read_docs(p, d, &mut set).map_err(|e| manifest_error(p, e))?;
             set.files.push(p.clone());
         }
-        build(&self.dir, &self.service_path, service, set)
+        Ok((service, set))
     }
 
     /// Compile the model with `(path, value)` pairs applied.
@@ -239,12 +250,25 @@ impl ParsedModel {
     }
 }
 
+/// A manifest's error as a model error: the file and line, the field, and the message with
+/// the value found and the hint.
 fn manifest_error(p: &Path, e: manifest::ManifestError) -> ModelError {
-    merr(
-        p,
-        e.field.clone().unwrap_or_else(|| "(manifest)".into()),
-        e.to_string(),
-    )
+    let mut message = e.message.clone();
+    if let Some(v) = &e.value {
+        message.push_str(&format!(" (found `{v}`)"));
+    }
+    if let Some(h) = &e.hint {
+        message.push_str(&format!("; {h}"));
+    }
+    ModelError {
+        file: if e.line > 0 {
+            format!("{}:{}", p.display(), e.line)
+        } else {
+            p.display().to_string()
+        },
+        field: e.field.clone().unwrap_or_else(|| "(manifest)".into()),
+        message,
+    }
 }
 
 /// A scalar's text as service.yaml would read it where the field's type is not a string

@@ -171,6 +171,12 @@ impl SweepModel {
         self.parsed.compile(&edits)
     }
 
+    /// Whether axis `i`'s field can hold `value` (read as its kind, before the model's
+    /// fields are checked against each other).
+    pub fn reads(&self, i: usize, value: &str) -> Result<(), ModelError> {
+        self.parsed.read(&[(&self.axes[i], value)]).map(|_| ())
+    }
+
     /// Whether setting axis `i` to `value` leaves the model as it is.
     pub fn is_current(&self, i: usize, value: &str) -> bool {
         self.parsed.unchanged_by(&[(&self.axes[i], value)])
@@ -268,6 +274,9 @@ pub fn evaluate(
     };
     let run = (|| -> Result<(), String> {
         let (model, workload, cfg) = prepare(base, x, w, values, ev.load, key.seed, false)?;
+        // A configuration's own settings (a polling interval, say) can ask for a run the
+        // engine cannot do; that configuration fails, the sweep goes on.
+        engine::check_run(&model, &workload, &cfg)?;
         let o = match key.fidelity {
             Fidelity::Engine => {
                 let o = match arrivals {

@@ -257,6 +257,10 @@ pub struct Experiment {
     /// Refuse to evaluate more configurations than this.
     #[serde(default = "default_cap")]
     pub max_configs: usize,
+    /// Refuse sweeps of more runs than this (configurations × workloads × seeds). A limit,
+    /// not a setting of the results: left out of the checkpoint's fingerprint.
+    #[serde(default = "default_eval_cap", skip_serializing)]
+    pub max_evaluations: usize,
 }
 
 fn default_margin() -> f64 {
@@ -271,6 +275,9 @@ fn one_seed() -> Vec<u64> {
 }
 fn default_cap() -> usize {
     10_000
+}
+fn default_eval_cap() -> usize {
+    100_000
 }
 
 /// Parse a decimal into (mantissa, scale): `"2.50"` -> (250, 2).
@@ -489,6 +496,21 @@ impl Experiment {
                 format!(
                     "the sweep would evaluate {evaluated} configurations, over max_configs {}; narrow the axes, sample fewer or raise max_configs",
                     x.max_configs
+                ),
+            ));
+        }
+        let runs =
+            (evaluated as u128) * (x.workloads.len().max(1) as u128) * (x.seeds.len() as u128);
+        if runs > x.max_evaluations as u128 {
+            return Err(e(
+                "seeds",
+                format!(
+                    "the sweep would run {evaluated} configurations x {} workloads x {} seeds = \
+                     {runs} evaluations, over max_evaluations {}; list fewer seeds or workloads, \
+                     narrow the axes, or raise max_evaluations",
+                    x.workloads.len().max(1),
+                    x.seeds.len(),
+                    x.max_evaluations
                 ),
             ));
         }

@@ -195,6 +195,7 @@ impl<'a> Sweep<'a> {
             .map_err(|e| TuneError::io(dir, format_args!("cannot create: {e}")))?;
         let model = SweepModel::new(x, base)?;
         check_axes(x, &model)?;
+        check_runs(x, &model, &workloads)?;
         let ck = dir.join("checkpoint.jsonl");
         let fp = fingerprint(x, base, &workloads);
         if opts.fresh {
@@ -210,10 +211,24 @@ impl<'a> Sweep<'a> {
             )));
         }
         let mut done = std::collections::HashMap::new();
+        let grid = x.grid_size();
+        let mut foreign = 0;
         for e in evals {
-            if let Some(k) = e.key(&workloads) {
-                done.insert(k, e);
+            // A line naming a configuration, seed or workload this experiment does not have
+            // is not one of its evaluations.
+            match e.key(&workloads) {
+                Some(k) if x.seeds.contains(&k.seed) && (k.baseline || k.config < grid) => {
+                    done.insert(k, e);
+                }
+                _ => foreign += 1,
             }
+        }
+        if foreign > 0 {
+            eprintln!(
+                "warning: {}: {foreign} lines name a configuration, seed or workload this \
+                 experiment does not have; dropped",
+                ck.display()
+            );
         }
         // Rewrite the checkpoint without a torn last line before appending to it.
         let header = CheckpointHeader {
@@ -627,6 +642,19 @@ fn check_axes(x: &Experiment, model: &SweepModel) -> Result<(), TuneError> {
             });
         }
     }
+    // A value its field cannot hold (a threshold of "abc") fails every configuration it is
+    // in: refused before the first evaluation, naming the value.
+    for (i, a) in x.axes.iter().enumerate() {
+        for v in &vals[i] {
+            if let Err(e) = model.reads(i, v) {
+                return Err(TuneError::Input {
+                    file: x.source.clone(),
+                    field: format!("axes[{i}]"),
+                    message: format!("{} = `{v}`: {e}", a.path),
+                });
+            }
+        }
+    }
     let Ok(loaded) = model.compile(&[]) else {
         return Ok(());
     };
@@ -658,6 +686,42 @@ fn check_axes(x: &Experiment, model: &SweepModel) -> Result<(), TuneError> {
                 loaded.scenario.window_s
             ),
         });
+    }
+    Ok(())
+}
+
+/// Every workload must be a run the engine can do (duration, windows, ticks, requests,
+/// users), at the highest load the sweep asks for: refused before the first evaluation.
+fn check_runs(
+    x: &Experiment,
+    model: &SweepModel,
+    workloads: &[ResolvedWorkload],
+) -> Result<(), TuneError> {
+    if let Ok(loaded) = model.compile(&[])
+        && let Err(e) = loaded.model.clone().restrict(&x.deployments)
+    {
+        return Err(TuneError::Input {
+            file: x.source.clone(),
+            field: "deployments".into(),
+            message: e.to_string(),
+        });
+    }
+    let load = 1.0 + x.load_margin.max(0.0);
+    for (i, w) in workloads.iter().enumerate() {
+        let Ok((m, workload, cfg)) = prepare(model, x, w, &[], load, x.seeds[0], false) else {
+            continue;
+        };
+        if let Err(message) = engine::check_run(&m, &workload, &cfg) {
+            return Err(TuneError::Input {
+                file: x.source.clone(),
+                field: if x.workloads.is_empty() {
+                    "duration_s".into()
+                } else {
+                    format!("workloads[{i}] ({})", w.name)
+                },
+                message,
+            });
+        }
     }
     Ok(())
 }

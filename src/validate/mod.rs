@@ -445,6 +445,8 @@ pub fn simulate_sent(
         duration_s: duration,
         ..loaded.scenario.run_config(opts.seed)
     };
+    crate::engine::check_run(&loaded.model, &wl, &cfg)
+        .map_err(|e| ValidateError::Input(format!("model {}: {e}", loaded.model.name)))?;
     Ok(crate::engine::sim::run(&loaded.model, &wl, cfg))
 }
 

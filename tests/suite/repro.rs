@@ -30,6 +30,33 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Run the binary and check it refuses the input: exit 2 and a message saying `says`.
+fn assert_refused(args: &[&str], says: &str) -> String {
+    let o = scaletwin(args);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
+    assert!(t.contains(says), "{args:?}: no `{says}` in {t}");
+    t
+}
+
+/// tests/data/repro/tune_deployments_bad.yaml (the demo model, a 3 x 4 grid, seeds 1 and 2)
+/// without its bad `deployments`, with `edits` applied, written into `dir`.
+fn experiment(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(data().join("tune_deployments_bad.yaml"))
+        .unwrap()
+        .replace(
+            "model: demo",
+            &format!("model: {}", data().join("demo").display()),
+        )
+        .replace("deployments: [nope]\n", "");
+    for (from, to) in edits {
+        text = text.replace(from, to);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn out_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("scaletwin-repro-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -54,20 +81,17 @@ fn a_minimum_above_the_maximum_is_refused_naming_the_manifest_line() {
     );
     assert!(!t.contains("panicked"), "{t}");
     // The same through --set.
-    let o = scaletwin(&[
-        "simulate",
-        "--model",
-        "demo",
-        "--duration",
-        "600",
-        "--set",
-        "manifest.api.spec.minReplicaCount=50",
-    ]);
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{t}");
-    assert!(
-        t.contains("minReplicaCount (50) is above maxReplicaCount"),
-        "{t}"
+    assert_refused(
+        &[
+            "simulate",
+            "--model",
+            "demo",
+            "--duration",
+            "600",
+            "--set",
+            "manifest.api.spec.minReplicaCount=50",
+        ],
+        "minReplicaCount (50) is above maxReplicaCount",
     );
 }
 
@@ -366,5 +390,187 @@ fn a_small_gzip_of_blank_lines_ends_at_once() {
         started.elapsed().as_secs() < 20,
         "took {:?}",
         started.elapsed()
+    );
+}
+
+#[test]
+fn a_run_beyond_what_a_machine_can_do_is_refused_with_the_figure_it_would_need() {
+    let dir = out_dir("workloads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let users = dir.join("users.yaml");
+    std::fs::write(&users, "loop: closed\nusers: 100000000\nthink_s: 1\n").unwrap();
+    let stress = dir.join("stress.yaml");
+    std::fs::write(
+        &stress,
+        "pattern: stress\nstart: 1\nincrease_per_min: 1e9\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let (o, u, s) = (
+        out.to_str().unwrap(),
+        users.to_str().unwrap(),
+        stress.to_str().unwrap(),
+    );
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "simulate",
+                "--model",
+                "demo",
+                "--rate",
+                "1e9",
+                "--duration",
+                "10",
+                "-o",
+                o,
+            ],
+            "up to 1.000e10 requests in 10 s",
+        ),
+        (
+            &[
+                "simulate",
+                "--model",
+                "model_replicas_1e8",
+                "--duration",
+                "600",
+                "-o",
+                o,
+            ],
+            "model_replicas_1e8/service.yaml: deployments.api.replicas: 100000000 replicas is above 150000",
+        ),
+        (
+            &[
+                "simulate",
+                "--model",
+                "model_sync_1e-6",
+                "--duration",
+                "600",
+                "-o",
+                o,
+            ],
+            "controller.sync_period_s of 0.000001 s ticks 600000000 times",
+        ),
+        (
+            &[
+                "simulate",
+                "--model",
+                "demo",
+                "--workload",
+                u,
+                "--duration",
+                "600",
+                "-o",
+                o,
+            ],
+            "100000000 users in a closed loop is above the 1000000",
+        ),
+        (
+            &["simulate", "--model", "demo", "--workload", s, "-o", o],
+            "the workload asks for up to",
+        ),
+    ];
+    for (args, says) in cases {
+        assert_refused(args, says);
+        assert!(!out.join("outcome.json").exists(), "{args:?} ran");
+    }
+    // A maximum beyond any cluster, through --set.
+    assert_refused(
+        &[
+            "simulate",
+            "--model",
+            "demo",
+            "--set",
+            "manifest.api.spec.maxReplicaCount=100000000",
+            "-o",
+            o,
+        ],
+        "spec.maxReplicaCount: maxReplicaCount (100000000) is above 150000",
+    );
+}
+
+#[test]
+fn a_sweep_that_cannot_run_is_refused_before_its_first_evaluation() {
+    let dir = out_dir("seeds");
+    std::fs::create_dir_all(&dir).unwrap();
+    // 100,000 seeds: the configurations are few, the evaluations are not.
+    let seeds: Vec<String> = (1..=100_000).map(|s| s.to_string()).collect();
+    let seeds = format!("seeds: [{}]", seeds.join(", "));
+    let many = experiment(&dir, "many_seeds.yaml", &[("seeds: [1, 2]", &seeds)]);
+    let many = many.to_str().unwrap().to_string();
+    for (file, field, says) in [
+        (
+            "tune_duration_1e12.yaml",
+            "workloads[0] (base): ",
+            "a duration of 1000000000000 s (11574074 days) is beyond the 400 days",
+        ),
+        (
+            "tune_value_bad.yaml",
+            "axes[0]: ",
+            "threshold = `abc`: demo/api.yaml:48: spec.triggers[0].metadata.threshold: expected a number",
+        ),
+        (
+            "tune_deployments_bad.yaml",
+            "deployments: ",
+            "deployment nope is not in the model (deployments: api)",
+        ),
+        (
+            many.as_str(),
+            "seeds: ",
+            "12 configurations x 1 workloads x 100000 seeds = 1200000 evaluations, over max_evaluations 100000",
+        ),
+    ] {
+        let out = out_dir(&format!("refused-{}", field.len()));
+        let o = scaletwin(&["tune", file, "-o", out.to_str().unwrap()]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{file}: {t}");
+        assert!(t.contains(field) && t.contains(says), "{file}: {t}");
+        assert!(
+            !out.join("checkpoint.jsonl").exists(),
+            "{file}: evaluations ran"
+        );
+    }
+}
+
+#[test]
+fn foreign_checkpoint_lines_are_dropped_and_a_missing_timeline_is_left_out() {
+    let dir = out_dir("ckpt");
+    std::fs::create_dir_all(&dir).unwrap();
+    let x = experiment(&dir, "x.yaml", &[("duration_s: 1800", "duration_s: 300")]);
+    let out = dir.join("out");
+    let (x, o) = (x.to_str().unwrap(), out.to_str().unwrap());
+    let r = scaletwin(&["tune", x, "-o", o]);
+    assert!(matches!(r.status.code(), Some(0 | 1)), "{}", text(&r));
+    // A line naming configuration 999 and one naming seed 77, as a hand edit or another
+    // experiment's run would leave them.
+    let ck = out.join("checkpoint.jsonl");
+    let text_ck = std::fs::read_to_string(&ck).unwrap();
+    let line = text_ck.lines().nth(1).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let mut bad_config = v.clone();
+    bad_config["config"] = 999.into();
+    bad_config["baseline"] = false.into();
+    let mut bad_seed = v.clone();
+    bad_seed["seed"] = 77.into();
+    std::fs::write(&ck, format!("{text_ck}{bad_config}\n{bad_seed}\n")).unwrap();
+    let r = scaletwin(&["tune", x, "-o", o]);
+    let t = text(&r);
+    assert!(matches!(r.status.code(), Some(0 | 1)), "{t}");
+    assert!(
+        t.contains("2 lines name a configuration, seed or workload this experiment does not have"),
+        "{t}"
+    );
+    assert!(
+        !std::fs::read_to_string(&ck)
+            .unwrap()
+            .contains("\"seed\":77")
+    );
+    // The report of a sweep whose baseline timeline lost its time series.
+    std::fs::remove_file(out.join("timelines/baseline/timeseries.csv")).unwrap();
+    let r = scaletwin(&["report", o]);
+    let t = text(&r);
+    assert_eq!(r.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("the current settings timeline is left out"),
+        "{t}"
     );
 }

@@ -5,6 +5,7 @@
 //! that is reused, latencies go into fixed-size histograms and time series are kept at a fixed
 //! resolution: memory does not grow with the number of requests.
 
+mod bounds;
 mod control;
 mod pods;
 mod serving;
@@ -23,6 +24,8 @@ use crate::cluster::{PodState, Replicas};
 use crate::policy::hpa::{HpaSpec, HpaState};
 use crate::policy::keda::{self, KedaState};
 use std::collections::VecDeque;
+
+pub use bounds::check_run;
 
 /// Receives the time series rows and decisions as they are produced, so a long run does not
 /// hold them in memory (the command line streams them to files).

@@ -133,7 +133,17 @@ pub fn runs(dir: &Path, r: &Results) -> Result<(Vec<Run>, Option<Timelines>), Re
                     "recommended" => "recommended".to_string(),
                     other => other.to_string(),
                 };
-                out.push(read_run(&root.join(&run.name), &label)?);
+                let run_dir = root.join(&run.name);
+                // As for a simulation: a run without its time series is left out of the
+                // charts, not a reason to refuse the whole report.
+                if !run_dir.join("timeseries.csv").exists() {
+                    eprintln!(
+                        "warning: {}: timeseries.csv is missing: the {label} timeline is left out",
+                        run_dir.display()
+                    );
+                    continue;
+                }
+                out.push(read_run(&run_dir, &label)?);
             }
             Ok((out, Some(t)))
         }
