@@ -71,6 +71,11 @@ impl fmt::Display for Finding {
             self.summary
         )?;
         for o in &self.objects {
+            // A finding about the text (a duplicate key) has a place but no object.
+            if o.kind.is_empty() {
+                writeln!(f, "    ({}:{})", o.file.display(), o.line)?;
+                continue;
+            }
             writeln!(
                 f,
                 "    {} {}/{} ({}:{})",
@@ -225,6 +230,46 @@ pub fn lint(set: &ManifestSet) -> Vec<Finding> {
         }
     }
     for w in &set.warnings {
+        let at = || {
+            vec![ObjectRefLoc {
+                kind: String::new(),
+                namespace: String::new(),
+                name: String::new(),
+                file: w.file.clone(),
+                line: w.line,
+            }]
+        };
+        if w.message.starts_with("duplicate key ") {
+            out.push(Finding {
+                id: "ST011",
+                name: "duplicate-key",
+                severity: Severity::Warning,
+                objects: at(),
+                summary: w.message.clone(),
+                explanation: "A key written twice in one mapping is one field with two values. \
+                    Kubernetes' decoder keeps the last (scaletwin reads it the same way); with \
+                    strict field validation kubectl refuses the object. Keep one."
+                    .into(),
+            });
+            continue;
+        }
+        if w.message
+            .contains("the ScaledObject CRD holds metadata as strings")
+        {
+            out.push(Finding {
+                id: "ST012",
+                name: "unquoted-trigger-metadata",
+                severity: Severity::Error,
+                objects: at(),
+                summary: w.message.clone(),
+                explanation: "A trigger's metadata is a map of strings in the ScaledObject \
+                    CRD: an unquoted number, boolean or null fails the API server's schema \
+                    validation, so the object is never created. scaletwin reads the text \
+                    as written so that the rest can be checked."
+                    .into(),
+            });
+            continue;
+        }
         if w.message.contains("is not modeled") {
             out.push(Finding {
                 id: "ST009",

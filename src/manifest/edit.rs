@@ -111,8 +111,12 @@ fn set_at(
     let type_name = node.type_name();
     match (seg, &mut node.kind) {
         (PathSeg::Key(k), Kind::Map { entries, flow }) => {
-            if let Some(i) = entries.iter().position(|(kn, _)| kn.as_str() == Some(k)) {
-                return set_at(file, &mut entries[i].1, rest, full, value);
+            if let Some(i) = entries.iter().rposition(|(kn, _)| kn.as_str() == Some(k)) {
+                let (kn, vn) = &mut entries[i];
+                if let Some(e) = super::patch::through_alias(file, kn, vn, full) {
+                    return Err(e);
+                }
+                return set_at(file, vn, rest, full, value);
             }
             if *flow {
                 return Err(patch_error(

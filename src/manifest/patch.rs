@@ -34,6 +34,30 @@ pub struct Patch {
     pub value: PatchValue,
 }
 
+/// A value that stands before its own key was reached through an alias (`key: *name`): it is
+/// the anchored node, written elsewhere. Changing it there would change every use of the
+/// anchor, so neither the text patch nor the tree edit does.
+pub(super) fn through_alias(
+    file: &Path,
+    key: &Node,
+    value: &Node,
+    path: &str,
+) -> Option<ManifestError> {
+    (value.start.byte < key.start.byte).then(|| {
+        patch_error(
+            file,
+            key.start.line,
+            path,
+            format!(
+                "the value here is an alias of the one anchored at line {}; changing it would \
+                 change every use of that anchor",
+                value.start.line
+            ),
+            "write the value out in place of the alias, then patch again",
+        )
+    })
+}
+
 pub(super) fn patch_error(
     file: &Path,
     line: usize,
@@ -273,7 +297,10 @@ fn set_at(
     match (seg, &node.kind) {
         (PathSeg::Key(k), Kind::Map { entries, flow }) => {
             let step = step_of(node, key_of_node, step);
-            if let Some((kn, vn)) = entries.iter().find(|(kn, _)| kn.as_str() == Some(k)) {
+            if let Some((kn, vn)) = entries.iter().rev().find(|(kn, _)| kn.as_str() == Some(k)) {
+                if let Some(e) = through_alias(file, kn, vn, full) {
+                    return Err(e);
+                }
                 return set_at(file, src, vn, Some(kn), rest, full, value, step, nl, edits);
             }
             if *flow {
@@ -472,8 +499,19 @@ fn replace_node(
                 return Ok(());
             }
             if old != new {
+                // An anchor written before the value (`&name 2`) stays: only the value changes.
+                let mut start = node.start.byte;
+                if src[start..].starts_with('&') {
+                    let anchor = src[start..node.end.byte]
+                        .find(char::is_whitespace)
+                        .unwrap_or(0);
+                    let gap = src[start + anchor..node.end.byte]
+                        .find(|c: char| !c.is_whitespace())
+                        .unwrap_or(0);
+                    start += anchor + gap;
+                }
                 edits.push(Edit {
-                    start: node.start.byte,
+                    start,
                     end: node.end.byte,
                     text: render_scalar(new, *style),
                 });

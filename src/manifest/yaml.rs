@@ -84,8 +84,10 @@ impl Node {
     /// The `(key, value)` entry of `key` in a mapping.
     pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
         match &self.kind {
+            // The last of a key written twice counts, as in Kubernetes.
             Kind::Map { entries, .. } => entries
                 .iter()
+                .rev()
                 .find(|(k, _)| k.as_str() == Some(key))
                 .map(|(k, v)| (k, v)),
             _ => None,
@@ -105,6 +107,55 @@ impl Node {
     pub fn is_null(&self) -> bool {
         matches!(&self.kind, Kind::Scalar { value, style: Style::Plain } if value.is_empty() || value == "~" || value == "null" || value == "Null" || value == "NULL")
     }
+}
+
+/// A key written twice in one mapping: its path (`spec.minReplicaCount`), and the lines of
+/// the first and of the last occurrence (the one that counts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub path: String,
+    pub first_line: usize,
+    pub last_line: usize,
+}
+
+/// Every key written more than once in a mapping of `root`. Kubernetes' decoder keeps the
+/// last occurrence, and so does [`Node::get`].
+pub fn duplicate_keys(root: &Node) -> Vec<DuplicateKey> {
+    fn walk(n: &Node, path: &str, out: &mut Vec<DuplicateKey>) {
+        match &n.kind {
+            Kind::Map { entries, .. } => {
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    let key = k.as_str().unwrap_or("?");
+                    let here = if path.is_empty() {
+                        key.to_string()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    let earlier = entries[..i].iter().find(|(e, _)| e.as_str() == k.as_str());
+                    let later = entries[i + 1..]
+                        .iter()
+                        .any(|(e, _)| e.as_str() == k.as_str());
+                    if let (Some((first, _)), false) = (earlier, later) {
+                        out.push(DuplicateKey {
+                            path: here.clone(),
+                            first_line: first.start.line,
+                            last_line: k.start.line,
+                        });
+                    }
+                    walk(v, &here, out);
+                }
+            }
+            Kind::Seq { items, .. } => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{path}[{i}]"), out);
+                }
+            }
+            Kind::Scalar { .. } => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, "", &mut out);
+    out
 }
 
 /// Maps the parser's character indices to byte offsets.

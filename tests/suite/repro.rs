@@ -574,3 +574,53 @@ fn foreign_checkpoint_lines_are_dropped_and_a_missing_timeline_is_left_out() {
         "{t}"
     );
 }
+
+#[test]
+fn duplicate_keys_and_unquoted_trigger_metadata_are_findings() {
+    // The last minReplicaCount (1) counts, as in Kubernetes: no min-above-max.
+    let o = scaletwin(&["lint", "manifest_duplicate_keys.yaml"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("manifest_duplicate_keys.yaml:9: warning[ST011 duplicate-key] duplicate key spec.minReplicaCount (first at line 7)"),
+        "{t}"
+    );
+    assert!(!t.contains("ST007"), "{t}");
+    let o = scaletwin(&["lint", "manifest_unquoted_metadata_number.yaml"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("manifest_unquoted_metadata_number.yaml:12: error[ST012 unquoted-trigger-metadata] spec.triggers[0].metadata.threshold: `40` is not a string")
+            && t.contains("quote it (threshold: \"40\")"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_value_reached_through_an_alias_is_not_patched_and_an_anchor_survives_a_patch() {
+    assert_refused(
+        &[
+            "patch",
+            "manifest_alias_patch.yaml",
+            "--set",
+            "spec.cooldownPeriod=30",
+            "-o",
+            "-",
+        ],
+        "manifest_alias_patch.yaml:9: spec.cooldownPeriod: the value here is an alias of the one anchored at line 7",
+    );
+    let o = scaletwin(&[
+        "patch",
+        "manifest_alias_patch.yaml",
+        "--set",
+        "spec.minReplicaCount=3",
+        "-o",
+        "-",
+    ]);
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        t.contains("  minReplicaCount: &m 3\n") && t.contains("  cooldownPeriod: *m\n"),
+        "{t}"
+    );
+}

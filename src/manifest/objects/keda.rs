@@ -2,6 +2,7 @@
 //! every trigger kind.
 
 use super::*;
+use crate::manifest::yaml::Style;
 
 pub(super) const SO_SPEC_KEYS: [&str; 10] = [
     "scaleTargetRef",
@@ -385,6 +386,32 @@ pub(super) fn trigger(ctx: &mut Ctx, t: &Node, path: &str, lines: &mut FieldLine
         Some(m) => ctx.map(m, &meta_path)?,
         None => t,
     };
+    // The CRD types metadata as a map of strings: a plain `threshold: 40` is a number there,
+    // and the API server refuses the object. Read as the text it is, reported.
+    if !std::ptr::eq(meta, t)
+        && let Kind::Map { entries, .. } = &meta.kind
+    {
+        for (k, v) in entries {
+            if let (
+                Some(key),
+                Kind::Scalar {
+                    value,
+                    style: Style::Plain,
+                },
+            ) = (k.as_str(), &v.kind)
+                && plain_is_not_a_string(value)
+            {
+                ctx.warn(
+                    v.start.line,
+                    format!(
+                        "{meta_path}.{key}: `{value}` is not a string; the ScaledObject CRD \
+                         holds metadata as strings, so the API server rejects this object: \
+                         quote it ({key}: \"{value}\")"
+                    ),
+                );
+            }
+        }
+    }
     let md = |key: &str| opt(meta, key).filter(|_| !std::ptr::eq(meta, t));
     let mut unmodeled = None;
     let mpath = |key: &str| format!("{meta_path}.{key}");
@@ -607,4 +634,28 @@ pub(super) fn trigger(ctx: &mut Ctx, t: &Node, path: &str, lines: &mut FieldLine
         use_cached_metrics,
         scaler,
     })
+}
+
+/// Whether a plain scalar is, to YAML 1.2's core schema (which Kubernetes' decoder follows), a
+/// number, a boolean or null rather than a string.
+fn plain_is_not_a_string(value: &str) -> bool {
+    let v = value.trim();
+    matches!(
+        v,
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+    ) || v.parse::<i64>().is_ok()
+        || (v
+            .trim_start_matches(['+', '-'])
+            .starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            && v.parse::<f64>().is_ok())
+        || matches!(v, ".inf" | "-.inf" | "+.inf" | ".nan" | ".Inf" | ".NaN")
 }

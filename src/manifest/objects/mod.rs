@@ -224,6 +224,16 @@ pub fn read_docs(
             let Some(root) = doc.root.as_ref().filter(|r| !r.is_null()) else {
                 continue;
             };
+            for d in yaml::duplicate_keys(root) {
+                ctx.warn(
+                    d.last_line,
+                    format!(
+                        "duplicate key {} (first at line {}): Kubernetes keeps this last one; \
+                         remove the other",
+                        d.path, d.first_line
+                    ),
+                );
+            }
             object(
                 &mut ctx,
                 root,
