@@ -121,22 +121,88 @@ impl ParsedModel {
                     .split_once('.')
                     .ok_or_else(|| set_error(path, "write manifest.<object name>.<field path>"))?;
                 let (object, kind) = match object.split_once('/') {
-                    Some((k, n)) => (n, Some(k.to_ascii_lowercase())),
+                    Some((k, n)) => {
+                        let k = k.to_ascii_lowercase();
+                        let kind = match k.as_str() {
+                            "scaledobject" | "so" => "scaledobject",
+                            "deployment" | "deploy" => "deployment",
+                            "horizontalpodautoscaler" | "hpa" => "horizontalpodautoscaler",
+                            _ => {
+                                return Err(set_error(
+                                    path,
+                                    format!(
+                                        "unknown kind `{k}`: write scaledobject/, deployment/ \
+                                         or hpa/ before the object's name"
+                                    ),
+                                ));
+                            }
+                        };
+                        (n, Some(kind))
+                    }
                     None => (object, None),
                 };
-                let found = self.objects.iter().enumerate().find_map(|(file, named)| {
-                    named
-                        .iter()
-                        .filter(|(_, n, _)| n == object)
-                        .find(|(k, _, _)| kind.as_deref().is_none_or(|want| want == *k))
-                        .map(|(_, _, doc)| (file, *doc))
-                });
-                let (file, doc) = found.ok_or_else(|| {
-                    set_error(
-                        path,
-                        format!("no object named {object} in the model's manifests"),
-                    )
-                })?;
+                let found: Vec<(usize, &'static str, usize)> = self
+                    .objects
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(file, named)| {
+                        named
+                            .iter()
+                            .filter(|(k, n, _)| n == object && kind.is_none_or(|want| want == *k))
+                            .map(move |(k, _, doc)| (file, *k, *doc))
+                    })
+                    .collect();
+                // Same-named objects of several kinds (a Deployment and its ScaledObject, the
+                // usual case): a `spec.<field>` only one of the kinds has tells which is meant.
+                let fits: Vec<(usize, &'static str, usize)> = match field.strip_prefix("spec.") {
+                    Some(f) if found.len() > 1 => {
+                        let top = f.split(['.', '[']).next().unwrap_or(f);
+                        found
+                            .iter()
+                            .copied()
+                            .filter(|(_, k, _)| {
+                                crate::manifest::objects::spec_keys(k).contains(&top)
+                            })
+                            .collect()
+                    }
+                    _ => found.clone(),
+                };
+                let found = if fits.is_empty() { found } else { fits };
+                let (file, doc) = match found.as_slice() {
+                    [] => {
+                        return Err(set_error(
+                            path,
+                            format!("no object named {object} in the model's manifests"),
+                        ));
+                    }
+                    [(file, _, doc)] => (*file, *doc),
+                    several => {
+                        // The same name on objects of several kinds (a Deployment and its
+                        // ScaledObject): which one is meant must be said.
+                        let paths: Vec<String> = several
+                            .iter()
+                            .map(|(file, k, _)| {
+                                let short = if *k == "horizontalpodautoscaler" {
+                                    "hpa"
+                                } else {
+                                    k
+                                };
+                                format!(
+                                    "manifest.{short}/{object}.{field} ({})",
+                                    self.manifests[*file].0.display()
+                                )
+                            })
+                            .collect();
+                        return Err(set_error(
+                            path,
+                            format!(
+                                "{} objects are named {object}; name the one you mean: {}",
+                                several.len(),
+                                paths.join(", ")
+                            ),
+                        ));
+                    }
+                };
                 Target::Manifest {
                     file,
                     field: FieldPath::new(doc, field),

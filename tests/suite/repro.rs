@@ -624,3 +624,80 @@ fn a_value_reached_through_an_alias_is_not_patched_and_an_anchor_survives_a_patc
         "{t}"
     );
 }
+
+#[test]
+fn a_setting_on_a_name_two_objects_share_reaches_the_one_it_names_or_is_refused() {
+    // The demo model with its Deployment and ScaledObject `api` in two files, the Deployment
+    // first (it was the one patched, and its unknown fields were accepted: a sweep of
+    // `manifest.api.spec.maxReplicaCount` varied nothing).
+    let dir = out_dir("split");
+    std::fs::create_dir_all(&dir).unwrap();
+    let api = std::fs::read_to_string(data().join("demo/api.yaml")).unwrap();
+    let (deployment, scaled_object) = api.split_once("\n---\n").unwrap();
+    std::fs::write(dir.join("a-deployment.yaml"), deployment).unwrap();
+    std::fs::write(dir.join("b-scaledobject.yaml"), scaled_object).unwrap();
+    std::fs::copy(data().join("demo/service.yaml"), dir.join("service.yaml")).unwrap();
+    let model = dir.to_str().unwrap();
+    let out = dir.join("out");
+    let o = out.to_str().unwrap();
+    let simulate = |set: &str| {
+        scaletwin(&[
+            "simulate",
+            "--model",
+            model,
+            "--duration",
+            "600",
+            "--set",
+            set,
+            "-o",
+            o,
+        ])
+    };
+    let max_replicas = |set: &str| {
+        let r = simulate(set);
+        assert_eq!(r.status.code(), Some(0), "{set}: {}", text(&r));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        v.to_string()
+    };
+    // The ScaledObject's field reaches the ScaledObject: capping at its minimum, 2, changes the run.
+    assert_ne!(
+        max_replicas("manifest.api.spec.maxReplicaCount=2"),
+        max_replicas("manifest.api.spec.maxReplicaCount=20")
+    );
+    assert_eq!(
+        max_replicas("manifest.scaledobject/api.spec.maxReplicaCount=2"),
+        max_replicas("manifest.api.spec.maxReplicaCount=2")
+    );
+    let t = text(&simulate("manifest.api.metadata.labels.team=x"));
+    assert!(
+        t.contains("2 objects are named api; name the one you mean: manifest.deployment/api.metadata.labels.team")
+            && t.contains("manifest.scaledobject/api.metadata.labels.team"),
+        "{t}"
+    );
+    assert_refused(
+        &[
+            "simulate",
+            "--model",
+            model,
+            "--set",
+            "manifest.deployment/api.spec.maxReplicaCount=1",
+            "-o",
+            o,
+        ],
+        "spec.maxReplicaCount: unknown field",
+    );
+    assert_refused(
+        &[
+            "simulate",
+            "--model",
+            model,
+            "--set",
+            "manifest.pod/api.spec.x=1",
+            "-o",
+            o,
+        ],
+        "unknown kind `pod`",
+    );
+}

@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// The fields of an `autoscaling/v2` HorizontalPodAutoscaler's spec.
+pub(super) const HPA_SPEC_KEYS: [&str; 5] = [
+    "scaleTargetRef",
+    "minReplicas",
+    "maxReplicas",
+    "metrics",
+    "behavior",
+];
+
 pub(super) fn rules(ctx: &Ctx, n: &Node, path: &str, lines: &mut FieldLines) -> R<ScalingRules> {
     let n = ctx.map(n, path)?;
     ctx.known_keys(
@@ -364,17 +373,7 @@ pub(super) fn hpa(
             target: MetricTarget::Utilization(pct),
         });
     } else {
-        ctx.known_keys(
-            spec,
-            "spec",
-            &[
-                "scaleTargetRef",
-                "minReplicas",
-                "maxReplicas",
-                "metrics",
-                "behavior",
-            ],
-        )?;
+        ctx.known_keys(spec, "spec", &HPA_SPEC_KEYS)?;
         if let Some(ms) = opt(spec, "metrics") {
             for (i, m) in ctx.seq(ms, "spec.metrics")?.iter().enumerate() {
                 metrics.push(hpa_metric(ctx, m, &format!("spec.metrics[{i}]"))?);

@@ -374,10 +374,133 @@ fn namespace(ctx: &Ctx, root: &Node) -> R<String> {
 
 const I32: i64 = i32::MAX as i64;
 
+/// The fields of a Deployment (apps/v1) scaletwin accepts: every field of the API at the
+/// levels it reads (the object, its spec, the pod template, the pod spec, each container,
+/// its resources and readiness probe), so a misspelt or misplaced field is an error, as on
+/// the other kinds, and a setting meant for another object cannot land here unnoticed.
+const OBJECT_KEYS: [&str; 5] = ["apiVersion", "kind", "metadata", "spec", "status"];
+const DEPLOYMENT_SPEC_KEYS: [&str; 8] = [
+    "replicas",
+    "selector",
+    "template",
+    "strategy",
+    "minReadySeconds",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "paused",
+];
+const POD_SPEC_KEYS: [&str; 42] = [
+    "activeDeadlineSeconds",
+    "affinity",
+    "automountServiceAccountToken",
+    "containers",
+    "dnsConfig",
+    "dnsPolicy",
+    "enableServiceLinks",
+    "ephemeralContainers",
+    "hostAliases",
+    "hostIPC",
+    "hostNetwork",
+    "hostPID",
+    "hostUsers",
+    "hostname",
+    "hostnameOverride",
+    "imagePullSecrets",
+    "initContainers",
+    "nodeName",
+    "nodeSelector",
+    "os",
+    "overhead",
+    "preemptionPolicy",
+    "priority",
+    "priorityClassName",
+    "readinessGates",
+    "resourceClaims",
+    "resources",
+    "restartPolicy",
+    "runtimeClassName",
+    "schedulerName",
+    "schedulingGates",
+    "securityContext",
+    "serviceAccount",
+    "serviceAccountName",
+    "setHostnameAsFQDN",
+    "shareProcessNamespace",
+    "subdomain",
+    "terminationGracePeriodSeconds",
+    "tolerations",
+    "topologySpreadConstraints",
+    "volumes",
+    "workloadRef",
+];
+const CONTAINER_KEYS: [&str; 25] = [
+    "args",
+    "command",
+    "env",
+    "envFrom",
+    "image",
+    "imagePullPolicy",
+    "lifecycle",
+    "livenessProbe",
+    "name",
+    "ports",
+    "readinessProbe",
+    "resizePolicy",
+    "resources",
+    "restartPolicy",
+    "restartPolicyRules",
+    "securityContext",
+    "startupProbe",
+    "stdin",
+    "stdinOnce",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "tty",
+    "volumeDevices",
+    "volumeMounts",
+    "workingDir",
+];
+const RESOURCES_KEYS: [&str; 3] = ["limits", "requests", "claims"];
+const PROBE_KEYS: [&str; 10] = [
+    "exec",
+    "httpGet",
+    "tcpSocket",
+    "grpc",
+    "initialDelaySeconds",
+    "periodSeconds",
+    "timeoutSeconds",
+    "successThreshold",
+    "failureThreshold",
+    "terminationGracePeriodSeconds",
+];
+
+/// The fields of `spec` on an object of `kind` (`scaledobject`, `horizontalpodautoscaler`,
+/// `deployment`): how a setting's path tells which of several same-named objects it means.
+pub fn spec_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "scaledobject" => &SO_SPEC_KEYS,
+        "horizontalpodautoscaler" => &HPA_SPEC_KEYS,
+        "deployment" => &DEPLOYMENT_SPEC_KEYS,
+        _ => &[],
+    }
+}
+
 fn deployment(ctx: &mut Ctx, root: &Node, name: String, source: Source) -> R<Deployment> {
     let namespace = namespace(ctx, root)?;
     let mut lines = FieldLines::new();
+    ctx.known_keys(root, "", &OBJECT_KEYS)?;
     let spec = opt(root, "spec").map(|s| ctx.map(s, "spec")).transpose()?;
+    if let Some(spec) = spec {
+        ctx.known_keys(spec, "spec", &DEPLOYMENT_SPEC_KEYS)?;
+        if let Some(t) = opt(spec, "template") {
+            let t = ctx.map(t, "spec.template")?;
+            ctx.known_keys(t, "spec.template", &["metadata", "spec"])?;
+            if let Some(pod) = opt(t, "spec") {
+                let pod = ctx.map(pod, "spec.template.spec")?;
+                ctx.known_keys(pod, "spec.template.spec", &POD_SPEC_KEYS)?;
+            }
+        }
+    }
     let mut replicas = None;
     let mut containers = Vec::new();
     let mut grace = 30;
@@ -432,6 +555,15 @@ fn deployment(ctx: &mut Ctx, root: &Node, name: String, source: Source) -> R<Dep
 
 fn container(ctx: &Ctx, c: &Node, path: &str) -> R<ContainerSpec> {
     let c = ctx.map(c, path)?;
+    ctx.known_keys(c, path, &CONTAINER_KEYS)?;
+    if let Some(r) = opt(c, "resources") {
+        let r = ctx.map(r, &join(path, "resources"))?;
+        ctx.known_keys(r, &join(path, "resources"), &RESOURCES_KEYS)?;
+    }
+    if let Some(p) = opt(c, "readinessProbe") {
+        let p = ctx.map(p, &join(path, "readinessProbe"))?;
+        ctx.known_keys(p, &join(path, "readinessProbe"), &PROBE_KEYS)?;
+    }
     let name = opt(c, "name")
         .map(|n| ctx.string(n, &join(path, "name")))
         .transpose()?
