@@ -107,7 +107,10 @@ pub fn run(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
             .map(|w| loadtest::run::describe(&w))
             .unwrap_or_default(),
         s.duration_s,
-        s.target.as_deref().unwrap_or(""),
+        s.target
+            .as_deref()
+            .map(loadtest::redact)
+            .unwrap_or_default(),
         s.path
     );
     let r = match loadtest::run::run(&s, &opts) {
@@ -118,7 +121,20 @@ pub fn run(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
         .write(&dir)
         .with_context(|| format!("writing the report to {}", dir.display()))?;
     print!("{}", r.summary());
-    let mut failed = !r.slo.passed() || r.partial;
+    // Every request failed: a failed run whatever the SLO says (there may be none).
+    let all_failed = r.completed > 0 && r.ok == 0;
+    if all_failed {
+        eprintln!(
+            "loadtest: all {} requests failed ({} connect, {} timeout, {} status, {} body, {} protocol)",
+            r.completed,
+            r.errors.connect,
+            r.errors.timeout,
+            r.errors.status,
+            r.errors.body,
+            r.errors.protocol
+        );
+    }
+    let mut failed = !r.slo.passed() || r.partial || all_failed;
     if let Some(b) = baseline {
         let checks = report::compare(
             &r,

@@ -148,7 +148,11 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
         scaletwin::loadtest::run::describe(&s.workload().map_err(|e| anyhow::anyhow!("{e}"))?),
         s.duration_s,
         compressed.duration_s,
-        compressed.target.as_deref().unwrap_or(""),
+        compressed
+            .target
+            .as_deref()
+            .map(scaletwin::loadtest::redact)
+            .unwrap_or_default(),
         compressed.path
     );
     let run = match validate::run(&loaded, &compressed, observer.as_ref(), &opts) {

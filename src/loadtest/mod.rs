@@ -402,24 +402,58 @@ pub struct Target {
     pub host: String,
     /// A path prefix from the URL (empty or starting with `/`, no trailing `/`).
     pub prefix: String,
+    /// The URL's query (without `?`), sent with every request.
+    pub query: String,
+    /// `user:password` from the URL, sent as HTTP Basic authentication.
+    pub userinfo: Option<String>,
+    /// The URL as reports and messages show it: the password replaced by `***`.
+    pub shown: String,
 }
 
 impl Target {
-    /// Parse `http[s]://host[:port][/prefix]`.
+    /// Parse `http[s]://[user:password@]host[:port][/prefix][?query][#fragment]`. The
+    /// fragment is never sent (as in a browser); a port outside 1-65535 is an error, never a
+    /// fall-back to the scheme's port.
     pub fn parse(url: &str) -> Result<Target, String> {
-        let uri: hyper::Uri = url
+        let sent = url.split('#').next().unwrap_or(url);
+        let shown = redact(url);
+        let uri: hyper::Uri = sent
             .parse()
-            .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+            .map_err(|e| format!("`{shown}` is not a URL: {e}"))?;
         let tls = match uri.scheme_str() {
             Some("http") => false,
             Some("https") => true,
-            _ => return Err(format!("`{url}`: give an http:// or https:// URL")),
+            _ => return Err(format!("`{shown}`: give an http:// or https:// URL")),
         };
         let host = uri
             .host()
-            .ok_or_else(|| format!("`{url}` has no host"))?
+            .ok_or_else(|| format!("`{shown}` has no host"))?
             .to_string();
-        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let authority = uri.authority().map(|a| a.as_str()).unwrap_or(&host);
+        let (userinfo, host_port) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h.to_string()),
+            None => (None, authority.to_string()),
+        };
+        // The port as written (the URI type reads an out-of-range port as none at all).
+        let written_port = match host_port.rfind(']') {
+            Some(i) => host_port[i + 1..].strip_prefix(':'),
+            None => host_port.rsplit_once(':').map(|(_, p)| p),
+        };
+        let port = match written_port {
+            None | Some("") => {
+                if tls {
+                    443
+                } else {
+                    80
+                }
+            }
+            Some(p) => match p.parse::<u16>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(format!("`{shown}`: port {p} is not a TCP port (1-65535)"));
+                }
+            },
+        };
         // An IPv6 literal keeps its brackets in the address, not in the certificate name.
         let server_name = host
             .trim_start_matches('[')
@@ -429,12 +463,43 @@ impl Target {
             tls,
             server_name,
             addr: format!("{host}:{port}"),
-            host: uri
-                .authority()
-                .map(|a| a.to_string())
-                .unwrap_or(host.clone()),
+            host: host_port,
             prefix: uri.path().trim_end_matches('/').to_string(),
+            query: uri.query().unwrap_or("").to_string(),
+            userinfo,
+            shown,
         })
+    }
+
+    /// The path and query of a request to `path` (which may carry a query of its own).
+    pub fn path_and_query(&self, path: &str) -> String {
+        let joined = format!("{}{path}", self.prefix);
+        match (self.query.is_empty(), joined.contains('?')) {
+            (true, _) => joined,
+            (false, true) => format!("{joined}&{}", self.query),
+            (false, false) => format!("{joined}?{}", self.query),
+        }
+    }
+}
+
+/// A URL with the password of its user information replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            let masked = if authority[..authority.len() - host.len() - 1].contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_string(),
     }
 }
 
@@ -497,5 +562,21 @@ mod tests {
             "::1"
         );
         assert!(Target::parse("ftp://x").is_err());
+    }
+
+    #[test]
+    fn a_target_keeps_its_query_refuses_bad_ports_and_hides_its_password() {
+        let e = Target::parse("http://127.0.0.1:99999").unwrap_err();
+        assert!(e.contains("port 99999 is not a TCP port"), "{e}");
+        assert!(Target::parse("http://127.0.0.1:0/").is_err());
+        let t = Target::parse("http://127.0.0.1:8080/base?x=1#frag").unwrap();
+        assert_eq!(t.path_and_query("/"), "/base/?x=1");
+        assert_eq!(t.path_and_query("/items?y=2"), "/base/items?y=2&x=1");
+        let t = Target::parse("https://me:s3cret@svc.example:8443/api").unwrap();
+        assert_eq!(t.host, "svc.example:8443");
+        assert_eq!(t.userinfo.as_deref(), Some("me:s3cret"));
+        assert_eq!(t.shown, "https://me:***@svc.example:8443/api");
+        assert_eq!(redact("http://h/x"), "http://h/x");
+        assert_eq!(redact("http://u@h/x"), "http://u@h/x");
     }
 }

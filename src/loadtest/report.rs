@@ -18,11 +18,14 @@ pub struct ErrorCounts {
     pub status: u64,
     /// The body could not be read or lacked the expected content.
     pub body: u64,
+    /// An answer that is not HTTP/1 (garbage, an HTTP/0.9 reply, a header too large).
+    #[serde(default)]
+    pub protocol: u64,
 }
 
 impl ErrorCounts {
     pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.status + self.body
+        self.connect + self.timeout + self.status + self.body + self.protocol
     }
 }
 
@@ -101,9 +104,20 @@ pub struct LoadReport {
     pub completed: u64,
     pub ok: u64,
     pub errors: ErrorCounts,
-    /// Answers by status code, and failures by class (`timeout`, `connect`, `body`).
+    /// Answers by status code, and failures by class (`timeout`, `connect`, `body`,
+    /// `protocol`).
     pub status_codes: BTreeMap<String, u64>,
+    /// Open-loop arrivals due before the end that were never sent because every connection
+    /// was busy (counted up to `max_requests`).
+    #[serde(default)]
+    pub dropped: u64,
     pub throughput_rps: f64,
+    /// Bytes of response bodies received (counted, not kept).
+    #[serde(default)]
+    pub body_bytes: u64,
+    /// `body_bytes` per second of the run.
+    #[serde(default)]
+    pub throughput_bytes_per_s: f64,
     pub success_rate: f64,
     pub latency_ms: Latency,
     pub slo: SloResult,
@@ -152,7 +166,7 @@ impl LoadReport {
             self.duration_s, self.planned_duration_s, self.stopped
         ));
         s.push_str(&format!(
-            "requests {}  completed {}  ok {}  failed {} (connect {}, timeout {}, status {}, body {})\n",
+            "requests {}  completed {}  ok {}  failed {} (connect {}, timeout {}, status {}, body {}, protocol {})\n",
             self.sent,
             self.completed,
             self.ok,
@@ -160,11 +174,19 @@ impl LoadReport {
             self.errors.connect,
             self.errors.timeout,
             self.errors.status,
-            self.errors.body
+            self.errors.body,
+            self.errors.protocol
         ));
+        if self.dropped > 0 {
+            s.push_str(&format!(
+                "dropped {}: due before the end but never sent, every connection busy (raise limits.connections, or lower the rate)\n",
+                self.dropped
+            ));
+        }
         s.push_str(&format!(
-            "throughput {:.1} req/s  success {:.3}%\n",
+            "throughput {:.1} req/s  {:.3} MB/s of bodies  success {:.3}%\n",
             self.throughput_rps,
+            self.throughput_bytes_per_s / 1e6,
             self.success_rate * 100.0
         ));
         for (name, p) in [

@@ -537,3 +537,203 @@ fn https_targets_are_verified_before_any_load_and_then_loaded() {
     let e = run(&s, &quiet()).unwrap_err().to_string();
     assert!(e.contains("bad.pem") && e.contains("no certificate"), "{e}");
 }
+
+/// A loopback server speaking raw bytes: each request's head (request line and headers) is
+/// kept, and `reply` gives the bytes to answer with and whether to keep the connection. It lives as
+/// long as the test process.
+/// The bytes a raw server answers a request with, and whether it keeps the connection.
+type Reply = fn() -> (Vec<u8>, bool);
+
+fn raw_server(reply: Reply) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let h2 = heads.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let heads = h2.clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = s.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_string();
+                        buf.drain(..i + 4);
+                        heads.lock().unwrap().push(head);
+                        let (bytes, keep_alive) = reply();
+                        if s.write_all(&bytes).is_err() || !keep_alive {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, heads)
+}
+
+fn bin(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `loadtest` of `url` by one user without think time, for at most `max` requests, into `out`.
+fn one_user(url: &str, max: &str, out: &Path) -> std::process::Output {
+    bin(&[
+        "loadtest",
+        "--target",
+        url,
+        "--users",
+        "1",
+        "--think",
+        "0",
+        "--max-requests",
+        max,
+        "--duration",
+        "5",
+        "--metrics-listen",
+        "off",
+        "--quiet",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn a_target_url_is_honoured_to_the_letter_and_its_password_never_reported() {
+    // A port out of range is refused (it loaded port 80 and reported :99999).
+    let o = bin(&[
+        "loadtest",
+        "--target",
+        "http://127.0.0.1:99999",
+        "--rate",
+        "5",
+        "--duration",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("port 99999 is not a TCP port (1-65535)"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (addr, heads) = raw_server(|| {
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec(),
+            true,
+        )
+    });
+    let out = std::env::temp_dir().join(format!("scaletwin-lt-url-{}", std::process::id()));
+    let url = format!("http://me:s3cret@{addr}/base?x=1#frag");
+    let o = one_user(&url, "3", &out);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    for h in &heads {
+        assert!(h.starts_with("GET /base/?x=1 HTTP/1.1\r\n"), "{h}");
+        // me:s3cret in Basic authentication; the Host header carries no user information.
+        assert!(
+            h.to_ascii_lowercase()
+                .contains("authorization: basic bwu6cznjcmv0"),
+            "{h}"
+        );
+        assert!(
+            h.to_ascii_lowercase().contains(&format!("host: {addr}")),
+            "{h}"
+        );
+    }
+    assert!(!all.contains("s3cret"), "{all}");
+    for f in ["report.json", "summary.txt"] {
+        let t = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(!t.contains("s3cret") && t.contains("me:***@"), "{f}: {t}");
+    }
+}
+
+#[test]
+fn answers_that_are_not_http_are_protocol_errors_and_a_run_of_failures_exits_1() {
+    let modes: [Reply; 3] = [
+        || (b"hello there\r\n\r\n".to_vec(), false),
+        // HTTP/0.9: a body with no status line.
+        || (b"<html>ok</html>".to_vec(), false),
+        || {
+            let mut r = b"HTTP/1.1 200 OK\r\nx-big: ".to_vec();
+            r.extend(std::iter::repeat_n(b'a', 1 << 20));
+            r.extend_from_slice(b"\r\ncontent-length: 0\r\n\r\n");
+            (r, false)
+        },
+    ];
+    for reply in modes {
+        let (addr, _) = raw_server(reply);
+        let out = std::env::temp_dir().join(format!("scaletwin-lt-proto-{}", addr.port()));
+        let o = one_user(&format!("http://{addr}"), "4", &out);
+        let t = String::from_utf8_lossy(&o.stdout).to_string();
+        // Failed without any SLO given: exit 1.
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{t}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            t.contains("failed 4 (connect 0, timeout 0, status 0, body 0, protocol 4)"),
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn bodies_are_counted_as_they_stream_not_kept() {
+    // 4 MiB bodies whose expected text ends them: found across chunk boundaries, counted.
+    let (addr, _) = raw_server(|| {
+        let mut body = vec![b'x'; 4 << 20];
+        let n = body.len();
+        body[n - 6..].copy_from_slice(b"needle");
+        let mut r = format!("HTTP/1.1 200 OK\r\ncontent-length: {n}\r\n\r\n").into_bytes();
+        r.extend(body);
+        (r, true)
+    });
+    let s = scenario(
+        &format!("http://{addr}"),
+        "duration_s: 10\nload: {loop: closed, users: 1, think_s: 0}\nlimits: {max_requests: 5}\nexpect: {body_contains: needle}\n",
+    );
+    let r = run(&s, &quiet()).unwrap();
+    assert_eq!((r.ok, r.errors.total()), (5, 0), "{}", r.summary());
+    assert_eq!(r.body_bytes, 5 * (4 << 20));
+    assert!(r.throughput_bytes_per_s > 0.0);
+}
+
+#[test]
+fn an_open_loop_ends_on_time_whatever_the_rate_and_counts_what_it_could_not_send() {
+    let srv = server();
+    let s = scenario(
+        &srv.url(),
+        "duration_s: 1\nload: {loop: open, pattern: constant, rate: 1e9}\nlimits: {connections: 4, max_requests: 200000}\n",
+    );
+    let started = Instant::now();
+    let r = run(&s, &quiet()).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        r.dropped > 0 && r.sent + r.dropped <= 200_000,
+        "{}",
+        r.summary()
+    );
+    assert!(r.summary().contains("never sent"));
+}

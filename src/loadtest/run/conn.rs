@@ -126,9 +126,18 @@ impl Conn {
         }
     }
 
-    pub(super) async fn send(&mut self, t: &Template, req: hyper::Request<Full<Bytes>>) -> Ended {
+    /// Send one request and read its answer: the verdict and the body's size in bytes. The
+    /// body is counted as it streams in, not kept: only the last bytes that could begin the
+    /// expected text are held between chunks.
+    pub(super) async fn send(
+        &mut self,
+        t: &Template,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> (Ended, u64) {
         let dialer = self.dialer.clone();
         let slot = &mut self.sender;
+        let mut bytes = 0u64;
+        let counted = &mut bytes;
         let work = async {
             if slot.as_ref().is_none_or(|s| s.is_closed()) {
                 *slot = None;
@@ -136,17 +145,37 @@ impl Conn {
             }
             let s = slot.as_mut().ok_or(Ended::Connect)?;
             s.ready().await.map_err(|_| Ended::Connect)?;
-            let resp = s.send_request(req).await.map_err(|_| Ended::Connect)?;
+            let resp = s.send_request(req).await.map_err(|e| {
+                // An answer that is not HTTP/1 is the server's fault, not the network's.
+                if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+                    Ended::Protocol
+                } else {
+                    Ended::Connect
+                }
+            })?;
             let status = resp.status().as_u16();
-            let body = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|_| Ended::Body)?
-                .to_bytes();
-            Ok::<Ended, Ended>(t.judge(status, &body))
+            let want = t.expect_body.as_deref().map(str::as_bytes);
+            let mut found = want.is_none_or(<[u8]>::is_empty);
+            let mut tail: Vec<u8> = Vec::new();
+            let mut body = resp.into_body();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|_| Ended::Body)?;
+                let Ok(chunk) = frame.into_data() else {
+                    continue;
+                };
+                *counted += chunk.len() as u64;
+                if let (false, Some(w)) = (found, want) {
+                    tail.extend_from_slice(&chunk);
+                    found = tail.windows(w.len()).any(|x| x == w);
+                    let keep = w.len() - 1;
+                    if tail.len() > keep {
+                        tail.drain(..tail.len() - keep);
+                    }
+                }
+            }
+            Ok::<Ended, Ended>(t.judge(status, found))
         };
-        match tokio::time::timeout(t.timeout, work).await {
+        let ended = match tokio::time::timeout(t.timeout, work).await {
             Ok(Ok(e)) => e,
             Ok(Err(e)) => {
                 self.sender = None;
@@ -157,6 +186,7 @@ impl Conn {
                 self.sender = None;
                 Ended::Timeout
             }
-        }
+        };
+        (ended, bytes)
     }
 }

@@ -82,6 +82,7 @@ pub(super) enum Ended {
     Timeout,
     Connect,
     Body,
+    Protocol,
 }
 
 /// Everything recorded, behind one lock (uncontended on the single-threaded runtime).
@@ -91,6 +92,7 @@ pub(super) struct Recorder {
     pub(super) ok: u64,
     pub(super) completed: u64,
     pub(super) errors: ErrorCounts,
+    pub(super) body_bytes: u64,
     pub(super) codes: std::collections::BTreeMap<String, u64>,
     /// Requests sent, by the second they were sent in.
     pub(super) sent_by_sec: Vec<u64>,
@@ -126,6 +128,7 @@ impl Recorder {
             ok: 0,
             completed: 0,
             errors: ErrorCounts::default(),
+            body_bytes: 0,
             codes: Default::default(),
             sent_by_sec: Vec::new(),
             cur_sec: 0,
@@ -172,6 +175,7 @@ impl Recorder {
     pub(super) fn record(&mut self, m: &Metrics, a: Answer) {
         let Answer {
             ended,
+            bytes,
             corrected_us,
             raw_us,
             done_sec,
@@ -188,6 +192,7 @@ impl Recorder {
             });
         }
         self.completed += 1;
+        self.body_bytes += bytes;
         let c = corrected_us.max(1);
         let _ = self.corrected.record(c.min(3_600_000_000));
         let _ = self.raw.record(raw_us.clamp(1, 3_600_000_000));
@@ -217,6 +222,11 @@ impl Recorder {
                 self.errors.body += 1;
                 self.cur_err += 1;
                 "body".into()
+            }
+            Ended::Protocol => {
+                self.errors.protocol += 1;
+                self.cur_err += 1;
+                "protocol".into()
             }
         };
         *self.codes.entry(status.clone()).or_default() += 1;
