@@ -40,12 +40,13 @@ pub struct TraceRead {
 /// Transforms applied to a trace before use.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TraceTransform {
-    /// Keep from this many seconds after the trace start.
+    /// Keep from this point: seconds after the trace start, or a datetime
+    /// (`2023-11-16 18:30:00`, in --tz unless it has a zone).
     #[arg(long)]
-    pub trace_from: Option<f64>,
-    /// Keep until this many seconds after the trace start.
+    pub trace_from: Option<String>,
+    /// Keep until this point: seconds after the trace start, or a datetime.
     #[arg(long)]
-    pub trace_to: Option<f64>,
+    pub trace_to: Option<String>,
     /// Multiply the load by this factor.
     #[arg(long)]
     pub trace_scale: Option<f64>,
@@ -128,8 +129,14 @@ pub fn load_trace(
         reject_unsorted: r.reject_unsorted,
         attr: r.trace_attr.clone(),
         splice: t.trace_splice.clone(),
-        from_s: t.trace_from,
-        to_s: t.trace_to,
+        from_s: t
+            .trace_from
+            .as_deref()
+            .map(scaletwin::trace::spec::TracePoint::parse),
+        to_s: t
+            .trace_to
+            .as_deref()
+            .map(scaletwin::trace::spec::TracePoint::parse),
         compress: t.trace_compress,
         scale: t.trace_scale,
         peak_rps: t.trace_peak,
@@ -139,7 +146,9 @@ pub fn load_trace(
     };
     // Name the flags as the user wrote them.
     spec.load(std::path::Path::new("")).map_err(|e| {
-        const FLAGS: [(&str, &str); 8] = [
+        const FLAGS: [(&str, &str); 10] = [
+            ("from_s ", "--trace-from "),
+            ("to_s ", "--trace-to "),
             ("tz: ", "--tz: "),
             ("time_unit ", "--time-unit "),
             ("bin_s ", "--bin "),

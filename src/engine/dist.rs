@@ -6,11 +6,17 @@ use serde::{Deserialize, Serialize};
 
 /// A duration distribution, in seconds. The YAML form is tagged by `dist`:
 /// `{dist: deterministic, value: 0.1}`, `{dist: exponential, mean: 0.1}`,
-/// `{dist: lognormal, mean: 0.12, p95: 0.3}`, `{dist: gamma, mean: 0.1, cv: 0.5}`,
+/// `{dist: lognormal, mean: 0.12, p95: 0.3}` (or `median` for `mean`, `p99` for `p95`: it
+/// is kept as its mean and p95), `{dist: gamma, mean: 0.1, cv: 0.5}`,
 /// `{dist: uniform, min: 0.05, max: 0.2}`, `{dist: empirical, file: samples.txt}` (one value
 /// in seconds per line, sampled uniformly).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(
+    tag = "dist",
+    rename_all = "lowercase",
+    deny_unknown_fields,
+    try_from = "DistInput"
+)]
 pub enum DurationDist {
     Deterministic {
         value: f64,
@@ -37,6 +43,95 @@ pub enum DurationDist {
     },
 }
 
+/// A duration distribution as written: a lognormal may be given by its median and its
+/// p95 or p99, as measured latencies usually are.
+#[derive(Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+enum DistInput {
+    Deterministic {
+        value: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
+    Lognormal {
+        mean: Option<f64>,
+        median: Option<f64>,
+        p95: Option<f64>,
+        p99: Option<f64>,
+    },
+    Gamma {
+        mean: f64,
+        cv: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    Empirical {
+        file: String,
+    },
+}
+
+/// z such that P(Z <= z) = 0.95 for a standard normal.
+const Z95: f64 = 1.644_853_626_951_472_2;
+/// z such that P(Z <= z) = 0.99 for a standard normal.
+const Z99: f64 = 2.326_347_874_040_840_8;
+
+impl TryFrom<DistInput> for DurationDist {
+    type Error = String;
+    fn try_from(d: DistInput) -> Result<Self, String> {
+        Ok(match d {
+            DistInput::Deterministic { value } => DurationDist::Deterministic { value },
+            DistInput::Exponential { mean } => DurationDist::Exponential { mean },
+            DistInput::Gamma { mean, cv } => DurationDist::Gamma { mean, cv },
+            DistInput::Uniform { min, max } => DurationDist::Uniform { min, max },
+            DistInput::Empirical { file } => DurationDist::Empirical {
+                file,
+                samples: Vec::new(),
+            },
+            DistInput::Lognormal {
+                mean,
+                median,
+                p95,
+                p99,
+            } => {
+                let tail = match (p95, p99) {
+                    (Some(q), None) => (q, Z95),
+                    (None, Some(q)) => (q, Z99),
+                    _ => return Err("a lognormal takes one of p95 or p99".into()),
+                };
+                match (mean, median) {
+                    (Some(mean), None) if tail.1 == Z95 => {
+                        DurationDist::Lognormal { mean, p95: tail.0 }
+                    }
+                    (Some(_), None) => {
+                        return Err(
+                            "a lognormal given by its mean takes p95 (or give its median with p99)"
+                                .into(),
+                        );
+                    }
+                    (None, Some(m)) => {
+                        let (q, z) = tail;
+                        if !(m.is_finite() && m > 0.0 && q.is_finite() && q > m) {
+                            return Err(format!(
+                                "median ({m}) must be > 0 and below the percentile ({q})"
+                            ));
+                        }
+                        // median = e^mu, q = e^(mu + z s).
+                        let s = (q / m).ln() / z;
+                        DurationDist::Lognormal {
+                            mean: m * (s * s / 2.0).exp(),
+                            p95: m * (Z95 * s).exp(),
+                        }
+                    }
+                    _ => return Err("a lognormal takes one of mean or median".into()),
+                }
+            }
+        })
+    }
+}
+
 /// A ready-to-sample form of a [`DurationDist`].
 #[derive(Clone, Debug)]
 pub enum Sampler {
@@ -47,9 +142,6 @@ pub enum Sampler {
     Uniform(f64, f64),
     Empirical(Vec<f64>),
 }
-
-/// z such that P(Z <= z) = 0.95 for a standard normal.
-const Z95: f64 = 1.644_853_626_951_472_2;
 
 impl DurationDist {
     /// The mean, in seconds.
@@ -329,6 +421,51 @@ impl CountSampler {
 mod tests {
     use super::*;
     use crate::engine::rng::Stream;
+
+    #[test]
+    fn a_lognormal_is_given_by_its_mean_or_median_and_its_p95_or_p99() {
+        let read = |y: &str| serde_saphyr::from_str::<DurationDist>(y).map_err(|e| e.to_string());
+        // The (mu, s) the engine samples from must have the median and percentile given.
+        let median_and = |d: &DurationDist, z: f64| {
+            let DurationDist::Lognormal { mean, p95 } = d else {
+                panic!("{d:?}")
+            };
+            let (mu, s) = DurationDist::lognormal_params(*mean, *p95).unwrap();
+            (mu.exp(), (mu + z * s).exp())
+        };
+        let d = read("{dist: lognormal, median: 0.2, p95: 0.45}").unwrap();
+        let (m, q) = median_and(&d, Z95);
+        assert!((m - 0.2).abs() < 1e-9 && (q - 0.45).abs() < 1e-9, "{m} {q}");
+        let d = read("{dist: lognormal, median: 0.2, p99: 0.9}").unwrap();
+        let (m, q) = median_and(&d, Z99);
+        assert!((m - 0.2).abs() < 1e-9 && (q - 0.9).abs() < 1e-9, "{m} {q}");
+        assert_eq!(
+            read("{dist: lognormal, mean: 0.25, p95: 0.6}").unwrap(),
+            DurationDist::Lognormal {
+                mean: 0.25,
+                p95: 0.6
+            }
+        );
+        for (bad, says) in [
+            (
+                "{dist: lognormal, mean: 1, median: 1, p95: 2}",
+                "one of mean or median",
+            ),
+            (
+                "{dist: lognormal, median: 1, p95: 2, p99: 3}",
+                "one of p95 or p99",
+            ),
+            ("{dist: lognormal, median: 1}", "one of p95 or p99"),
+            (
+                "{dist: lognormal, median: 2, p95: 1}",
+                "below the percentile",
+            ),
+            ("{dist: lognormal, mean: 1, p99: 3}", "takes p95"),
+        ] {
+            let e = read(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
 
     fn stats(d: &DurationDist) -> (f64, f64) {
         let s = d.sampler().unwrap();

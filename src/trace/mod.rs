@@ -113,6 +113,10 @@ pub struct TraceInfo {
     /// Start (s from trace start) and count of the busiest hour.
     pub busiest_hour_start_s: f64,
     pub busiest_hour_requests: f64,
+    /// Start (s from trace start) and count of the busiest day (the first 24 h from the
+    /// trace's start, then each next 24 h).
+    pub busiest_day_start_s: f64,
+    pub busiest_day_requests: f64,
     pub missing_bins: u64,
     pub bad_lines: u64,
     pub sparkline: String,
@@ -272,19 +276,27 @@ impl Trace {
                 (mm, var)
             }
         };
-        let hours: Vec<(usize, f64)> = self.request_bins(3600.0).unwrap_or_else(|| {
-            self.rebin(3600.0)
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| c.map(|c| (i, c)))
-                .collect()
-        });
-        let (bh, bc) = hours.iter().fold(
-            (0usize, 0.0f64),
-            |acc, &(i, c)| {
-                if c > acc.1 { (i, c) } else { acc }
-            },
-        );
+        // Counts per window of `w` seconds that hold data, and the busiest of them.
+        let windows = |w: f64| -> Vec<(usize, f64)> {
+            self.request_bins(w).unwrap_or_else(|| {
+                self.rebin(w)
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| c.map(|c| (i, c)))
+                    .collect()
+            })
+        };
+        let busiest = |v: &[(usize, f64)]| {
+            v.iter().fold(
+                (0usize, 0.0f64),
+                |acc, &(i, c)| {
+                    if c > acc.1 { (i, c) } else { acc }
+                },
+            )
+        };
+        let hours = windows(3600.0);
+        let (bh, bc) = busiest(&hours);
+        let (bd, bdc) = busiest(&windows(86_400.0));
         let peak_1s = peak(1.0);
         let peak_1m = peak(60.0);
         let best_peak = peak_1s
@@ -306,6 +318,8 @@ impl Trace {
             dispersion_1min: if mm > 0.0 { var / mm } else { 0.0 },
             busiest_hour_start_s: bh as f64 * 3600.0,
             busiest_hour_requests: bc,
+            busiest_day_start_s: bd as f64 * 86_400.0,
+            busiest_day_requests: bdc,
             missing_bins: self.report.missing_bins,
             bad_lines: self.report.bad_lines,
             sparkline: sparkline(&self.rebin((span / 60.0).max(fine_bin)), 60),
@@ -547,6 +561,11 @@ impl std::fmt::Display for TraceInfo {
             f,
             "  busiest hour   from +{:.0} s: {:.0} requests",
             self.busiest_hour_start_s, self.busiest_hour_requests
+        )?;
+        writeln!(
+            f,
+            "  busiest day    from +{:.0} s: {:.0} requests",
+            self.busiest_day_start_s, self.busiest_day_requests
         )?;
         writeln!(
             f,

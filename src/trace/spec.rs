@@ -33,12 +33,12 @@ pub struct TraceSpec {
     /// Another trace appended after this one.
     #[serde(default)]
     pub splice: Option<PathBuf>,
-    /// Keep from this many seconds after the start.
+    /// Keep from this point: seconds after the start, or a datetime (`2023-11-16 18:30:00`).
     #[serde(default)]
-    pub from_s: Option<f64>,
-    /// Keep until this many seconds after the start.
+    pub from_s: Option<TracePoint>,
+    /// Keep until this point: seconds after the start, or a datetime.
     #[serde(default)]
-    pub to_s: Option<f64>,
+    pub to_s: Option<TracePoint>,
     /// Play this many times faster.
     #[serde(default)]
     pub compress: Option<f64>,
@@ -125,10 +125,19 @@ impl TraceSpec {
             trace.splice(&o);
         }
         if self.from_s.is_some() || self.to_s.is_some() {
-            let from = self.from_s.unwrap_or(0.0);
-            let to = self.to_s.unwrap_or(f64::INFINITY);
+            let at = |p: &Option<TracePoint>, name: &str, default: f64| match p {
+                None => Ok(default),
+                Some(p) => p
+                    .offset(trace.start_unix_s, opts.tz_offset_s)
+                    .map_err(|e| format!("{name} {e}")),
+            };
+            let from = at(&self.from_s, "from_s", 0.0)?;
+            let to = at(&self.to_s, "to_s", f64::INFINITY)?;
             if !(from >= 0.0 && to > from) {
-                return Err(format!("from_s {from}, to_s {to}: need 0 <= from < to"));
+                return Err(format!(
+                    "from_s {from}, to_s {to} (seconds after the trace's start, unix {}): need 0 <= from < to",
+                    trace.start_unix_s
+                ));
             }
             trace.window(from, to);
         }
@@ -161,5 +170,33 @@ impl TraceSpec {
             trace.shift(s);
         }
         Ok((trace, interp))
+    }
+}
+
+/// A point in a trace: seconds after its start, or a datetime (read in the trace's zone
+/// unless it carries its own).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TracePoint {
+    Offset(f64),
+    At(String),
+}
+
+impl TracePoint {
+    /// A number is an offset; anything else a datetime.
+    pub fn parse(s: &str) -> TracePoint {
+        match s.trim().parse::<f64>() {
+            Ok(v) => TracePoint::Offset(v),
+            Err(_) => TracePoint::At(s.trim().to_string()),
+        }
+    }
+
+    /// Seconds after a trace that starts at `start_unix_s`.
+    pub fn offset(&self, start_unix_s: f64, tz_offset_s: i64) -> Result<f64, String> {
+        match self {
+            TracePoint::Offset(v) if v.is_finite() => Ok(*v),
+            TracePoint::Offset(v) => Err(format!("{v}: not a number of seconds")),
+            TracePoint::At(s) => Ok(super::time::parse_datetime(s, tz_offset_s)? - start_unix_s),
+        }
     }
 }

@@ -238,7 +238,8 @@ pub struct Experiment {
     /// Simulated seconds per evaluation (default: the model's scenario).
     #[serde(default)]
     pub duration_s: Option<f64>,
-    #[serde(default = "one_seed")]
+    /// The seeds: a list, or a count N meaning seeds 1 to N.
+    #[serde(default = "one_seed", deserialize_with = "seeds_or_count")]
     pub seeds: Vec<u64>,
     /// Workloads (default: the model's scenario).
     #[serde(default)]
@@ -272,6 +273,27 @@ const MAX_GRID: u128 = 1 << 40;
 
 fn one_seed() -> Vec<u64> {
     vec![1]
+}
+
+/// `seeds: [3, 7]` as written, `seeds: 5` as 1 to 5 (refused above `max_evaluations` later,
+/// never allocated beyond what a sweep can run).
+fn seeds_or_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Seeds {
+        Count(u64),
+        List(Vec<u64>),
+    }
+    match Seeds::deserialize(d)? {
+        Seeds::List(v) => Ok(v),
+        Seeds::Count(0) => Err(serde::de::Error::custom(
+            "seeds: 0 runs nothing; give a count of 1 or more, or a list",
+        )),
+        Seeds::Count(n) if n > 1_000_000 => Err(serde::de::Error::custom(format!(
+            "seeds: {n} is more seeds than any sweep can run (at most 1000000)"
+        ))),
+        Seeds::Count(n) => Ok((1..=n).collect()),
+    }
 }
 fn default_cap() -> usize {
     10_000
@@ -703,9 +725,27 @@ mod tests {
                 "format_version: 1\nname: t\naxes:\n  - path: a\n    valuez: ['1']\n",
                 "unknown field",
             ),
+            (
+                "format_version: 1\nname: t\nseeds: 0\naxes:\n  - path: a\n    values: ['1']\n",
+                "seeds: 0 runs nothing",
+            ),
         ] {
             let e = Experiment::parse("e.yaml", text).unwrap_err().to_string();
             assert!(e.starts_with("e.yaml: ") && e.contains(want), "{want}: {e}");
         }
+    }
+
+    #[test]
+    fn a_count_of_seeds_means_seeds_1_to_n() {
+        let x = |seeds: &str| {
+            Experiment::parse(
+                "e.yaml",
+                &format!("format_version: 1\nname: t\nseeds: {seeds}\naxes:\n  - path: a\n    values: ['1']\n"),
+            )
+            .unwrap()
+            .seeds
+        };
+        assert_eq!(x("3"), vec![1, 2, 3]);
+        assert_eq!(x("[7, 2]"), vec![7, 2]);
     }
 }

@@ -701,3 +701,52 @@ fn a_setting_on_a_name_two_objects_share_reaches_the_one_it_names_or_is_refused(
         "unknown kind `pod`",
     );
 }
+
+#[test]
+fn trace_windows_take_datetimes_and_info_names_the_busiest_day() {
+    // Three days of hourly counts from 2023-03-01 00:00 UTC, the second day the busiest.
+    let dir = out_dir("days");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("unix_s,requests\n");
+    for h in 0..72u64 {
+        let n = if (24..48).contains(&h) { 20 } else { 10 };
+        csv.push_str(&format!("{},{n}\n", 1_677_628_800 + h * 3600));
+    }
+    let f = dir.join("days.csv");
+    std::fs::write(&f, csv).unwrap();
+    let f = f.to_str().unwrap();
+    let (code, j, t) = trace_info(&[f]);
+    assert_eq!(code, Some(0), "{t}");
+    assert_eq!(
+        (
+            j["busiest_day_start_s"].clone(),
+            j["busiest_day_requests"].clone()
+        ),
+        (86_400.0.into(), 480.0.into())
+    );
+    let shown = text(&scaletwin(&["trace", "info", f]));
+    assert!(
+        shown.contains("busiest day    from +86400 s: 480 requests"),
+        "{shown}"
+    );
+    // The same window by datetime (UTC, or with its own zone) and by offset.
+    for (from, to) in [
+        ("2023-03-02 00:00:00", "2023-03-03 00:00:00"),
+        ("2023-03-01T19:00:00-05:00", "172800"),
+        ("86400", "172800"),
+    ] {
+        let (code, j, t) = trace_info(&[f, "--trace-from", from, "--trace-to", to]);
+        assert_eq!(code, Some(0), "{from}: {t}");
+        assert_eq!(
+            (j["requests"].clone(), j["start_unix_s"].clone()),
+            (480.0.into(), 1_677_715_200.0.into()),
+            "{from}"
+        );
+    }
+    let (code, _, t) = trace_info(&[f, "--trace-from", "2023-02-30 00:00:00"]);
+    assert_eq!(code, Some(2), "{t}");
+    assert!(
+        t.contains("--trace-from 2023-02 has 28 days, not 30"),
+        "{t}"
+    );
+}
