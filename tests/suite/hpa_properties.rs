@@ -210,3 +210,46 @@ proptest! {
         prop_assert_eq!(run(), run());
     }
 }
+
+/// A Pods metric whose usage ratio is exactly 1 with a pod missing: upstream fills missing
+/// pods only strictly below or above 1, so the missing pod is left out and the ratio, inside
+/// the tolerance, keeps the current count (filling it with 0 scaled down to 2).
+#[test]
+fn a_ratio_of_exactly_one_leaves_missing_pods_out() {
+    use scaletwin::policy::hpa::*;
+    use scaletwin::time::{SimDuration, SimTime};
+    let now = SimTime::from_secs(600);
+    let pod = |name: &str| PodInfo {
+        name: name.into(),
+        phase: PodPhase::Running,
+        ready: Some(ReadyCondition {
+            status: ConditionStatus::True,
+            last_transition: SimTime::from_secs(0),
+        }),
+        deleting: false,
+        start_time: Some(SimTime::from_secs(0)),
+        containers: std::sync::Arc::from(vec![]),
+        pod_requests: vec![],
+    };
+    let pods = [pod("a"), pod("b"), pod("c")];
+    let samples: Vec<PodMetricSample> = ["a", "b"]
+        .iter()
+        .map(|p| PodMetricSample {
+            pod: (*p).into(),
+            value_milli: 10_000,
+            timestamp: now,
+            window: SimDuration::from_secs(60),
+        })
+        .collect();
+    let p = calc::pods_average_value(
+        3,
+        10_000,
+        &pods,
+        &samples,
+        Tolerances::symmetric(0.1),
+        &ControllerConfig::default(),
+        now,
+    )
+    .unwrap();
+    assert_eq!((p.replicas, p.ratio), (3, 1.0), "{p:?}");
+}

@@ -396,7 +396,17 @@ pub fn plain_average_replicas(
     };
     let (replicas, path) = rc.decide(
         ratio,
-        |_, r| Some(if r < 1.0 { target_milli } else { 0 }),
+        // Missing pods count at the target on a scale-down and as 0 on a scale-up; at a
+        // ratio of exactly 1 they are left out (upstream's `else if usageRatio > 1.0`).
+        |_, r| {
+            if r < 1.0 {
+                Some(target_milli)
+            } else if r > 1.0 {
+                Some(0)
+            } else {
+                None
+            }
+        },
         |vals| Ok(plain_average(vals, target_milli).0),
     )?;
     Ok(Proposal {
