@@ -246,18 +246,16 @@ impl Trace {
                 } else {
                     bins.iter().map(|(_, c)| c).sum::<f64>() / n as f64
                 };
-                let mut next = bins.iter().peekable();
-                let mut sq = 0.0;
-                for j in 0..n {
-                    let c = match next.peek() {
-                        Some((k, c)) if *k == j => {
-                            next.next();
-                            *c
-                        }
-                        _ => 0.0,
-                    };
-                    sq += (c - mm).powi(2);
-                }
+                // The minutes with requests, then every empty one at once: time in proportion
+                // to the requests, not to the span (a stray timestamp years away spans
+                // billions of minutes).
+                let with: Vec<f64> = bins
+                    .iter()
+                    .filter(|(k, _)| *k < n)
+                    .map(|(_, c)| *c)
+                    .collect();
+                let empty = n.saturating_sub(with.len()) as f64;
+                let sq = with.iter().map(|c| (c - mm).powi(2)).sum::<f64>() + empty * mm * mm;
                 (mm, if n > 1 { sq / (n - 1) as f64 } else { 0.0 })
             }
             None => {
@@ -276,21 +274,36 @@ impl Trace {
                 (mm, var)
             }
         };
-        // Counts per window of `w` seconds that hold data, and the busiest of them.
-        let windows = |w: f64| -> Vec<(usize, f64)> {
-            self.request_bins(w).unwrap_or_else(|| {
-                self.rebin(w)
+        // (start s, count) of each window of `w` seconds that holds data; a binned trace
+        // coarser than `w` gives its own bins (re-binning finer than the data would cost
+        // memory by the span, not by the data).
+        let windows = |w: f64| -> Vec<(f64, f64)> {
+            if let TraceData::Binned { bin_s, counts } = &self.data
+                && *bin_s >= w
+            {
+                return counts
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, c)| c.map(|c| (i, c)))
-                    .collect()
-            })
+                    .filter_map(|(i, c)| c.map(|c| (i as f64 * bin_s, c)))
+                    .collect();
+            }
+            self.request_bins(w)
+                .unwrap_or_else(|| {
+                    self.rebin(w)
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, c)| c.map(|c| (i, c)))
+                        .collect()
+                })
+                .into_iter()
+                .map(|(i, c)| (i as f64 * w, c))
+                .collect()
         };
-        let busiest = |v: &[(usize, f64)]| {
+        let busiest = |v: &[(f64, f64)]| {
             v.iter().fold(
-                (0usize, 0.0f64),
-                |acc, &(i, c)| {
-                    if c > acc.1 { (i, c) } else { acc }
+                (0.0f64, 0.0f64),
+                |acc, &(t, c)| {
+                    if c > acc.1 { (t, c) } else { acc }
                 },
             )
         };
@@ -302,7 +315,9 @@ impl Trace {
         let best_peak = peak_1s
             .or(peak_1m)
             .or_else(|| {
-                (span >= 3600.0).then(|| hours.iter().fold(0.0f64, |a, (_, c)| a.max(*c)) / 3600.0)
+                (span >= 3600.0).then(|| {
+                    hours.iter().fold(0.0f64, |a, (_, c)| a.max(*c)) / fine_bin.max(3600.0)
+                })
             })
             .or_else(|| peak(fine_bin))
             .unwrap_or(mean);
@@ -316,9 +331,9 @@ impl Trace {
             peak_rps_1min: peak_1m,
             peak_to_mean: if mean > 0.0 { best_peak / mean } else { 0.0 },
             dispersion_1min: if mm > 0.0 { var / mm } else { 0.0 },
-            busiest_hour_start_s: bh as f64 * 3600.0,
+            busiest_hour_start_s: bh,
             busiest_hour_requests: bc,
-            busiest_day_start_s: bd as f64 * 86_400.0,
+            busiest_day_start_s: bd,
             busiest_day_requests: bdc,
             missing_bins: self.report.missing_bins,
             bad_lines: self.report.bad_lines,

@@ -7,6 +7,7 @@
 mod common;
 
 mod cli;
+mod fuzz;
 mod hpa_conformance;
 mod hpa_properties;
 mod layout;

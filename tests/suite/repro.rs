@@ -750,3 +750,24 @@ fn trace_windows_take_datetimes_and_info_names_the_busiest_day() {
         "{t}"
     );
 }
+
+#[test]
+fn a_corrupt_parquet_trace_is_an_error_not_a_panic() {
+    // Found by the mutation harness: the parquet crate panics on this file.
+    let t = assert_refused(
+        &["trace", "info", "trace_parquet_corrupt_dict.parquet"],
+        "trace_parquet_corrupt_dict.parquet: the Parquet file is corrupt",
+    );
+    assert!(!t.contains("panicked"), "{t}");
+}
+
+#[test]
+fn two_requests_a_billion_years_apart_are_summarised_at_once() {
+    // Found by the mutation harness: the per-minute dispersion walked every empty minute
+    // (1.7e13 of them) and never ended.
+    let started = std::time::Instant::now();
+    let (code, j, t) = trace_info(&["trace_req_span_1e15.csv"]);
+    assert_eq!(code, Some(0), "{t}");
+    assert_eq!(j["requests"], 2.0);
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}

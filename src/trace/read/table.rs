@@ -7,6 +7,17 @@ use crate::trace::time::parse_datetime;
 use crate::trace::{Trace, TraceData, TraceError};
 use std::path::Path;
 
+/// Run `f`, turning a panic into `Err` without printing it (the caller reports the input
+/// as corrupt). The panic hook is swapped for the call: a dependency's panic on bad bytes is
+/// an error message, not a backtrace.
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r.map_err(|_| ())
+}
+
 /// A time cell: a number (epoch in the chosen unit, or an offset) or a datetime string.
 fn time_value(s: &str, ctx: &Ctx) -> Result<f64, String> {
     let s = s.trim();
@@ -104,7 +115,12 @@ fn open_table(path: &Path, format: Format, ctx: &Ctx) -> Result<Table, TraceErro
         use parquet::file::reader::{FileReader, SerializedFileReader};
         let f =
             std::fs::File::open(path).map_err(|e| ctx.err(None, format!("cannot read: {e}")))?;
-        let reader = SerializedFileReader::new(f)
+        // The parquet crate can panic on a corrupt file (found by the mutation harness: "Decoder
+        // for dict should have been set"); a corrupt file is bad input, not a crash.
+        let corrupt =
+            || "the Parquet file is corrupt (its reader failed); export it again".to_string();
+        let reader = quietly(|| SerializedFileReader::new(f))
+            .map_err(|_| ctx.err(None, corrupt()))?
             .map_err(|e| ctx.err(None, format!("cannot read the table: {e}")))?;
         let names = reader
             .metadata()
@@ -114,14 +130,26 @@ fn open_table(path: &Path, format: Format, ctx: &Ctx) -> Result<Table, TraceErro
             .iter()
             .map(|f| f.name().to_string())
             .collect();
-        let rows = reader.into_iter().enumerate().map(|(i, row)| match row {
-            Ok(row) => Ok((
-                i + 2,
-                row.get_column_iter()
-                    .map(|(_, f)| Cell::from_parquet(f))
-                    .collect(),
-            )),
-            Err(e) => Err(RowError::Fatal(format!("cannot read the table: {e}"))),
+        let mut it = reader.into_iter().enumerate();
+        let mut failed = false;
+        let rows = std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            let next = quietly(|| it.next());
+            let Ok(next) = next else {
+                failed = true;
+                return Some(Err(RowError::Fatal(corrupt())));
+            };
+            next.map(|(i, row)| match row {
+                Ok(row) => Ok((
+                    i + 2,
+                    row.get_column_iter()
+                        .map(|(_, f)| Cell::from_parquet(f))
+                        .collect(),
+                )),
+                Err(e) => Err(RowError::Fatal(format!("cannot read the table: {e}"))),
+            })
         });
         return Ok(Table {
             names,
