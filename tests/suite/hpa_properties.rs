@@ -216,28 +216,12 @@ proptest! {
 /// the tolerance, keeps the current count (filling it with 0 scaled down to 2).
 #[test]
 fn a_ratio_of_exactly_one_leaves_missing_pods_out() {
-    use scaletwin::policy::hpa::*;
-    use scaletwin::time::{SimDuration, SimTime};
-    let now = SimTime::from_secs(600);
-    let pod = |name: &str| PodInfo {
-        name: name.into(),
-        phase: PodPhase::Running,
-        ready: Some(ReadyCondition {
-            status: ConditionStatus::True,
-            last_transition: SimTime::from_secs(0),
-        }),
-        deleting: false,
-        start_time: Some(SimTime::from_secs(0)),
-        containers: std::sync::Arc::from(vec![]),
-        pod_requests: vec![],
-    };
-    let pods = [pod("a"), pod("b"), pod("c")];
-    let samples: Vec<PodMetricSample> = ["a", "b"]
-        .iter()
-        .map(|p| PodMetricSample {
-            pod: (*p).into(),
+    let pods = [ready_pod(0, 100), ready_pod(1, 100), ready_pod(2, 100)];
+    let samples: Vec<PodMetricSample> = (0..2)
+        .map(|i| PodMetricSample {
+            pod: format!("p{i}").into(),
             value_milli: 10_000,
-            timestamp: now,
+            timestamp: NOW,
             window: SimDuration::from_secs(60),
         })
         .collect();
@@ -248,7 +232,7 @@ fn a_ratio_of_exactly_one_leaves_missing_pods_out() {
         &samples,
         Tolerances::symmetric(0.1),
         &ControllerConfig::default(),
-        now,
+        NOW,
     )
     .unwrap();
     assert_eq!((p.replicas, p.ratio), (3, 1.0), "{p:?}");
