@@ -142,12 +142,25 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
         settle_s,
         progress: !a.quiet,
     };
+    // What the run will take on the wall clock, said before it starts: a model's day at
+    // time scale 10 is hours of load.
+    let wall = compressed.duration_s + settle_s;
+    let planned = if wall >= 3600.0 {
+        format!(
+            "{:.0} h {:.0} min",
+            (wall / 3600.0).floor(),
+            (wall % 3600.0) / 60.0
+        )
+    } else {
+        format!("{:.0} min {:.0} s", (wall / 60.0).floor(), wall % 60.0)
+    };
     eprintln!(
-        "validate: {} ({}) for {:.0} s of model time ({:.0} s on the wall clock) -> {}{}",
+        "validate: {} ({}) for {:.0} s of model time; planned wall-clock time {planned} ({:.0} s of load + {:.0} s to settle) -> {}{}",
         s.name,
         scaletwin::loadtest::run::describe(&s.workload().map_err(|e| anyhow::anyhow!("{e}"))?),
         s.duration_s,
         compressed.duration_s,
+        settle_s,
         compressed
             .target
             .as_deref()

@@ -106,6 +106,12 @@ fn validate_agrees_with_a_live_testbed_observed_through_prometheus() {
         String::from_utf8_lossy(&r.stderr)
     );
     assert!(stdout.contains("VALIDATED"), "{stdout}");
+    // Ten model minutes at time scale 10, said before the load starts.
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        stderr.contains("planned wall-clock time 1 min ") && stderr.contains("(60 s of load + "),
+        "{stderr}"
+    );
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("validation.json")).unwrap())
             .unwrap();
