@@ -418,13 +418,12 @@ pub(super) fn build(
             ("maxReplicaCount", so.spec.max_replica_count),
             "KEDA refuses such a ScaledObject",
         )?;
-        let d = &mut deployments[dep];
-        if f.deployments[&names[dep]].replicas.is_none() {
-            d.initial_replicas = d.initial_replicas.clamp(
-                so.spec.min_replica_count.max(0) as u32,
-                so.spec.max_replica_count.max(1) as u32,
-            );
-        }
+        start_within(
+            &mut deployments[dep],
+            f.deployments[&names[dep]].replicas.is_some(),
+            so.spec.min_replica_count,
+            so.spec.max_replica_count,
+        );
     }
     for h in &set.hpas {
         let Some(dep) = names.iter().position(|n| *n == h.target_name) else {
@@ -467,13 +466,12 @@ pub(super) fn build(
             ("maxReplicas", h.spec.max_replicas),
             "the API server refuses such an HPA",
         )?;
-        let d = &mut deployments[dep];
-        if f.deployments[&names[dep]].replicas.is_none() {
-            d.initial_replicas = d.initial_replicas.clamp(
-                h.spec.min_replicas.max(0) as u32,
-                h.spec.max_replicas.max(1) as u32,
-            );
-        }
+        start_within(
+            &mut deployments[dep],
+            f.deployments[&names[dep]].replicas.is_some(),
+            h.spec.min_replicas,
+            h.spec.max_replicas,
+        );
     }
     for k in f.bindings.keys() {
         if !bound_names.contains(k) {
@@ -623,6 +621,15 @@ pub(super) fn resolve(
 
 /// An autoscaler's replica range must not be empty: a minimum above the maximum is refused
 /// where the cluster would refuse it, naming the manifest, the line and both values.
+/// A deployment starts within its autoscaler's range, unless service.yaml set its replicas.
+fn start_within(d: &mut DeploymentModel, explicit: bool, min: i32, max: i32) {
+    if !explicit {
+        d.initial_replicas = d
+            .initial_replicas
+            .clamp(min.max(0) as u32, max.max(1) as u32);
+    }
+}
+
 fn replica_range(
     file: &Path,
     lines: &manifest::FieldLines,
