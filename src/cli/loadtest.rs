@@ -54,6 +54,14 @@ pub fn run(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(e) => return usage(e),
     };
+    // Drawn on the model clock, sent K times faster.
+    let s = match a.sc.time_scale {
+        Some(k) if a.grafana_dashboard.is_none() => match loadtest::run::compressed(&s, k) {
+            Ok(c) => c,
+            Err(e) => return usage(e.to_string()),
+        },
+        _ => s,
+    };
     if let Some(p) = &a.grafana_dashboard {
         let ns =
             a.sc.namespace
@@ -71,6 +79,14 @@ pub fn run(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
     }
     let baseline = match &a.baseline {
         Some(p) => match report::LoadReport::read(p) {
+            Ok(r) if (r.time_scale - a.sc.time_scale.unwrap_or(1.0)).abs() > 1e-12 => {
+                return usage(format!(
+                    "--baseline {}: its latencies are at time scale {}, this run's at {}; compare runs of the same --time-scale",
+                    p.display(),
+                    r.time_scale,
+                    a.sc.time_scale.unwrap_or(1.0)
+                ));
+            }
             Ok(r) => Some(r),
             Err(e) => return usage(format!("--baseline: {e}")),
         },
@@ -99,6 +115,7 @@ pub fn run(a: LoadtestArgs) -> anyhow::Result<ExitCode> {
         on_metrics: Some(|addr| eprintln!("metrics: http://{addr}/metrics")),
         record_samples: false,
         stop_on_ctrl_c: true,
+        time_scale: a.sc.time_scale,
     };
     eprintln!(
         "loadtest {}: {} for {:.0} s -> {}{}",

@@ -9,8 +9,9 @@ pub struct TestbedArgs {
     /// Model folder (service.yaml + manifests). Default: the embedded AMAS model.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Run these manifests instead of the model's own (e.g. a recommendation's
-    /// `output/amas/manifests`).
+    /// Lay these manifests over the model's (e.g. a recommendation's `output/amas/manifests`,
+    /// which holds only the files it changed): a file named like one of the model's replaces
+    /// it, any other is added.
     #[arg(long)]
     pub manifests: Option<PathBuf>,
     /// Serve only these deployments (the entry among them); default: all.

@@ -14,8 +14,9 @@ pub struct ValidateArgs {
     /// Model folder (service.yaml + manifests). Default: the embedded AMAS model.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// The manifests to validate (e.g. a recommendation's `output/amas/manifests`); default:
-    /// the model's own.
+    /// The manifests to validate, laid over the model's (e.g. a recommendation's
+    /// `output/amas/manifests`, which holds only the files it changed): a file named like one
+    /// of the model's replaces it, any other is added. Default: the model's own.
     #[arg(long)]
     pub manifests: Option<PathBuf>,
     /// Override any model or manifest field (`model.<path>`, `manifest.<object>.<path>`).
@@ -24,10 +25,6 @@ pub struct ValidateArgs {
     /// The deployment whose replicas and latency are compared (default: the model's entry).
     #[arg(long)]
     pub deployment: Option<String>,
-    /// Model seconds per wall-clock second of the target (a testbed's --time-scale; 1 for a
-    /// real service). The load is given in model time and sent this much faster.
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
     /// Observe through this Prometheus server (e.g. http://127.0.0.1:9090).
     #[arg(long, conflicts_with = "kubeconfig")]
     pub prometheus: Option<String>,
@@ -103,7 +100,8 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = s.validate() {
         return usage(e.to_string());
     }
-    let compressed = match validate::compress(&s, a.time_scale) {
+    let time_scale = sc.time_scale.unwrap_or(1.0);
+    let compressed = match scaletwin::loadtest::run::compressed(&s, time_scale) {
         Ok(c) => c,
         Err(e) => return usage(e.to_string()),
     };
@@ -130,7 +128,7 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return usage(format!("--settle: {e}")),
     };
     let opts = validate::Options {
-        time_scale: a.time_scale,
+        time_scale,
         deployment: a.deployment.clone(),
         thresholds: Thresholds {
             ticks_within_one: a.min_tick_agreement,

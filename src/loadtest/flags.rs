@@ -57,9 +57,19 @@ pub struct ScenarioFlags {
     /// Per-request timeout in seconds.
     #[arg(long)]
     pub timeout: Option<f64>,
-    /// Open loop: connections (requests in flight at most).
+    /// Open loop: connections opened at the start (default 64); the pool grows by one
+    /// whenever an arrival comes due with every connection busy.
     #[arg(long)]
     pub connections: Option<u32>,
+    /// Open loop: the most connections the pool grows to (default 1024); beyond it arrivals
+    /// wait, are reported late, and those still waiting at the end are dropped.
+    #[arg(long)]
+    pub max_connections: Option<u32>,
+    /// Model seconds per wall-clock second of the target (a testbed's --time-scale): the
+    /// load is drawn on the model clock and sent K times faster, and latencies are reported
+    /// in model time (x K).
+    #[arg(long, value_name = "K")]
+    pub time_scale: Option<f64>,
     /// SLO: minimum success rate (0..1).
     #[arg(long)]
     pub slo_success: Option<f64>,
@@ -168,6 +178,9 @@ impl ScenarioFlags {
         }
         if let Some(v) = a.connections {
             l.connections = v;
+        }
+        if let Some(v) = a.max_connections {
+            l.max_connections = v;
         }
         if a.slo_success.is_some() {
             s.slo.success_rate = a.slo_success;

@@ -72,9 +72,14 @@ pub struct Limits {
     /// A request not answered within this many seconds is a timeout.
     #[serde(default = "default_timeout")]
     pub timeout_s: f64,
-    /// Open loop: connections (requests in flight at most).
+    /// Open loop: connections opened at the start. When an arrival comes due while every
+    /// connection is busy, the pool opens one more, up to `max_connections`.
     #[serde(default = "default_connections")]
     pub connections: u32,
+    /// Open loop: the most connections (requests in flight) the pool grows to; beyond it,
+    /// arrivals wait for a free connection and are counted late (or dropped at the end).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
 }
 
 fn default_max_requests() -> u64 {
@@ -86,6 +91,13 @@ fn default_timeout() -> f64 {
 fn default_connections() -> u32 {
     64
 }
+/// The open loop's default connection limit (shown in `--help`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+fn default_max_connections() -> u32 {
+    DEFAULT_MAX_CONNECTIONS
+}
+/// The largest connection limit accepted.
+pub const MAX_CONNECTIONS_LIMIT: u32 = 100_000;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -95,6 +107,7 @@ impl Default for Limits {
             abort_on_error_rate: None,
             timeout_s: default_timeout(),
             connections: default_connections(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -340,6 +353,24 @@ impl Scenario {
         }
         if l.connections == 0 {
             return Err(self.err("limits.connections", "must be at least 1"));
+        }
+        if l.max_connections > MAX_CONNECTIONS_LIMIT {
+            return Err(self.err(
+                "limits.max_connections",
+                format!(
+                    "{} is above the largest accepted, {MAX_CONNECTIONS_LIMIT}",
+                    l.max_connections
+                ),
+            ));
+        }
+        if l.max_connections < l.connections {
+            return Err(self.err(
+                "limits.max_connections",
+                format!(
+                    "{} is below limits.connections ({}), the connections opened at the start; raise it or lower connections",
+                    l.max_connections, l.connections
+                ),
+            ));
         }
         if self.namespace.is_empty()
             || !self

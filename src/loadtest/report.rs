@@ -111,6 +111,23 @@ pub struct LoadReport {
     /// was busy (counted up to `max_requests`).
     #[serde(default)]
     pub dropped: u64,
+    /// Open-loop requests sent more than 10 ms after their intended time because every
+    /// connection was busy when they came due, and the largest such delay (ms).
+    #[serde(default)]
+    pub late: u64,
+    #[serde(default)]
+    pub max_lag_ms: f64,
+    /// Open loop: connections at the start, the most the pool held, and its limit.
+    #[serde(default)]
+    pub connections_start: u64,
+    #[serde(default)]
+    pub connections_peak: u64,
+    #[serde(default)]
+    pub connections_limit: u64,
+    /// Model seconds per wall-clock second the load was sent at: latencies are in model
+    /// time (x this); durations, throughput and the series' seconds on the wall clock.
+    #[serde(default = "one")]
+    pub time_scale: f64,
     pub throughput_rps: f64,
     /// Bytes of response bodies received (counted, not kept).
     #[serde(default)]
@@ -132,13 +149,22 @@ pub struct LoadReport {
     pub samples: Vec<Sample>,
 }
 
-/// One request as sent and answered.
+fn one() -> f64 {
+    1.0
+}
+
+/// One request as sent and answered, on the wall clock.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sample {
     /// Intended send time, seconds from the start of the run.
-    pub sent_s: f64,
+    pub intended_s: f64,
+    /// Actual send time (when the request was delivered to a connection), seconds from the
+    /// start of the run.
+    pub delivered_s: f64,
     /// Latency from the intended send time (coordinated-omission corrected), ms.
     pub latency_ms: f64,
+    /// Latency from the actual send, ms.
+    pub raw_ms: f64,
     /// Answered with an accepted status (and body).
     pub ok: bool,
 }
@@ -177,9 +203,33 @@ impl LoadReport {
             self.errors.body,
             self.errors.protocol
         ));
+        if (self.time_scale - 1.0).abs() > 1e-12 {
+            s.push_str(&format!(
+                "time scale {}: latencies in model time (x {}); duration, throughput and the series' seconds on the wall clock\n",
+                self.time_scale, self.time_scale
+            ));
+        }
+        if self.connections_peak > 0 {
+            s.push_str(&format!(
+                "connections: {} at the start, {} at most (limit {})\n",
+                self.connections_start, self.connections_peak, self.connections_limit
+            ));
+        }
+        if self.late > 0 {
+            s.push_str(&format!(
+                "late {}: sent more than 10 ms after their intended time, every connection busy (at most {:.0} ms late){}\n",
+                self.late,
+                self.max_lag_ms,
+                if self.connections_peak >= self.connections_limit {
+                    "; the pool reached its limit: raise limits.max_connections (--max-connections) or lower the rate"
+                } else {
+                    ""
+                }
+            ));
+        }
         if self.dropped > 0 {
             s.push_str(&format!(
-                "dropped {}: due before the end but never sent, every connection busy (raise limits.connections, or lower the rate)\n",
+                "dropped {}: due before the end but never sent, every connection busy (raise limits.max_connections, or lower the rate)\n",
                 self.dropped
             ));
         }

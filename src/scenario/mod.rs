@@ -341,8 +341,10 @@ impl ModelSources {
         })
     }
 
-    /// Replace the manifests with the `.yaml`/`.yml` files of `dir` (e.g. a recommendation's
-    /// `manifests/` folder), keeping the service model.
+    /// Lay the `.yaml`/`.yml` files of `dir` over the model's manifests (e.g. a
+    /// recommendation's `manifests/` folder, which holds only the files it changed): a file
+    /// named like one of the model's replaces it, any other is added; the service model and
+    /// the model's other files are kept.
     pub fn with_manifests(mut self, dir: &Path) -> Result<Self, ModelError> {
         let entries = manifest_files(dir)?;
         if entries.is_empty() {
@@ -352,11 +354,18 @@ impl ModelSources {
                 "holds no .yaml manifests; pass the folder with the ScaledObjects/HPAs to validate (e.g. output/amas/manifests)",
             ));
         }
-        self.manifests.clear();
         for p in entries {
             let t = std::fs::read_to_string(&p)
                 .map_err(|e| merr(&p, "(file)", format!("cannot read: {e}")))?;
-            self.manifests.push((p, t));
+            // A file of the same name replaces the model's; any other is added to them.
+            match self
+                .manifests
+                .iter_mut()
+                .find(|(q, _)| q.file_name() == p.file_name())
+            {
+                Some(slot) => *slot = (p, t),
+                None => self.manifests.push((p, t)),
+            }
         }
         Ok(self)
     }

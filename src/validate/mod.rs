@@ -1,6 +1,12 @@
 //! `scaletwin validate`: load-test the live service running some settings, watch what its
 //! autoscaler really does, simulate the same settings on exactly the arrival times that were
-//! sent, and say how far prediction and reality are apart.
+//! delivered, and say how far prediction and reality are apart.
+//!
+//! The comparison is with what the load generator actually delivered: the simulator
+//! replays the times requests went out on a connection, and observed latencies are taken
+//! from those times. An open loop that falls behind (its connection pool at the limit)
+//! thus cannot make the service look slower or faster than it was; the requests it sent late
+//! or dropped are reported.
 //!
 //! Agreement is judged on the model's clock. With a time scale `k` (a testbed running `k`
 //! times faster than life) every observed time and latency is multiplied by `k`.
@@ -8,7 +14,7 @@
 //! - Replicas: at every HPA sync tick of the run, the replica count the simulator holds and
 //!   the one observed, both read half a sync period after the tick (when the tick's write
 //!   has been applied and scraped); a tick agrees when they differ by at most one pod.
-//! - Latency: the p95 of each SLO window, observed (client side, from the intended send,
+//! - Latency: the p95 of each SLO window, observed (client side, from the actual send,
 //!   grouped by completion time) and simulated; and the run's p95 against the simulated one.
 //! - SLO verdicts: availability and p95 of the run, observed and simulated.
 
@@ -179,6 +185,14 @@ pub struct Validation {
     pub time_scale: f64,
     pub duration_s: f64,
     pub requests: u64,
+    /// Requests the load generator sent late (every connection busy), the largest delay
+    /// (model ms), and arrivals it never sent: the simulation replays what was delivered.
+    #[serde(default)]
+    pub late: u64,
+    #[serde(default)]
+    pub max_lag_ms: f64,
+    #[serde(default)]
+    pub dropped: u64,
     pub sync_period_s: f64,
     pub window_s: f64,
     pub thresholds: Thresholds,
@@ -289,9 +303,9 @@ pub fn compare(
     let nwin = (duration / window).round().max(1.0) as usize;
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); nwin];
     for s in &load.samples {
-        let done = (s.sent_s + s.latency_ms / 1000.0) * k;
+        let done = (s.delivered_s + s.raw_ms / 1000.0) * k;
         let i = ((done / window) as usize).min(nwin - 1);
-        per[i].push(s.latency_ms * k);
+        per[i].push(s.raw_ms * k);
     }
     let sim_rows: Vec<&SeriesRow> = outcome
         .series
@@ -330,7 +344,7 @@ pub fn compare(
             / judged.len() as f64
     });
     // The run.
-    let observed_p95 = load.latency_ms.corrected.p95 * k;
+    let observed_p95 = load.latency_ms.raw.p95 * k;
     let d_out = outcome.deployment(&dname);
     let simulated_p95 = d_out.map(|d| d.latency_ms.p95).unwrap_or(0.0);
     let p95_error = if observed_p95 > 0.0 {
@@ -406,6 +420,9 @@ pub fn compare(
         time_scale: k,
         duration_s: duration,
         requests: load.sent,
+        late: load.late,
+        max_lag_ms: load.max_lag_ms * k,
+        dropped: load.dropped,
         sync_period_s: sync,
         window_s: window,
         thresholds: th,
@@ -433,7 +450,7 @@ pub fn simulate_sent(
     opts: &Options,
 ) -> Result<Outcome, ValidateError> {
     let k = opts.time_scale;
-    let mut times: Vec<f64> = load.samples.iter().map(|s| s.sent_s * k).collect();
+    let mut times: Vec<f64> = load.samples.iter().map(|s| s.delivered_s * k).collect();
     times.sort_by(f64::total_cmp);
     let duration = (load.duration_s * k).max(1.0);
     let wl = Workload::Replay {
@@ -473,41 +490,6 @@ pub fn deployment_index(loaded: &LoadedModel, name: Option<&str>) -> Result<usiz
     }
 }
 
-/// The scenario sent `k` times faster: open-loop arrivals drawn on the model clock and sent
-/// at `t / k`, closed-loop think and ramp-up times divided by `k`, the duration likewise.
-pub fn compress(s: &Scenario, k: f64) -> Result<Scenario, ValidateError> {
-    if !(k.is_finite() && k > 0.0) {
-        return Err(ValidateError::Input(format!(
-            "--time-scale {k}: must be > 0 (model seconds per wall-clock second of the target)"
-        )));
-    }
-    if (k - 1.0).abs() < 1e-12 {
-        return Ok(s.clone());
-    }
-    let mut out = s.clone();
-    let w = s
-        .workload()
-        .map_err(|e| ValidateError::Input(e.to_string()))?;
-    match w {
-        Workload::Closed { mut users } => {
-            users.think_s /= k;
-            users.ramp_up_s /= k;
-            out.load = Some(Workload::Closed { users });
-        }
-        _ => {
-            let times = crate::loadtest::run::arrival_times(s)?.unwrap_or_default();
-            out.load = Some(Workload::Replay {
-                times_s: Arc::new(times.into_iter().map(|t| t / k).collect()),
-                attrs: None,
-                labels: None,
-            });
-        }
-    }
-    out.trace = None;
-    out.duration_s = s.duration_s / k;
-    Ok(out)
-}
-
 /// Run the whole validation: observer check, load test, observation, simulation, comparison.
 pub fn run(
     loaded: &LoadedModel,
@@ -534,6 +516,7 @@ pub fn run(
             on_metrics: None,
             record_samples: true,
             stop_on_ctrl_c: true,
+            time_scale: None,
         },
     )?;
     std::thread::sleep(std::time::Duration::from_secs_f64(opts.settle_s.max(0.0)));
@@ -567,6 +550,12 @@ impl Validation {
                 ""
             }
         );
+        if self.late + self.dropped > 0 {
+            s += &format!(
+                "load generator: {} requests sent late (at most {:.0} ms of model time) and {} never sent, every connection busy; simulated and observed both use the times requests were delivered\n",
+                self.late, self.max_lag_ms, self.dropped
+            );
+        }
         s += &format!(
             "replicas: within ±1 pod at {}/{} HPA sync ticks ({:.1} %; needs {:.1} %); max observed {:.0}, simulated {}\n",
             self.ticks.iter().filter(|t| t.within_one).count(),

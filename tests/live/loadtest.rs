@@ -187,7 +187,7 @@ fn coordinated_omission_is_corrected_when_the_server_stalls() {
     srv.b.stall_to_ms.store(now + 3000, Ordering::Relaxed);
     let s = scenario(
         &srv.url(),
-        "duration_s: 5\narrivals: uniform\nload: {loop: open, pattern: constant, rate: 100}\nlimits: {connections: 2}\n",
+        "duration_s: 5\narrivals: uniform\nload: {loop: open, pattern: constant, rate: 100}\nlimits: {connections: 2, max_connections: 2}\n",
     );
     let r = run(&s, &quiet()).unwrap();
     assert_eq!(r.completed, 500);
@@ -721,7 +721,7 @@ fn an_open_loop_ends_on_time_whatever_the_rate_and_counts_what_it_could_not_send
     let srv = server();
     let s = scenario(
         &srv.url(),
-        "duration_s: 1\nload: {loop: open, pattern: constant, rate: 1e9}\nlimits: {connections: 4, max_requests: 200000}\n",
+        "duration_s: 1\nload: {loop: open, pattern: constant, rate: 1e9}\nlimits: {connections: 4, max_connections: 4, max_requests: 200000}\n",
     );
     let started = Instant::now();
     let r = run(&s, &quiet()).unwrap();
@@ -736,4 +736,121 @@ fn an_open_loop_ends_on_time_whatever_the_rate_and_counts_what_it_could_not_send
         r.summary()
     );
     assert!(r.summary().contains("never sent"));
+}
+
+#[test]
+fn an_open_loop_grows_its_connections_to_keep_the_rate_up_to_its_limit() {
+    // 100 requests/s against answers that take 200 ms: about 20 in flight. Starting from 2
+    // connections the pool grows and the service sees the rate asked for; held at 2, the
+    // same load reaches it at 10/s and the rest is reported late or dropped.
+    let srv = server();
+    srv.b.delay_ms.store(200, Ordering::Relaxed);
+    let load =
+        "duration_s: 3\narrivals: uniform\nload: {loop: open, pattern: constant, rate: 100}\n";
+    let grown = run(
+        &scenario(&srv.url(), &format!("{load}limits: {{connections: 2}}\n")),
+        &quiet(),
+    )
+    .unwrap();
+    assert_eq!(grown.sent, 300, "{}", grown.summary());
+    assert_eq!(grown.dropped, 0, "{}", grown.summary());
+    assert_eq!(grown.connections_start, 2);
+    assert!(
+        (18..=80).contains(&grown.connections_peak),
+        "{}",
+        grown.summary()
+    );
+    assert_eq!(grown.connections_limit, 1024);
+    assert!(
+        grown.latency_ms.corrected.p95 < 600.0,
+        "kept up: p95 {:.0} ms\n{}",
+        grown.latency_ms.corrected.p95,
+        grown.summary()
+    );
+    assert!(grown.summary().contains("at most"), "{}", grown.summary());
+
+    let held = run(
+        &scenario(
+            &srv.url(),
+            &format!("{load}limits: {{connections: 2, max_connections: 2}}\n"),
+        ),
+        &quiet(),
+    )
+    .unwrap();
+    assert_eq!(held.connections_peak, 2);
+    assert!(held.sent <= 40, "{}", held.summary());
+    assert!(held.late >= 20 && held.dropped >= 200, "{}", held.summary());
+    let text = held.summary();
+    assert!(
+        text.contains("late")
+            && text.contains("reached its limit")
+            && text.contains("max_connections"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_pool_limit_below_its_start_is_refused_naming_both() {
+    let err = Scenario::parse(
+        Path::new("t.yaml"),
+        "format_version: 1\nname: t\ntarget: http://127.0.0.1:1\nduration_s: 5\nload: {loop: open, pattern: constant, rate: 1}\nlimits: {connections: 8, max_connections: 4}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("t.yaml")
+            && err.contains("limits.max_connections")
+            && err.contains("4")
+            && err.contains("8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn loadtest_with_a_time_scale_sends_faster_and_reports_model_time() {
+    // The model asks for 20 requests/s for 20 s; at time scale 10 they go out at 200/s over
+    // 2 s, and a 30 ms answer is 300 ms of model time.
+    let srv = server();
+    srv.b.delay_ms.store(30, Ordering::Relaxed);
+    let dir = common::fresh_dir("lt", "timescale");
+    let out = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+        .args([
+            "loadtest",
+            "--target",
+            &srv.url(),
+            "--rate",
+            "20",
+            "--duration",
+            "20s",
+        ])
+        .args([
+            "--time-scale",
+            "10",
+            "--quiet",
+            "--metrics-listen",
+            "off",
+            "--slo-p95-ms",
+            "250",
+        ])
+        .arg("-o")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let r = scaletwin::loadtest::report::LoadReport::read(&dir.join("report.json")).unwrap();
+    assert_eq!(r.time_scale, 10.0);
+    assert!(
+        r.duration_s < 4.0,
+        "sent over ~2 s of wall time: {}",
+        r.duration_s
+    );
+    assert!((300..=500).contains(&r.sent), "{text}");
+    let p50 = r.latency_ms.corrected.p50;
+    assert!(
+        (290.0..450.0).contains(&p50),
+        "model-time p50 {p50}\n{text}"
+    );
+    // The SLO is judged in model time: 300 ms > 250 ms fails (exit 1).
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("time scale 10"), "{text}");
 }

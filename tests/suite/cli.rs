@@ -607,3 +607,22 @@ fn a_prometheus_that_does_not_answer_exits_3_and_a_bad_time_exits_2() {
     assert_eq!(o.status.code(), Some(2), "{stdout}{stderr}");
     assert!(stderr.contains("--start"), "{stderr}");
 }
+
+#[test]
+fn loadtest_help_shows_the_open_loops_connection_limit() {
+    for cmd in ["loadtest", "validate"] {
+        let out = scaletwin(&[cmd, "--help"]);
+        let (text, _) = text(&out);
+        let limit = scaletwin::loadtest::DEFAULT_MAX_CONNECTIONS.to_string();
+        let line = text
+            .split("--max-connections")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{cmd} --help has no --max-connections:\n{text}"));
+        assert!(
+            line[..line.find("\n      --").unwrap_or(line.len())]
+                .contains(&format!("default {limit}")),
+            "{cmd} --help must show the default limit {limit}:\n{text}"
+        );
+        assert!(text.contains("--time-scale"), "{text}");
+    }
+}

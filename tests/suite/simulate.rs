@@ -560,3 +560,85 @@ fn a_schedule_holds_each_value_until_the_next_point() {
         (5.0, 5.0, 5.0, 45.0, 45.0, 0.0)
     );
 }
+
+#[test]
+fn a_manifests_folder_is_laid_over_the_models_files() {
+    // A recommendation writes only the files it changed: laid over the model, the other
+    // deployments keep their autoscalers, and the changed file replaces the model's.
+    let worker = include_str!("../../models/amas/worker.yaml")
+        .replace("maxReplicaCount: 20", "maxReplicaCount: 33");
+    let dir = folder("overlay", &[("worker.yaml", &worker)]);
+    let base = embedded_amas().load().unwrap();
+    let over = embedded_amas()
+        .with_manifests(&dir)
+        .unwrap()
+        .load()
+        .unwrap();
+    let max = |l: &scaletwin::scenario::LoadedModel| -> Vec<(String, i32)> {
+        l.model
+            .autoscalers
+            .iter()
+            .map(|a| (a.name.clone(), a.runtime().0.max_replicas))
+            .collect()
+    };
+    let (b, o) = (max(&base), max(&over));
+    assert_eq!(b.len(), 3, "{b:?}");
+    assert_eq!(o.len(), 3, "every deployment keeps its autoscaler: {o:?}");
+    for ((bn, bm), (on, om)) in b.iter().zip(&o) {
+        assert_eq!(bn, on);
+        if bn.contains("worker") {
+            assert_eq!((*bm, *om), (20, 33), "{bn}");
+        } else {
+            assert_eq!(bm, om, "{bn} untouched");
+        }
+    }
+    // A file of a new name is added to the model's: here it defines the worker a second
+    // time, which is refused naming both places (it used to add a second autoscaler).
+    std::fs::write(dir.join("extra.yaml"), &worker).unwrap();
+    let err = embedded_amas()
+        .with_manifests(&dir)
+        .unwrap()
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("extra.yaml") && err.contains("defined twice") && err.contains("worker.yaml"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn validate_replays_the_times_requests_were_delivered_not_intended() {
+    // 200 requests meant for the first 10 s (20/s against 4 servers of 1 s) that a
+    // load generator at its connection limit delivered over 100 s (2/s): the service saw
+    // the delivered stream, and so must the simulation it is compared with.
+    use scaletwin::loadtest::report::{LoadReport, Sample};
+    let dir = crate::common::fresh_dir("sim", "delivered");
+    crate::common::write_mmc_model(&dir, 100);
+    let loaded = ModelSources::read_dir(&dir).unwrap().load().unwrap();
+    let report = |late: bool| LoadReport {
+        duration_s: 100.0,
+        samples: (0..200)
+            .map(|i| Sample {
+                intended_s: i as f64 * 0.05,
+                delivered_s: if late {
+                    i as f64 * 0.5
+                } else {
+                    i as f64 * 0.05
+                },
+                latency_ms: 1000.0,
+                raw_ms: 1000.0,
+                ok: true,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let p95 = |r: &LoadReport| {
+        let o = scaletwin::validate::simulate_sent(&loaded, r, &Default::default()).unwrap();
+        o.deployment("server").unwrap().latency_ms.p95
+    };
+    let (spread, burst) = (p95(&report(true)), p95(&report(false)));
+    assert!(spread < 6_000.0, "delivered over 100 s: p95 {spread:.0} ms");
+    assert!(burst > 20_000.0, "delivered in 10 s: p95 {burst:.0} ms");
+}

@@ -5,9 +5,12 @@
 //! independent of the request count), a per-second series, live Prometheus metrics, and the
 //! safety limits (duration, total requests, rate cap, error-rate abort, per-request timeout).
 
+mod arrivals;
 mod conn;
 mod recorder;
 
+use arrivals::*;
+pub use arrivals::{arrival_times, compressed};
 use conn::*;
 use recorder::*;
 
@@ -69,7 +72,14 @@ pub struct RunOptions {
     pub record_samples: bool,
     /// Stop cleanly on Ctrl-C (SIGINT) and report what was done, marked partial.
     pub stop_on_ctrl_c: bool,
+    /// The scenario was compressed by this time scale (model seconds per wall-clock second):
+    /// the report's latencies are given in model time, and the SLO judged on them. `None`: 1.
+    pub time_scale: Option<f64>,
 }
+
+/// An open-loop send later than this after its intended time is counted late: every
+/// connection was busy when it came due.
+const LATE_AFTER: Duration = Duration::from_millis(10);
 
 /// One finished request, as recorded.
 struct Answer {
@@ -86,127 +96,8 @@ struct Answer {
     active: u64,
     /// Intended send time, seconds from the start.
     intended_s: f64,
-}
-
-/// Open-loop arrival times, drawn lazily (seconds from the start).
-enum Source {
-    Poisson {
-        schedule: RateSchedule,
-        seed: u64,
-        segment: u64,
-        segment_s: f64,
-        buf: VecDeque<i64>,
-        scratch: Vec<i64>,
-    },
-    Uniform {
-        schedule: RateSchedule,
-        t: f64,
-    },
-    Replay {
-        times: Arc<Vec<f64>>,
-        i: usize,
-    },
-}
-
-impl Source {
-    /// The open-loop arrivals of a workload (`None` for a closed loop).
-    fn for_workload(w: &Workload, s: &Scenario) -> Option<Source> {
-        Some(match (w, s.arrivals) {
-            (Workload::Closed { .. }, _) => return None,
-            (Workload::Replay { times_s, .. }, _) => Source::Replay {
-                times: times_s.clone(),
-                i: 0,
-            },
-            (Workload::Open { schedule }, Arrivals::Poisson) => Source::Poisson {
-                segment_s: schedule.segment_s(),
-                schedule: schedule.clone(),
-                seed: s.seed,
-                segment: 0,
-                buf: VecDeque::new(),
-                scratch: Vec::new(),
-            },
-            (Workload::Open { schedule }, Arrivals::Uniform) => Source::Uniform {
-                schedule: schedule.clone(),
-                t: 0.0,
-            },
-        })
-    }
-
-    fn next(&mut self, end: f64) -> Option<f64> {
-        match self {
-            Source::Poisson {
-                schedule,
-                seed,
-                segment,
-                segment_s,
-                buf,
-                scratch,
-            } => loop {
-                if let Some(t) = buf.pop_front() {
-                    return Some(t as f64 / 1e6);
-                }
-                if *segment as f64 * *segment_s >= end {
-                    return None;
-                }
-                segment_arrivals(schedule, *seed, *segment, *segment_s, scratch);
-                buf.extend(scratch.iter().copied());
-                *segment += 1;
-            },
-            Source::Uniform { schedule, t } => {
-                // Step to where one more request is due at the current rate; zero-rate
-                // stretches are skipped a tenth of a second at a time. (Sums of 1/r drift
-                // by rounding: a send due a nanosecond before the end is not one.)
-                while *t < end - 1e-9 {
-                    let r = schedule.rate(*t);
-                    if r > 0.0 {
-                        *t += 1.0 / r;
-                        return Some(*t - 1.0 / r);
-                    }
-                    *t += 0.1;
-                }
-                None
-            }
-            Source::Replay { times, i } => {
-                let t = times.get(*i).copied();
-                *i += 1;
-                t
-            }
-        }
-    }
-}
-
-/// Hands out open-loop sends: sequence number and intended time.
-struct Cursor {
-    source: Source,
-    seq: u64,
-    last: f64,
-    min_gap: f64,
-    end: f64,
-    max_requests: u64,
-}
-
-impl Cursor {
-    fn next(&mut self) -> Option<(u64, f64)> {
-        if self.seq >= self.max_requests {
-            return None;
-        }
-        let t = self.source.next(self.end)?;
-        if t >= self.end {
-            return None;
-        }
-        // The rate cap delays arrivals, it never drops them.
-        let t = if self.seq == 0 {
-            t
-        } else {
-            t.max(self.last + self.min_gap)
-        };
-        if t >= self.end {
-            return None;
-        }
-        self.last = t;
-        self.seq += 1;
-        Some((self.seq - 1, t))
-    }
+    /// Actual send time, seconds from the start.
+    sent_s: f64,
 }
 
 /// The request every send is built from.
@@ -270,6 +161,13 @@ struct Shared {
     sent: AtomicU64,
     /// Open-loop arrivals due before the end that were never sent (every connection busy).
     dropped: AtomicU64,
+    /// Open-loop sends later than `LATE_AFTER` after their intended time, and the largest
+    /// delay (µs).
+    late: AtomicU64,
+    max_lag_us: AtomicU64,
+    /// Open-loop connections in the pool, and the most it held.
+    pool: AtomicU64,
+    pool_peak: AtomicU64,
     reason: Mutex<Option<String>>,
     spikes: Vec<(f64, f64)>,
     ramp_up_s: f64,
@@ -315,40 +213,58 @@ impl Shared {
                 phase: self.phase(intended),
                 active: self.active.load(Ordering::Relaxed),
                 intended_s: intended,
+                sent_s: self.since(sent_at),
             },
         );
     }
+}
+
+/// The open loop's connection limit on this machine: `max_connections`, kept 64 file
+/// descriptors below the process's open-file limit (where the system says it) so that a
+/// growing pool is not mistaken for a service refusing connections.
+fn connection_limit(max_connections: u32) -> u32 {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| open_files_limit(&t));
+    match soft {
+        Some(n) => max_connections.min(n.saturating_sub(64).max(1) as u32),
+        None => max_connections,
+    }
+}
+
+/// The soft "Max open files" figure of a `/proc/<pid>/limits` text (`None`: unlimited or
+/// absent).
+fn open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn id_of(seed: u64, seq: u64) -> u64 {
     KeyedRng::new(seed, Stream::Routing, seq).next_u64()
 }
 
-/// Every open-loop arrival time of a scenario (seconds from the start, before any rate cap),
-/// exactly as a run draws them; `None` for a closed loop.
-pub fn arrival_times(s: &Scenario) -> Result<Option<Vec<f64>>, LoadError> {
-    let w = s.workload().map_err(|e| LoadError::Input(e.to_string()))?;
-    let Some(mut source) = Source::for_workload(&w, s) else {
-        return Ok(None);
-    };
-    let mut out = Vec::new();
-    while let Some(t) = source.next(s.duration_s) {
-        if t >= s.duration_s || out.len() as u64 >= s.limits.max_requests {
-            break;
-        }
-        out.push(t);
-    }
-    Ok(Some(out))
+/// What every open-loop connection shares.
+#[derive(Clone)]
+struct Pool {
+    cursor: Arc<Mutex<Cursor>>,
+    dialer: Arc<Dialer>,
+    seed: u64,
+    /// Asks the run for one more connection (an arrival came due with every one busy).
+    grow: tokio::sync::mpsc::UnboundedSender<()>,
 }
 
 /// One open-loop connection: takes the next arrival, waits for its time, sends.
-async fn open_worker(
-    sh: Arc<Shared>,
-    cursor: Arc<Mutex<Cursor>>,
-    t: Arc<Template>,
-    dialer: Arc<Dialer>,
-    seed: u64,
-) {
+async fn open_worker(sh: Arc<Shared>, t: Arc<Template>, pool: Pool) {
+    let Pool {
+        cursor,
+        dialer,
+        seed,
+        grow,
+    } = pool;
     let mut conn = Conn::new(dialer);
     loop {
         if sh.stop.load(Ordering::Relaxed) {
@@ -364,8 +280,16 @@ async fn open_worker(
             return;
         }
         let due = sh.start + Duration::from_secs_f64(at);
-        if Instant::now() < due {
+        let now = Instant::now();
+        if now < due {
             tokio::time::sleep_until(due).await;
+        } else if now > due + LATE_AFTER {
+            // No connection was free when this arrival came due: count it, and ask for one
+            // more connection so that the rate is kept (up to the limit).
+            sh.late.fetch_add(1, Ordering::Relaxed);
+            sh.max_lag_us
+                .fetch_max((now - due).as_micros() as u64, Ordering::Relaxed);
+            let _ = grow.send(());
         }
         if sh.stop.load(Ordering::Relaxed) {
             return;
@@ -632,6 +556,10 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
         active: AtomicU64::new(0),
         sent: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
+        late: AtomicU64::new(0),
+        max_lag_us: AtomicU64::new(0),
+        pool: AtomicU64::new(0),
+        pool_peak: AtomicU64::new(0),
         reason: Mutex::new(None),
         spikes,
         ramp_up_s,
@@ -642,8 +570,12 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
         }
         tokio::spawn(serve_metrics(l, sh.clone()));
     }
-    let mut tasks = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
     let mut open_cursor: Option<Arc<Mutex<Cursor>>> = None;
+    let open_loop = !matches!(workload, Workload::Closed { .. });
+    let (grow_tx, mut grow_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut pool: Option<Pool> = None;
+    let connections_limit = connection_limit(s.limits.max_connections);
     match &workload {
         Workload::Closed { users } => {
             let n = users.users as u64;
@@ -655,37 +587,33 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
             };
             for u in 0..n {
                 let start_s = users.ramp_up_s * u as f64 / n as f64;
-                tasks.push(tokio::spawn(user(
-                    sh.clone(),
-                    tpl.clone(),
-                    shared.clone(),
-                    u,
-                    start_s,
-                )));
+                tasks.spawn(user(sh.clone(), tpl.clone(), shared.clone(), u, start_s));
             }
         }
         open => {
             let Some(source) = Source::for_workload(open, s) else {
                 unreachable!("closed loops are handled above")
             };
-            let cursor = Arc::new(Mutex::new(Cursor {
+            let cursor = Arc::new(Mutex::new(Cursor::new(
                 source,
-                seq: 0,
-                last: 0.0,
-                min_gap: s.limits.max_rps.map(|r| 1.0 / r).unwrap_or(0.0),
-                end: s.duration_s,
-                max_requests: s.limits.max_requests,
-            }));
+                s.limits.max_rps.map(|r| 1.0 / r).unwrap_or(0.0),
+                s.duration_s,
+                s.limits.max_requests,
+            )));
             open_cursor = Some(cursor.clone());
-            for _ in 0..s.limits.connections {
-                tasks.push(tokio::spawn(open_worker(
-                    sh.clone(),
-                    cursor.clone(),
-                    tpl.clone(),
-                    dialer.clone(),
-                    s.seed,
-                )));
+            let p = Pool {
+                cursor,
+                dialer: dialer.clone(),
+                seed: s.seed,
+                grow: grow_tx.clone(),
+            };
+            let first = s.limits.connections.min(connections_limit);
+            for _ in 0..first {
+                tasks.spawn(open_worker(sh.clone(), tpl.clone(), p.clone()));
             }
+            sh.pool.store(first as u64, Ordering::Relaxed);
+            sh.pool_peak.store(first as u64, Ordering::Relaxed);
+            pool = Some(p);
         }
     }
     // Once a second: close the second, publish the rate, watch the error rate, report.
@@ -750,10 +678,25 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
         });
     }
     // Every task ends by itself: arrivals stop at the duration, users at the end, and each
-    // request within its timeout.
-    for t in tasks {
-        let _ = t.await;
+    // request within its timeout. Meanwhile the open loop's pool grows on demand.
+    drop(grow_tx);
+    loop {
+        tokio::select! {
+            Some(()) = grow_rx.recv() => {
+                let n = sh.pool.load(Ordering::Relaxed);
+                if let Some(p) = &pool
+                    && n < connections_limit as u64
+                    && Instant::now() < sh.end
+                {
+                    sh.pool.store(n + 1, Ordering::Relaxed);
+                    sh.pool_peak.fetch_max(n + 1, Ordering::Relaxed);
+                    tasks.spawn(open_worker(sh.clone(), tpl.clone(), p.clone()));
+                }
+            }
+            done = tasks.join_next() => if done.is_none() { break },
+        }
     }
+    drop(pool);
     let finished = Instant::now();
     // The arrivals left when the connections stopped were due and never sent (counted up to
     // max_requests, so a wild rate costs bounded time here).
@@ -772,18 +715,20 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
     let mut rec = sh.rec.lock().unwrap_or_else(|e| e.into_inner());
     let last = elapsed.ceil() as u64;
     rec.roll(last, 0);
+    // Latencies in model time when the load was compressed.
+    let k = opts.time_scale.unwrap_or(1.0);
     let pct = |h: &Histogram<u64>| {
         if h.is_empty() {
             return Percentiles::default();
         }
-        let q = |p: f64| ms_at(h, p);
+        let q = |p: f64| ms_at(h, p) * k;
         Percentiles {
-            mean: h.mean() / 1000.0,
+            mean: h.mean() / 1000.0 * k,
             p50: q(0.5),
             p90: q(0.9),
             p95: q(0.95),
             p99: q(0.99),
-            max: h.max() as f64 / 1000.0,
+            max: h.max() as f64 / 1000.0 * k,
         }
     };
     let completed = rec.completed;
@@ -816,6 +761,20 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
         errors: rec.errors,
         status_codes: rec.codes.clone(),
         dropped: sh.dropped.load(Ordering::Relaxed),
+        late: sh.late.load(Ordering::Relaxed),
+        max_lag_ms: sh.max_lag_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        connections_start: if open_loop {
+            s.limits.connections.min(connections_limit) as u64
+        } else {
+            0
+        },
+        connections_peak: sh.pool_peak.load(Ordering::Relaxed),
+        connections_limit: if open_loop {
+            connections_limit as u64
+        } else {
+            0
+        },
+        time_scale: k,
         throughput_rps: completed as f64 / elapsed,
         body_bytes: rec.body_bytes,
         throughput_bytes_per_s: rec.body_bytes as f64 / elapsed,
@@ -830,7 +789,14 @@ async fn run_async(s: &Scenario, opts: &RunOptions) -> Result<LoadReport, LoadEr
         series: std::mem::take(&mut rec.rows),
         samples: rec.samples.take().unwrap_or_default(),
     };
-    report.samples.sort_by(|a, b| a.sent_s.total_cmp(&b.sent_s));
+    report
+        .samples
+        .sort_by(|a, b| a.intended_s.total_cmp(&b.intended_s));
+    for r in &mut report.series {
+        r.p50_ms *= k;
+        r.p95_ms *= k;
+        r.p99_ms *= k;
+    }
     report
         .series
         .retain(|r| r.sent + r.completed > 0 || (r.t_s as f64) < s.duration_s);

@@ -182,12 +182,15 @@ impl Recorder {
             phase,
             active,
             intended_s,
+            sent_s,
         } = a;
         self.roll(done_sec, active);
         if let Some(v) = self.samples.as_mut() {
             v.push(crate::loadtest::report::Sample {
-                sent_s: intended_s,
+                intended_s,
+                delivered_s: sent_s,
                 latency_ms: corrected_us as f64 / 1000.0,
+                raw_ms: raw_us as f64 / 1000.0,
                 ok: matches!(ended, Ended::Ok(_)),
             });
         }

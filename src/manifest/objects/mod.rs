@@ -313,6 +313,19 @@ fn object(ctx: &mut Ctx, root: &Node, source: Source, set: &mut ManifestSet) -> 
                 return Err(api_error(ctx, root, &api, hint));
             }
             let so = scaled_object(ctx, root, name()?, source)?;
+            let first = set
+                .scaled_objects
+                .iter()
+                .find(|o| o.spec.namespace == so.spec.namespace && o.spec.name == so.spec.name)
+                .map(|o| &o.source);
+            once(
+                ctx,
+                root,
+                "ScaledObject",
+                &so.spec.namespace,
+                &so.spec.name,
+                first,
+            )?;
             set.scaled_objects.push(so);
         }
         "HorizontalPodAutoscaler" => {
@@ -323,6 +336,19 @@ fn object(ctx: &mut Ctx, root: &Node, source: Source, set: &mut ManifestSet) -> 
                 return Err(api_error(ctx, root, &api, "use apiVersion autoscaling/v2"));
             }
             let h = hpa(ctx, root, name()?, api, source)?;
+            let first = set
+                .hpas
+                .iter()
+                .find(|o| o.namespace == h.namespace && o.name == h.name)
+                .map(|o| &o.source);
+            once(
+                ctx,
+                root,
+                "HorizontalPodAutoscaler",
+                &h.namespace,
+                &h.name,
+                first,
+            )?;
             set.hpas.push(h);
         }
         "Deployment" => {
@@ -335,6 +361,12 @@ fn object(ctx: &mut Ctx, root: &Node, source: Source, set: &mut ManifestSet) -> 
                 ));
             }
             let d = deployment(ctx, root, name()?, source)?;
+            let first = set
+                .deployments
+                .iter()
+                .find(|o| o.namespace == d.namespace && o.name == d.name)
+                .map(|o| &o.source);
+            once(ctx, root, "Deployment", &d.namespace, &d.name, first)?;
             set.deployments.push(d);
         }
         _ => {
@@ -348,6 +380,38 @@ fn object(ctx: &mut Ctx, root: &Node, source: Source, set: &mut ManifestSet) -> 
         }
     }
     Ok(())
+}
+
+/// An object defined a second time (same kind, namespace and name) is an error naming both
+/// places: the cluster would hold one of them, and which one depends on the order applied.
+fn once(
+    ctx: &Ctx,
+    root: &Node,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    first: Option<&Source>,
+) -> R<()> {
+    let Some(first) = first else {
+        return Ok(());
+    };
+    let node = root
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .unwrap_or(root);
+    Err(ctx.error(
+        node,
+        "metadata.name",
+        format!(
+            "{kind} {namespace}/{name} is defined twice: first in {} line {}",
+            first.file.display(),
+            first.line
+        ),
+        Some(
+            "keep one definition per kind, namespace and name (the cluster holds only one; which depends on the order of applying)"
+                .into(),
+        ),
+    ))
 }
 
 fn api_error(ctx: &Ctx, root: &Node, api: &str, hint: &str) -> ManifestError {
