@@ -571,7 +571,10 @@ impl VectorApi<'_> {
 }
 
 fn target(t: &Value) -> MetricTarget {
-    match t["type"].as_str().unwrap() {
+    match t["type"].as_str().unwrap_or("") {
+        // A Utilization target without its figure, as upstream's tests build one.
+        "Utilization" if t["average_utilization"].is_null() => MetricTarget::Unset,
+        "" => MetricTarget::Unset,
         "Utilization" => MetricTarget::Utilization(i(&t["average_utilization"])),
         "AverageValue" => MetricTarget::AverageValue(t["average_value_milli"].as_i64().unwrap()),
         _ => MetricTarget::Value(t["value_milli"].as_i64().unwrap()),
@@ -809,4 +812,78 @@ fn hpa_conformance() {
         format!("hpa conformance: {passed} passed, {failed} failed, {uncertain} uncertain\n");
     let _ = std::io::Write::write_all(&mut std::io::stdout(), line.as_bytes());
     assert_eq!(failed, 0, "{} conformance case(s) failed", failed);
+}
+
+/// Upstream's TestScaleUpRCImmediately and its within-range companion: a Resource metric whose
+/// target carries no figure (the spec upstream's test builds when it sets no CPU target),
+/// expressed through the public API and run like a full_sync vector.
+fn empty_target_case(spec_replicas: i64) -> Value {
+    let pod = |k: usize| {
+        serde_json::json!({
+            "name": format!("test-pod-{k}"),
+            "phase": "Running",
+            "ready_condition": "True",
+            "deleting": false,
+            "start_age_s": null,
+            "ready_transition_age_s": null,
+            "containers": [{"name": "container1", "request_milli": 1000}],
+            "resource_metric": {
+                "timestamp_age_s": 0,
+                "window_s": 60,
+                "containers": [{"name": "container1", "usage_milli": 0}]
+            },
+            "custom_metric_milli": 0
+        })
+    };
+    serde_json::json!({
+        "controller": {
+            "tolerance": 0.1,
+            "downscale_stabilization_window_s": 300,
+            "cpu_initialization_period_s": 120,
+            "initial_readiness_delay_s": 10,
+            "scale_up_limit_factor": 2.0,
+            "scale_up_limit_minimum": 4.0,
+            "sync_period_s": 15
+        },
+        "hpa": {
+            "min_replicas": 2,
+            "max_replicas": 6,
+            "metrics": [{"type": "Resource", "name": "cpu", "target": {"type": "Utilization"}}],
+            "behavior": null
+        },
+        "scale": {"spec_replicas": spec_replicas, "status_replicas": spec_replicas},
+        "previous_status_desired_replicas": spec_replicas,
+        "recommendation_history": null,
+        "pods": (0..spec_replicas as usize).map(pod).collect::<Vec<_>>()
+    })
+}
+
+#[test]
+fn below_min_replicas_scales_to_min_before_reading_a_metric_without_a_target() {
+    // TestScaleUpRCImmediately: 1 replica, minReplicas 2 -> 2 at once, AbleToScale
+    // SucceededRescale, and the empty target is never looked at.
+    let expected = serde_json::json!({
+        "desired_replicas": 2,
+        "scale_updated": true,
+        "conditions": [{"type": "AbleToScale", "status": "True", "reason": "SucceededRescale"}]
+    });
+    let f = run_full_sync(&empty_target_case(1), &expected);
+    assert!(f.is_empty(), "{f:?}");
+}
+
+#[test]
+fn within_range_a_metric_without_a_target_is_reported_invalid_and_nothing_scales() {
+    // The same HPA inside its range reads the metric: upstream refuses the empty target
+    // ("neither an average utilization target nor an average value target was set"),
+    // ScalingActive turns False with FailedGetResourceMetric, and the scale is not written.
+    let expected = serde_json::json!({
+        "desired_replicas": 3,
+        "scale_updated": false,
+        "conditions": [
+            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale"},
+            {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric"}
+        ]
+    });
+    let f = run_full_sync(&empty_target_case(3), &expected);
+    assert!(f.is_empty(), "{f:?}");
 }

@@ -281,21 +281,36 @@ pub fn evaluate_metric(
                 MetricSpec::ContainerResource { container, .. } => Some(container.as_str()),
                 _ => None,
             };
-            let samples = api
-                .resource_metrics(resource)
-                .map_err(|e| fetch_err(&format!("metrics for resource {resource}"), e))?;
-            let r = match target {
-                MetricTarget::Utilization(pct) => calc::resource_utilization(
-                    current, *pct, resource, container, pods, &samples, tol, cfg, now,
-                ),
-                MetricTarget::AverageValue(v) => calc::resource_average_value(
-                    current, *v, resource, container, pods, &samples, tol, cfg, now,
-                ),
+            // Upstream checks the target before reading any sample.
+            enum Want {
+                Percent(i32),
+                Average(i64),
+            }
+            let want = match target {
+                MetricTarget::Utilization(pct) => Want::Percent(*pct),
+                MetricTarget::AverageValue(v) => Want::Average(*v),
                 MetricTarget::Value(_) => {
                     return Err(fail(format!(
                         "invalid target type Value for resource metric {resource}"
                     )));
                 }
+                MetricTarget::Unset => {
+                    return Err(fail(
+                        "invalid resource metric source: neither an average utilization target nor an average value target was set"
+                            .into(),
+                    ));
+                }
+            };
+            let samples = api
+                .resource_metrics(resource)
+                .map_err(|e| fetch_err(&format!("metrics for resource {resource}"), e))?;
+            let r = match want {
+                Want::Percent(pct) => calc::resource_utilization(
+                    current, pct, resource, container, pods, &samples, tol, cfg, now,
+                ),
+                Want::Average(v) => calc::resource_average_value(
+                    current, v, resource, container, pods, &samples, tol, cfg, now,
+                ),
             };
             r.map_err(|e| {
                 fail(format!(
@@ -333,6 +348,11 @@ pub fn evaluate_metric(
                         "invalid target type Utilization for an Object metric".into(),
                     ));
                 }
+                MetricTarget::Unset => {
+                    return Err(fail(
+                        "invalid object metric source: neither a value target nor an average value target was set".into(),
+                    ));
+                }
             }
             .map_err(|e| fail(format!("failed to get object metric value: {e}")))
         }
@@ -349,6 +369,11 @@ pub fn evaluate_metric(
                 MetricTarget::Utilization(_) => {
                     return Err(fail(
                         "invalid target type Utilization for an External metric".into(),
+                    ));
+                }
+                MetricTarget::Unset => {
+                    return Err(fail(
+                        "invalid external metric source: neither a value target nor an average value target was set".into(),
                     ));
                 }
             }

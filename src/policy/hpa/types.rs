@@ -201,6 +201,11 @@ pub enum MetricTarget {
     AverageValue(i64),
     /// `Value`, in milli-units.
     Value(i64),
+    /// No `averageUtilization`, `averageValue` or `value` at all. The API server refuses such
+    /// a spec (and manifests holding one are refused), but the controller can be handed one
+    /// (upstream's TestScaleUpRCImmediately builds a Resource metric with an empty target):
+    /// it reports the metric invalid without reading it.
+    Unset,
 }
 
 impl MetricTarget {
@@ -210,6 +215,7 @@ impl MetricTarget {
             MetricTarget::Utilization(_) => "Utilization",
             MetricTarget::AverageValue(_) => "AverageValue",
             MetricTarget::Value(_) => "Value",
+            MetricTarget::Unset => "",
         }
     }
 }
