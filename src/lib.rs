@@ -72,4 +72,5 @@ pub mod testbed;
 pub mod time;
 pub mod trace;
 pub mod tune;
+pub mod twin;
 pub mod validate;

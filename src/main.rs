@@ -14,7 +14,7 @@ mod cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
-use cli::{lint, loadtest, patch, simulate, testbed, trace, tune, validate};
+use cli::{lint, loadtest, patch, simulate, testbed, trace, tune, twin, validate};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,6 +70,15 @@ enum Command {
     Lint(lint::LintArgs),
     /// Set fields of a manifest, keeping everything else byte for byte, and show the diff.
     Patch(patch::PatchArgs),
+    /// Pull from Prometheus every series calibration and backtests need (request rates,
+    /// latency histograms, replicas, pod start-up, CPU, memory, KEDA) into a bundle folder.
+    Record(twin::RecordArgs),
+    /// Estimate a model's parameters (service time, CPU and memory per request, start-up)
+    /// from a recording bundle, each with its interval and fit, and write the model folder.
+    Calibrate(twin::CalibrateArgs),
+    /// Replay a recorded period's load through a model and compare its replicas and p95 with
+    /// what really happened (exit 1 when they disagree beyond the thresholds).
+    Backtest(twin::BacktestArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,5 +116,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trace { command } => trace::run(command),
         Command::Lint(a) => lint::run(a),
         Command::Patch(a) => patch::run(a),
+        Command::Record(a) => twin::record(a),
+        Command::Calibrate(a) => twin::calibrate(a),
+        Command::Backtest(a) => twin::backtest(a),
     }
 }

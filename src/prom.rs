@@ -63,6 +63,24 @@ impl Series {
     }
 }
 
+/// Why a query gave no data.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PromError {
+    /// The server answered and refused the query (bad PromQL, too many points, ...): the
+    /// query or its range must change.
+    #[error("{0}")]
+    Refused(String),
+    /// No usable answer: unreachable, timed out, not Prometheus.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl From<PromError> for String {
+    fn from(e: PromError) -> String {
+        e.to_string()
+    }
+}
+
 /// A Prometheus server.
 #[derive(Clone)]
 pub struct PromClient {
@@ -127,14 +145,17 @@ impl PromClient {
         })?
     }
 
-    async fn data(&self, path_and_query: &str, query: &str) -> Result<Vec<Series>, String> {
-        let v = self.get(path_and_query).await?;
+    async fn data(&self, path_and_query: &str, query: &str) -> Result<Vec<Series>, PromError> {
+        let v = self
+            .get(path_and_query)
+            .await
+            .map_err(PromError::Unreachable)?;
         if v["status"] != "success" {
-            return Err(format!(
+            return Err(PromError::Refused(format!(
                 "Prometheus refused `{query}`: {} {}",
                 v["errorType"].as_str().unwrap_or("error"),
                 v["error"].as_str().unwrap_or("(no message)")
-            ));
+            )));
         }
         let data = &v["data"];
         let result = match data["resultType"].as_str() {
@@ -152,9 +173,9 @@ impl PromClient {
                     .unwrap_or_default());
             }
             other => {
-                return Err(format!(
+                return Err(PromError::Refused(format!(
                     "`{query}` answered with result type {other:?}; expected a vector or a scalar"
-                ));
+                )));
             }
         };
         Ok(result
@@ -178,7 +199,7 @@ impl PromClient {
     }
 
     /// An instant query now (`time: None`) or at a unix time.
-    pub async fn instant(&self, query: &str, time: Option<f64>) -> Result<Vec<Series>, String> {
+    pub async fn instant(&self, query: &str, time: Option<f64>) -> Result<Vec<Series>, PromError> {
         let mut pq = format!("/api/v1/query?query={}", encode(query));
         if let Some(t) = time {
             pq.push_str(&format!("&time={t:.3}"));
@@ -193,7 +214,7 @@ impl PromClient {
         start: f64,
         end: f64,
         step: f64,
-    ) -> Result<Vec<Series>, String> {
+    ) -> Result<Vec<Series>, PromError> {
         let pq = format!(
             "/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}",
             encode(query)

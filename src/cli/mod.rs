@@ -8,10 +8,37 @@ pub mod simulate;
 pub mod testbed;
 pub mod trace;
 pub mod tune;
+pub mod twin;
 pub mod validate;
 
 use scaletwin::manifest::ManifestError;
 use std::process::ExitCode;
+
+/// When simulated and observed (or recorded) agree: `validate` and `backtest`.
+#[derive(clap::Args)]
+pub struct AgreementArgs {
+    /// Agreement needs at least this share of HPA sync ticks with simulated and reference
+    /// replicas within one pod.
+    #[arg(long, default_value_t = 0.9)]
+    pub min_tick_agreement: f64,
+    /// Allowed relative p95 error (0.25: ±25 %), per window (and for validate's whole run).
+    #[arg(long, default_value_t = 0.25)]
+    pub p95_tolerance: f64,
+    /// Share of SLO windows whose p95 must be within the tolerance.
+    #[arg(long, default_value_t = 0.75)]
+    pub min_window_agreement: f64,
+}
+
+impl AgreementArgs {
+    pub fn thresholds(&self) -> scaletwin::validate::Thresholds {
+        scaletwin::validate::Thresholds {
+            ticks_within_one: self.min_tick_agreement,
+            p95_tolerance: self.p95_tolerance,
+            windows_within: self.min_window_agreement,
+            ..Default::default()
+        }
+    }
+}
 
 pub fn usage(msg: String) -> anyhow::Result<ExitCode> {
     eprintln!("error: {msg}");

@@ -45,16 +45,8 @@ pub struct ValidateArgs {
     /// through the API).
     #[arg(long)]
     pub k8s_namespace: Option<String>,
-    /// Validated when at least this share of HPA sync ticks have simulated and observed
-    /// replicas within one pod.
-    #[arg(long, default_value_t = 0.9)]
-    pub min_tick_agreement: f64,
-    /// Allowed relative p95 error (0.25: ±25 %), for the run and per window.
-    #[arg(long, default_value_t = 0.25)]
-    pub p95_tolerance: f64,
-    /// Share of SLO windows whose p95 must be within the tolerance.
-    #[arg(long, default_value_t = 0.75)]
-    pub min_window_agreement: f64,
+    #[command(flatten)]
+    pub agreement: super::AgreementArgs,
     /// Seed of the simulation.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -70,7 +62,7 @@ pub struct ValidateArgs {
 }
 
 pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
-    use scaletwin::validate::{self, Observe, PromObserver, Thresholds, kube_observer};
+    use scaletwin::validate::{self, Observe, PromObserver, kube_observer};
     let loaded = match open_model(a.model.as_deref(), a.manifests.as_deref(), &a.sets) {
         Ok(l) => l,
         Err(e) => return usage(e),
@@ -130,12 +122,7 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     let opts = validate::Options {
         time_scale,
         deployment: a.deployment.clone(),
-        thresholds: Thresholds {
-            ticks_within_one: a.min_tick_agreement,
-            p95_tolerance: a.p95_tolerance,
-            windows_within: a.min_window_agreement,
-            ..Thresholds::default()
-        },
+        thresholds: a.agreement.thresholds(),
         seed: a.seed,
         settle_s,
         progress: !a.quiet,

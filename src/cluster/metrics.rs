@@ -58,6 +58,14 @@ pub(crate) fn scrape_quantile(
         .zip(&first.buckets)
         .map(|(a, b)| a - b)
         .collect();
+    bucket_quantile(&inc, bounds, q)
+}
+
+/// The `q` quantile of a histogram given as counts (or rates) per bucket, the last one above
+/// the highest bound (+Inf): Prometheus' `histogram_quantile`, with linear interpolation
+/// inside the bucket holding the rank (from 0 for the first), the highest bound when the
+/// rank falls in +Inf, and `None` for an empty histogram.
+pub fn bucket_quantile(inc: &[f64], bounds: &[f64], q: f64) -> Option<f64> {
     let total: f64 = inc.iter().sum();
     if total <= 0.0 {
         return None;

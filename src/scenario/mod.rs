@@ -35,7 +35,7 @@ pub struct ModelError {
 }
 
 /// The `.yaml`/`.yml` files of a folder other than `service.yaml`, sorted.
-fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
+pub fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| merr(dir, "(folder)", format!("cannot read: {e}")))?
         .filter_map(|e| e.ok().map(|e| e.path()))

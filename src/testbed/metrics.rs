@@ -13,8 +13,41 @@ use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DepCode {
+    namespace: String,
     deployment: String,
     code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PodLabel {
+    namespace: String,
+    pod: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PodContainer {
+    namespace: String,
+    pod: String,
+    container: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PodResource {
+    namespace: String,
+    pod: String,
+    container: String,
+    resource: String,
+    unit: String,
+}
+
+/// A testbed pod's name as a ReplicaSet would give it (`<deployment>-<hash>-<suffix>`), in
+/// the exported pod series.
+pub(super) fn cluster_pod_name(deployment: &str, serial: u64) -> String {
+    // FNV-1a of the deployment's name: a stable stand-in for the pod-template hash.
+    let h = deployment.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{deployment}-{:010x}-{serial:05}", h & 0xff_ffff_ffff)
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -56,7 +89,14 @@ pub(super) struct Exported {
     namespace: String,
     entry: String,
     requests: Family<DepCode, Counter>,
-    duration: Family<DepLabel, Histogram, Buckets>,
+    duration: Family<NsDep, Histogram, Buckets>,
+    pod_created: Family<PodLabel, FGauge>,
+    pod_ready: Family<PodLabel, FGauge>,
+    pod_requests: Family<PodResource, FGauge>,
+    pod_cpu: Family<PodContainer, Counter<f64, AtomicU64>>,
+    pod_memory: Family<PodContainer, FGauge>,
+    /// The pods exported at the last refresh and their CPU counter's value.
+    pods_seen: std::sync::Mutex<std::collections::HashMap<String, (String, f64)>>,
     spec: Family<NsDep, Gauge>,
     status: Family<NsDep, Gauge>,
     ready: Family<NsDep, Gauge>,
@@ -87,8 +127,7 @@ impl Exported {
             "HTTP requests answered, by deployment and status code",
             requests.clone(),
         );
-        let duration =
-            Family::<DepLabel, Histogram, Buckets>::new_with_constructor(Buckets(buckets));
+        let duration = Family::<NsDep, Histogram, Buckets>::new_with_constructor(Buckets(buckets));
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency (wall-clock seconds)",
@@ -136,6 +175,36 @@ impl Exported {
             "kube_horizontalpodautoscaler_spec_max_replicas",
             "The HPA's maxReplicas",
         );
+        let pod_created = Family::<PodLabel, FGauge>::default();
+        registry.register(
+            "kube_pod_created",
+            "Unix creation timestamp of the pod",
+            pod_created.clone(),
+        );
+        let pod_ready = Family::<PodLabel, FGauge>::default();
+        registry.register(
+            "kube_pod_status_ready_time",
+            "Unix time the pod became ready",
+            pod_ready.clone(),
+        );
+        let pod_requests = Family::<PodResource, FGauge>::default();
+        registry.register(
+            "kube_pod_container_resource_requests",
+            "Resources requested by a container (cpu in cores, memory in bytes)",
+            pod_requests.clone(),
+        );
+        let pod_cpu = Family::<PodContainer, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "container_cpu_usage_seconds",
+            "Cumulative CPU time consumed by the container (model seconds)",
+            pod_cpu.clone(),
+        );
+        let pod_memory = Family::<PodContainer, FGauge>::default();
+        registry.register(
+            "container_memory_working_set_bytes",
+            "Working-set memory of the container",
+            pod_memory.clone(),
+        );
         let in_flight = Family::<DepLabel, Gauge>::default();
         registry.register(
             "testbed_in_flight_requests",
@@ -166,6 +235,12 @@ impl Exported {
             entry: w.m.deployments[w.m.entry].name.clone(),
             requests,
             duration,
+            pod_created,
+            pod_ready,
+            pod_requests,
+            pod_cpu,
+            pod_memory,
+            pods_seen: Default::default(),
             spec,
             status,
             ready,
@@ -187,12 +262,14 @@ impl Exported {
     pub(super) fn request(&self, code: u16, secs: f64) {
         self.requests
             .get_or_create(&DepCode {
+                namespace: self.namespace.clone(),
                 deployment: self.entry.clone(),
                 code: code.to_string(),
             })
             .inc();
         self.duration
-            .get_or_create(&DepLabel {
+            .get_or_create(&NsDep {
+                namespace: self.namespace.clone(),
                 deployment: self.entry.clone(),
             })
             .observe(secs);
@@ -230,8 +307,80 @@ impl Exported {
                 .get_or_create(&QueueLabel { queue: q })
                 .set(n as i64);
         }
+        self.refresh_pods(w);
         self.model_time.set(w.model_seconds());
         self.scale.set(w.time_scale());
+    }
+
+    /// The pod series: one set per pod not gone; a gone pod's series disappear, as
+    /// kube-state-metrics and cAdvisor drop them.
+    fn refresh_pods(&self, w: &World) {
+        let mut seen = self.pods_seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = std::collections::HashMap::new();
+        for p in w.pod_rows() {
+            let pod = cluster_pod_name(&p.deployment, p.serial);
+            let l = PodLabel {
+                namespace: self.namespace.clone(),
+                pod: pod.clone(),
+            };
+            let c = PodContainer {
+                namespace: self.namespace.clone(),
+                pod: pod.clone(),
+                container: p.container.clone(),
+            };
+            self.pod_created.get_or_create(&l).set(p.created_unix);
+            if let Some(r) = p.ready_unix {
+                self.pod_ready.get_or_create(&l).set(r);
+            }
+            for (resource, unit, v) in [
+                ("cpu", "core", p.cpu_request_cores),
+                ("memory", "byte", p.memory_request_bytes),
+            ] {
+                self.pod_requests
+                    .get_or_create(&PodResource {
+                        namespace: self.namespace.clone(),
+                        pod: pod.clone(),
+                        container: p.container.clone(),
+                        resource: resource.into(),
+                        unit: unit.into(),
+                    })
+                    .set(v);
+            }
+            let last = seen.get(&pod).map(|s| s.1).unwrap_or(0.0);
+            if p.cpu_seconds > last {
+                self.pod_cpu.get_or_create(&c).inc_by(p.cpu_seconds - last);
+            }
+            self.pod_memory.get_or_create(&c).set(p.memory_bytes);
+            now.insert(pod, (p.container, p.cpu_seconds.max(last)));
+        }
+        for (pod, (container, _)) in seen.iter() {
+            if now.contains_key(pod) {
+                continue;
+            }
+            let l = PodLabel {
+                namespace: self.namespace.clone(),
+                pod: pod.clone(),
+            };
+            let c = PodContainer {
+                namespace: self.namespace.clone(),
+                pod: pod.clone(),
+                container: container.clone(),
+            };
+            self.pod_created.remove(&l);
+            self.pod_ready.remove(&l);
+            self.pod_cpu.remove(&c);
+            self.pod_memory.remove(&c);
+            for (resource, unit) in [("cpu", "core"), ("memory", "byte")] {
+                self.pod_requests.remove(&PodResource {
+                    namespace: self.namespace.clone(),
+                    pod: pod.clone(),
+                    container: container.clone(),
+                    resource: resource.into(),
+                    unit: unit.into(),
+                });
+            }
+        }
+        *seen = now;
     }
 
     pub(super) fn encode(&self) -> String {

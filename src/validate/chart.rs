@@ -1,26 +1,65 @@
 //! `validate`'s chart, drawn with the report's chart helpers and palette.
 
-use super::{Validation, WindowP95};
+use super::{Tick, Validation, WindowP95};
 use crate::report::charts::{
     BASELINE, ChartResult, FONT, RECOMMENDED, SLO, err, legend, legend_line, new_svg, num, panel,
     time_unit,
 };
 use plotters::prelude::*;
 
+/// Simulated against observed (or recorded) timelines, on the model clock: what `validate`
+/// and `backtest` draw.
+pub struct Overlay<'a> {
+    pub title: String,
+    /// What the reference is called in the legend (`observed`, `recorded`).
+    pub reference: &'a str,
+    pub duration_s: f64,
+    pub sync_period_s: f64,
+    pub tick_agreement: f64,
+    pub ticks: &'a [Tick],
+    /// The reference's replica series `(t, replicas)`.
+    pub replicas: &'a [(f64, f64)],
+    pub window_s: f64,
+    pub windows: &'a [WindowP95],
+    pub slo_p95_ms: f64,
+    pub run_reference_p95_ms: f64,
+    pub run_simulated_p95_ms: f64,
+}
+
 /// `validate`'s overlaid timelines: replicas the simulator held at each HPA sync tick
 /// against the observed replica series (with the ±1 pod band), and p95 per window simulated
 /// against observed, with the SLO bound. Model time.
 pub fn validation(v: &Validation, observed: &[(f64, f64)]) -> ChartResult {
+    overlay(&Overlay {
+        title: format!("Simulated vs observed: {} / {}", v.model, v.deployment),
+        reference: "observed",
+        duration_s: v.duration_s,
+        sync_period_s: v.sync_period_s,
+        tick_agreement: v.tick_agreement,
+        ticks: &v.ticks,
+        replicas: observed,
+        window_s: v.window_s,
+        windows: &v.windows,
+        slo_p95_ms: v
+            .verdicts
+            .iter()
+            .find(|x| x.name == "p95_ms")
+            .map(|x| x.bound)
+            .unwrap_or(0.0),
+        run_reference_p95_ms: v.observed_p95_ms,
+        run_simulated_p95_ms: v.simulated_p95_ms,
+    })
+}
+
+/// The two panels: replicas at each sync tick (simulated with its ±1 band, and the
+/// reference's series), and p95 per window both ways against the SLO.
+pub fn overlay(v: &Overlay) -> ChartResult {
+    let observed = v.replicas;
     let mut buf = String::new();
     {
         let root = new_svg(&mut buf, 640);
         root.fill(&WHITE).map_err(err)?;
-        let root = root
-            .titled(
-                &format!("Simulated vs observed: {} / {}", v.model, v.deployment),
-                (FONT, 22),
-            )
-            .map_err(err)?;
+        let root = root.titled(&v.title, (FONT, 22)).map_err(err)?;
         let end = v.duration_s.max(1.0);
         let (unit, uname) = time_unit(end);
         let x = 0.0..end / unit;
@@ -91,18 +130,13 @@ pub fn validation(v: &Validation, observed: &[(f64, f64)]) -> ChartResult {
                 BASELINE.stroke_width(2),
             ))
             .map_err(err)?
-            .label("observed")
+            .label(v.reference)
             .legend(legend_line(BASELINE));
             legend(&mut c, SeriesLabelPosition::UpperRight)?;
         }
         // p95 per window.
         {
-            let slo = v
-                .verdicts
-                .iter()
-                .find(|x| x.name == "p95_ms")
-                .map(|x| x.bound)
-                .unwrap_or(0.0);
+            let slo = v.slo_p95_ms;
             let vals: Vec<f64> = v
                 .windows
                 .iter()
@@ -115,8 +149,8 @@ pub fn validation(v: &Validation, observed: &[(f64, f64)]) -> ChartResult {
             let mut c = panel(
                 &panels[1],
                 &format!(
-                    "p95 latency per {:.0}-s window (run: observed {:.0} ms, simulated {:.0} ms)",
-                    v.window_s, v.observed_p95_ms, v.simulated_p95_ms
+                    "p95 latency per {:.0}-s window (run: {} {:.0} ms, simulated {:.0} ms)",
+                    v.window_s, v.reference, v.run_reference_p95_ms, v.run_simulated_p95_ms
                 ),
                 40,
             )
@@ -149,7 +183,7 @@ pub fn validation(v: &Validation, observed: &[(f64, f64)]) -> ChartResult {
                     RECOMMENDED,
                     (|w: &WindowP95| w.simulated_p95_ms) as fn(&WindowP95) -> Option<f64>,
                 ),
-                ("observed", BASELINE, |w| w.observed_p95_ms),
+                (v.reference, BASELINE, |w| w.observed_p95_ms),
             ] {
                 let pts: Vec<(f64, f64)> = v
                     .windows

@@ -18,13 +18,13 @@
 //!   grouped by completion time) and simulated; and the run's p95 against the simulated one.
 //! - SLO verdicts: availability and p95 of the run, observed and simulated.
 
-mod chart;
+pub mod chart;
 pub mod kube_observer;
 mod observe;
 
 pub use observe::{Observe, Observed, PromObserver, Watching};
 
-use crate::engine::{DecisionRecord, Outcome, RunConfig, SeriesRow, Workload};
+use crate::engine::{DecisionRecord, Outcome, RunConfig, Workload};
 use crate::loadtest::Scenario;
 use crate::loadtest::report::LoadReport;
 use crate::report::page::esc;
@@ -222,6 +222,108 @@ pub struct Run {
     pub observed: Observed,
 }
 
+/// At every HPA sync tick whose reading (half a period later) falls within `duration`, the
+/// simulated replicas and the reference's (observed or recorded), and the share of ticks
+/// within one pod.
+pub fn sync_ticks(
+    simulated: &[(f64, u32)],
+    reference: &[(f64, f64)],
+    sync: f64,
+    duration: f64,
+) -> (Vec<Tick>, f64) {
+    let mut ticks = Vec::new();
+    let mut t = sync;
+    while t + sync / 2.0 <= duration + 1e-9 {
+        let at = t + sync / 2.0;
+        let sim = step_at(simulated, at).unwrap_or(0);
+        let obs = step_at(reference, at);
+        ticks.push(Tick {
+            t_s: t,
+            simulated: sim,
+            observed: obs,
+            within_one: obs.is_some_and(|o| (o - sim as f64).abs() <= 1.0 + 1e-9),
+        });
+        t += sync;
+    }
+    let agreement = if ticks.is_empty() {
+        0.0
+    } else {
+        ticks.iter().filter(|t| t.within_one).count() as f64 / ticks.len() as f64
+    };
+    (ticks, agreement)
+}
+
+/// One SLO window ending at `end`: the reference's p95 (observed or recorded, from `n`
+/// requests) against the simulated window's, judged when both exist and `n` is enough.
+pub fn judge_window(
+    outcome: &Outcome,
+    deployment: &str,
+    end: f64,
+    window: f64,
+    n: u64,
+    reference_p95_ms: Option<f64>,
+    th: &Thresholds,
+) -> WindowP95 {
+    let sim = outcome
+        .series
+        .iter()
+        .filter(|r| r.deployment == deployment)
+        .find(|r| (r.t_s - end).abs() < window / 2.0)
+        .map(|r| r.p95_ms)
+        .filter(|v| *v > 0.0);
+    let error = match (reference_p95_ms, sim) {
+        (Some(o), Some(s)) if o > 0.0 => Some((s - o) / o),
+        _ => None,
+    };
+    WindowP95 {
+        t_s: end,
+        observed_requests: n,
+        observed_p95_ms: reference_p95_ms,
+        simulated_p95_ms: sim,
+        error,
+        judged: n >= th.min_window_requests && error.is_some(),
+    }
+}
+
+/// The share of judged windows whose p95 is within the tolerance (`None`: none judged).
+pub fn window_agreement(windows: &[WindowP95], th: &Thresholds) -> Option<f64> {
+    let judged: Vec<&WindowP95> = windows.iter().filter(|w| w.judged).collect();
+    (!judged.is_empty()).then(|| {
+        judged
+            .iter()
+            .filter(|w| w.error.is_some_and(|e| e.abs() <= th.p95_tolerance))
+            .count() as f64
+            / judged.len() as f64
+    })
+}
+
+/// Why replicas or windows disagree beyond the thresholds (empty: they agree).
+pub fn agreement_failures(
+    tick_agreement: f64,
+    window_agreement: Option<f64>,
+    th: &Thresholds,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    if tick_agreement < th.ticks_within_one {
+        failures.push(format!(
+            "replicas within ±1 pod at {:.1} % of HPA sync ticks (needs {:.1} %)",
+            tick_agreement * 100.0,
+            th.ticks_within_one * 100.0
+        ));
+    }
+    if let Some(w) = window_agreement
+        && w < th.windows_within
+    {
+        failures.push(format!(
+            "window p95 within ±{:.0} % in {:.1} % of windows (needs {:.1} %)",
+            th.p95_tolerance * 100.0,
+            w * 100.0,
+            th.windows_within * 100.0
+        ));
+    }
+    failures
+}
+
 fn p95(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -254,7 +356,7 @@ pub fn replica_steps(
     steps
 }
 
-fn step_at<T: Copy>(steps: &[(f64, T)], t: f64) -> Option<T> {
+pub fn step_at<T: Copy>(steps: &[(f64, T)], t: f64) -> Option<T> {
     let i = steps.partition_point(|s| s.0 <= t);
     (i > 0).then(|| steps[i - 1].1)
 }
@@ -277,26 +379,7 @@ pub fn compare(
     let sync = m.controller.sync_period.as_micros() as f64 * 1e-6;
     let window = outcome.window_s;
     let steps = replica_steps(m, dep, &outcome.decisions);
-    // Ticks.
-    let mut ticks = Vec::new();
-    let mut t = sync;
-    while t + sync / 2.0 <= duration + 1e-9 {
-        let at = t + sync / 2.0;
-        let simulated = step_at(&steps, at).unwrap_or(0);
-        let obs = step_at(&observed.replicas, at);
-        ticks.push(Tick {
-            t_s: t,
-            simulated,
-            observed: obs,
-            within_one: obs.is_some_and(|o| (o - simulated as f64).abs() <= 1.0 + 1e-9),
-        });
-        t += sync;
-    }
-    let tick_agreement = if ticks.is_empty() {
-        0.0
-    } else {
-        ticks.iter().filter(|t| t.within_one).count() as f64 / ticks.len() as f64
-    };
+    let (ticks, tick_agreement) = sync_ticks(&steps, &observed.replicas, sync, duration);
     // Windows: observed latencies grouped by completion, on the model clock.
     // Whole windows, as the simulator closes them (a run a little longer than planned does
     // not open a window of its own).
@@ -307,42 +390,16 @@ pub fn compare(
         let i = ((done / window) as usize).min(nwin - 1);
         per[i].push(s.raw_ms * k);
     }
-    let sim_rows: Vec<&SeriesRow> = outcome
-        .series
-        .iter()
-        .filter(|r| r.deployment == dname)
-        .collect();
     let mut windows = Vec::new();
     for (i, mut lat) in per.into_iter().enumerate() {
         let end = (i + 1) as f64 * window;
         let n = lat.len() as u64;
         let obs = p95(&mut lat);
-        let sim = sim_rows
-            .iter()
-            .find(|r| (r.t_s - end).abs() < window / 2.0)
-            .map(|r| r.p95_ms)
-            .filter(|v| *v > 0.0);
-        let error = match (obs, sim) {
-            (Some(o), Some(s)) if o > 0.0 => Some((s - o) / o),
-            _ => None,
-        };
-        windows.push(WindowP95 {
-            t_s: end.min(duration.max(window)),
-            observed_requests: n,
-            observed_p95_ms: obs,
-            simulated_p95_ms: sim,
-            error,
-            judged: n >= th.min_window_requests && error.is_some(),
-        });
+        let mut w = judge_window(outcome, &dname, end, window, n, obs, &th);
+        w.t_s = end.min(duration.max(window));
+        windows.push(w);
     }
-    let judged: Vec<&WindowP95> = windows.iter().filter(|w| w.judged).collect();
-    let window_agreement = (!judged.is_empty()).then(|| {
-        judged
-            .iter()
-            .filter(|w| w.error.is_some_and(|e| e.abs() <= th.p95_tolerance))
-            .count() as f64
-            / judged.len() as f64
-    });
+    let window_agreement = window_agreement(&windows, &th);
     // The run.
     let observed_p95 = load.latency_ms.raw.p95 * k;
     let d_out = outcome.deployment(&dname);
@@ -382,14 +439,7 @@ pub fn compare(
         verdict("p95_ms", slo_p95, observed_p95, simulated_p95, true),
     ];
     let verdicts_agree = verdicts.iter().all(|v| v.agree);
-    let mut failures = Vec::new();
-    if tick_agreement < th.ticks_within_one {
-        failures.push(format!(
-            "replicas within ±1 pod at {:.1} % of HPA sync ticks (needs {:.1} %)",
-            tick_agreement * 100.0,
-            th.ticks_within_one * 100.0
-        ));
-    }
+    let mut failures = agreement_failures(tick_agreement, None, &th);
     if p95_error.abs() > th.p95_tolerance {
         failures.push(format!(
             "run p95 simulated {simulated_p95:.0} ms vs observed {observed_p95:.0} ms: {:+.1} % (allowed ±{:.0} %)",
@@ -397,16 +447,7 @@ pub fn compare(
             th.p95_tolerance * 100.0
         ));
     }
-    if let Some(w) = window_agreement
-        && w < th.windows_within
-    {
-        failures.push(format!(
-            "window p95 within ±{:.0} % in {:.1} % of windows (needs {:.1} %)",
-            th.p95_tolerance * 100.0,
-            w * 100.0,
-            th.windows_within * 100.0
-        ));
-    }
+    failures.extend(agreement_failures(1.0, window_agreement, &th));
     if observed.replicas.is_empty() {
         failures.push("the observer returned no replica samples for the run".into());
     }
@@ -610,38 +651,40 @@ impl Validation {
         }
         s
     }
+}
 
-    fn ticks_csv(&self) -> String {
-        let mut s = String::from("t_s,simulated_replicas,observed_replicas,within_one\n");
-        for t in &self.ticks {
-            s += &format!(
-                "{},{},{},{}\n",
-                t.t_s,
-                t.simulated,
-                t.observed.map(|v| v.to_string()).unwrap_or_default(),
-                t.within_one
-            );
-        }
-        s
+/// Ticks as CSV, the reference column named after what it is (`observed`, `recorded`).
+pub fn ticks_csv(ticks: &[Tick], reference: &str) -> String {
+    let mut s = format!("t_s,simulated_replicas,{reference}_replicas,within_one\n");
+    for t in ticks {
+        s += &format!(
+            "{},{},{},{}\n",
+            t.t_s,
+            t.simulated,
+            t.observed.map(|v| v.to_string()).unwrap_or_default(),
+            t.within_one
+        );
     }
+    s
+}
 
-    fn windows_csv(&self) -> String {
-        let opt = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
-        let mut s =
-            String::from("t_s,observed_requests,observed_p95_ms,simulated_p95_ms,error,judged\n");
-        for w in &self.windows {
-            s += &format!(
-                "{},{},{},{},{},{}\n",
-                w.t_s,
-                w.observed_requests,
-                opt(w.observed_p95_ms),
-                opt(w.simulated_p95_ms),
-                opt(w.error),
-                w.judged
-            );
-        }
-        s
+/// Windows as CSV, the reference columns named after what it is.
+pub fn windows_csv(windows: &[WindowP95], reference: &str) -> String {
+    let opt = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+    let mut s =
+        format!("t_s,{reference}_requests,{reference}_p95_ms,simulated_p95_ms,error,judged\n");
+    for w in windows {
+        s += &format!(
+            "{},{},{},{},{},{}\n",
+            w.t_s,
+            w.observed_requests,
+            opt(w.observed_p95_ms),
+            opt(w.simulated_p95_ms),
+            opt(w.error),
+            w.judged
+        );
     }
+    s
 }
 
 impl Run {
@@ -667,8 +710,8 @@ impl Run {
             serde_json::to_string_pretty(v).map_err(std::io::Error::other)? + "\n",
         )?;
         put("summary.txt", v.summary())?;
-        put("ticks.csv", v.ticks_csv())?;
-        put("windows.csv", v.windows_csv())?;
+        put("ticks.csv", ticks_csv(&v.ticks, "observed"))?;
+        put("windows.csv", windows_csv(&v.windows, "observed"))?;
         put("observed.csv", self.observed.csv())?;
         let svg = chart::validation(v, &self.observed.replicas).map_err(std::io::Error::other)?;
         put("charts/validation.svg", svg.clone())?;

@@ -94,6 +94,50 @@ pub fn start_prometheus(dir: &Path, target: &str, interval: &str) -> (u16, Kill)
     (port, Kill(child))
 }
 
+/// Wait (bounded, 60 s) until the Prometheus on `port` answers `query` with text holding
+/// `needle` (it has scraped its target); its log (in `dir`) is shown when it never does.
+pub fn wait_for_prometheus(port: u16, dir: &Path, query: &str, needle: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let ok = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http_get(
+                &format!("127.0.0.1:{port}"),
+                &format!("/api/v1/query?query={query}"),
+            )
+            .contains(needle);
+        if ok {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "Prometheus never scraped its target: {}",
+            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+/// A testbed serving `model` (see [`start_testbed`]) scraped every 500 ms by a Prometheus
+/// whose files are in a fresh folder named after `name`; returns once Prometheus has its
+/// replica series: the testbed's address, the folder, Prometheus' port and its guard.
+pub fn testbed_with_prometheus(
+    model: &Path,
+    scale: f64,
+    secs: f64,
+    name: &str,
+) -> (std::net::SocketAddr, PathBuf, u16, Kill) {
+    let tb = start_testbed(model, scale, secs);
+    let dir = fresh_dir("prom", name);
+    let (port, guard) = start_prometheus(&dir, &tb.to_string(), "500ms");
+    wait_for_prometheus(
+        port,
+        &dir,
+        "kube_deployment_spec_replicas",
+        "\"deployment\":\"api\"",
+    );
+    (tb, dir, port, guard)
+}
+
 /// The testbed serving the model folder `dir` on a free loopback port for `secs` wall
 /// seconds, on its own thread, its clock starting at the first request.
 pub fn start_testbed(dir: &Path, scale: f64, secs: f64) -> std::net::SocketAddr {

@@ -8,4 +8,5 @@ mod common;
 mod loadtest;
 mod prometheus_live;
 mod testbed;
+mod twin;
 mod validate;

@@ -12,7 +12,7 @@ use scaletwin::validate::kube_observer::KubeObserver;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_scaletwin")
@@ -28,29 +28,8 @@ fn validate_agrees_with_a_live_testbed_observed_through_prometheus() {
         eprintln!("skipping: `prometheus` is not on PATH");
         return;
     }
-    let tb = common::start_testbed(&demo(), 10.0, 150.0);
-    let dir = common::fresh_dir("validate", "prom");
-    let (port, _guard) = common::start_prometheus(&dir, &tb.to_string(), "500ms");
+    let (tb, dir, port, _guard) = common::testbed_with_prometheus(&demo(), 10.0, 150.0, "validate");
     let prom = format!("http://127.0.0.1:{port}");
-    // Wait (bounded) until Prometheus has scraped the testbed.
-    let started = Instant::now();
-    loop {
-        let ok = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && common::http_get(
-                &format!("127.0.0.1:{port}"),
-                "/api/v1/query?query=kube_deployment_spec_replicas",
-            )
-            .contains("\"deployment\":\"api\"");
-        if ok {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "Prometheus never scraped the testbed: {}",
-            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
     let validate = |extra: &[&str], out: &Path| {
         let mut c = Command::new(bin());
         c.args(["validate", "--model"])

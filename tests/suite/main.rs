@@ -19,3 +19,4 @@ mod repro;
 mod simulate;
 mod traces;
 mod tune;
+mod twin;

@@ -56,6 +56,19 @@ pub(super) struct JobStart {
     job: Job,
 }
 
+/// A pod as the exported pod series show it.
+pub(super) struct PodRow {
+    pub deployment: String,
+    pub serial: u64,
+    pub container: String,
+    pub created_unix: f64,
+    pub ready_unix: Option<f64>,
+    pub cpu_seconds: f64,
+    pub memory_bytes: f64,
+    pub cpu_request_cores: f64,
+    pub memory_request_bytes: f64,
+}
+
 /// What happens to an arriving request.
 pub(super) enum Admit {
     Start(usize),
@@ -93,6 +106,8 @@ pub(super) struct World {
     seed: u64,
     scale: f64,
     clock: Option<Instant>,
+    /// The clock's start as UNIX seconds (pod timestamps in the exported series).
+    clock_unix: f64,
     now: i64,
     /// Every pod's life and each deployment's pods, endpoints and replicas.
     cluster: Pods,
@@ -139,6 +154,7 @@ impl World {
             seed,
             scale,
             clock: None,
+            clock_unix: 0.0,
             now: 0,
             cluster: Pods::new(m.deployments.len()),
             pods: Vec::new(),
@@ -201,6 +217,10 @@ impl World {
             return false;
         }
         self.clock = Some(Instant::now());
+        self.clock_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
         self.schedule(us(self.m.metrics.scrape_interval_s), Timer::Scrape);
         self.schedule(
             us(self.m.metrics.metrics_server_resolution_s),
@@ -701,6 +721,47 @@ impl World {
                     a.hpa.min_replicas,
                     a.hpa.max_replicas,
                 )
+            })
+            .collect()
+    }
+
+    /// Every pod not gone, as kube-state-metrics and cAdvisor would report it (times as
+    /// UNIX seconds on the wall clock; CPU in model seconds).
+    pub(super) fn pod_rows(&self) -> Vec<PodRow> {
+        if self.clock.is_none() {
+            return Vec::new();
+        }
+        let now = self.model_now();
+        let unix = |t: i64| self.clock_unix + t.max(0) as f64 * 1e-6 / self.scale;
+        self.cluster
+            .lives
+            .iter()
+            .zip(&self.pods)
+            .filter(|(l, _)| l.state != PodState::Gone)
+            .map(|(l, p)| {
+                let dm = &self.m.deployments[l.dep as usize];
+                let running = matches!(l.state, PodState::Running | PodState::Ready);
+                let idle = if running {
+                    dm.idle_cpu_millicores * 1e-3 * (now - p.usage.cpu_updated).max(0) as f64 * 1e-6
+                } else {
+                    0.0
+                };
+                PodRow {
+                    deployment: dm.name.clone(),
+                    serial: l.serial,
+                    container: dm.container.clone(),
+                    created_unix: unix(l.created),
+                    ready_unix: (l.state == PodState::Ready && l.ready_at != i64::MIN)
+                        .then(|| unix(l.ready_at)),
+                    cpu_seconds: p.usage.cpu_s + idle,
+                    memory_bytes: if running {
+                        dm.memory_base_bytes + dm.memory_per_inflight_bytes * p.in_flight as f64
+                    } else {
+                        0.0
+                    },
+                    cpu_request_cores: dm.cpu_request_milli as f64 / 1000.0,
+                    memory_request_bytes: dm.memory_request_bytes,
+                }
             })
             .collect()
     }

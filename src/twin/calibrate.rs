@@ -1,0 +1,551 @@
+//! `scaletwin calibrate`: estimate a model's parameters from a recording bundle.
+//!
+//! Starting from a model folder (its structure: deployments, queues, bindings, SLOs), each
+//! parameter the data can measure is replaced by its estimate, and `calibration.json` lists
+//! every estimate with its interval, the query it came from and a goodness-of-fit figure:
+//!
+//! - **service time**, per deployment with a latency histogram: the buckets summed over the
+//!   steps where the load per ready pod was low (at most half the busiest step's) throughout
+//!   the rate window before them (so queueing is small and latency is service time), fitted by a lognormal whose CDF matches the bucket fractions (least squares of
+//!   `ln le` on the normal quantile of each bucket's fraction). Fit: the largest gap between
+//!   fitted and observed bucket fractions. Interval: the fits of the two halves of the steps.
+//! - **CPU** seconds per request and idle CPU: least squares of the deployment's CPU rate on
+//!   its ready pods and its request rate. Fit: R².
+//! - **memory** base and per request in flight (in flight by Little's law): least squares on
+//!   per-pod memory. Fit: R².
+//! - **start-up**: created -> ready of every pod created within the range, less the model's
+//!   readiness initial delay; a lognormal by the moments of the logs.
+//! - **concurrency** is identified only where saturation was observed; otherwise the model's
+//!   value is kept and the lower bound the data gives (Little's law) is reported.
+
+use super::TwinError;
+use super::bundle::Bundle;
+use super::data::{Histograms, key, ols, per_pod_last, summed};
+use crate::engine::dist::DurationDist;
+use crate::scenario::{ModelSources, ServiceFile};
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+use std::path::{Path, PathBuf};
+
+pub const CALIBRATION_FORMAT_VERSION: u32 = 1;
+
+/// One estimated parameter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub deployment: String,
+    /// The service.yaml field (`work.service_time`, `work.cpu_seconds_per_request`, ...).
+    pub parameter: String,
+    /// The value written (a number, or a distribution).
+    pub value: serde_json::Value,
+    /// The headline figure and its interval (e.g. the mean service time, s).
+    pub figure: String,
+    pub estimate: f64,
+    pub interval: Option<(f64, f64)>,
+    /// What the interval is (split-half range, 95 % from the standard error, ...).
+    pub interval_kind: String,
+    /// The bundle queries it came from.
+    pub source: Vec<String>,
+    /// Goodness of fit: name and value.
+    pub fit: String,
+    pub fit_value: f64,
+    /// Points (steps or pods) used.
+    pub n: usize,
+}
+
+/// A parameter the data could not measure, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotIdentified {
+    pub deployment: String,
+    pub parameter: String,
+    pub kept: String,
+    pub reason: String,
+}
+
+/// `calibration.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub format_version: u32,
+    pub bundle: String,
+    pub base_model: String,
+    pub estimates: Vec<Estimate>,
+    pub not_identified: Vec<NotIdentified>,
+}
+
+/// The lognormal whose CDF best matches cumulative bucket fractions: `(mu, sigma, max gap)`.
+/// Buckets whose fraction is within (0.2 %, 99.8 %) are used; at least two are needed.
+pub fn fit_lognormal_buckets(bounds: &[f64], counts: &[f64]) -> Option<(f64, f64, f64)> {
+    let total: f64 = counts.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let n01 = Normal::new(0.0, 1.0).ok()?;
+    let mut cum = 0.0;
+    let mut pts = Vec::new();
+    let mut obs = Vec::new();
+    for (b, c) in bounds.iter().zip(counts) {
+        cum += c;
+        let f = cum / total;
+        obs.push((*b, f));
+        if f > 0.002 && f < 0.998 && *b > 0.0 {
+            pts.push((n01.inverse_cdf(f), b.ln()));
+        }
+    }
+    if pts.len() < 2 {
+        return None;
+    }
+    let x: Vec<Vec<f64>> = pts.iter().map(|p| vec![1.0, p.0]).collect();
+    let y: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    let (beta, _, _) = ols(&x, &y)?;
+    let (mu, sigma) = (beta[0], beta[1]);
+    if !(sigma.is_finite() && sigma > 0.0) {
+        return None;
+    }
+    let gap = obs
+        .iter()
+        .filter(|(b, _)| *b > 0.0)
+        .map(|(b, f)| (n01.cdf((b.ln() - mu) / sigma) - f).abs())
+        .fold(0.0, f64::max);
+    Some((mu, sigma, gap))
+}
+
+fn lognormal_mean_p95(mu: f64, sigma: f64) -> (f64, f64) {
+    (
+        (mu + sigma * sigma / 2.0).exp(),
+        (mu + 1.644_853_6 * sigma).exp(),
+    )
+}
+
+fn round(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+/// What calibrate needs.
+#[derive(Clone, Debug)]
+pub struct CalibrateOptions {
+    pub bundle: PathBuf,
+    /// The model whose structure is kept and whose parameters are estimated.
+    pub model: PathBuf,
+    /// Manifests of the new model (default: the bundle's, else the model's).
+    pub manifests: Option<PathBuf>,
+    pub out: PathBuf,
+}
+
+/// Share of the busiest per-pod load below which steps count as quiet for the service-time
+/// fit.
+const QUIET: f64 = 0.5;
+
+struct Ctx<'a> {
+    b: &'a Bundle,
+    dep: &'a str,
+}
+
+impl Ctx<'_> {
+    fn q(&self, k: &str) -> String {
+        self.b.query(self.dep, k)
+    }
+}
+
+/// Per step: (time key, request rate, ready pods), where both are known and pods > 0.
+fn load_per_step(c: &Ctx) -> Vec<(i64, f64, f64)> {
+    let rate = summed(c.b, c.dep, "requests");
+    let ready = summed(c.b, c.dep, "ready_replicas");
+    rate.iter()
+        .filter_map(|(t, r)| ready.get(t).filter(|p| **p > 0.0).map(|p| (*t, *r, *p)))
+        .collect()
+}
+
+fn service_time(c: &Ctx, concurrency: u32, out: &mut Calibration) -> Result<(), TwinError> {
+    let h = Histograms::read(c.b, c.dep)?;
+    let steps = load_per_step(c);
+    let busiest = steps.iter().map(|s| s.1 / s.2).fold(0.0, f64::max);
+    if busiest <= 0.0 {
+        return Err(TwinError::Input(format!(
+            "{}: no requests recorded in the range (`{}`); record a period with load",
+            c.dep,
+            c.q("requests")
+        )));
+    }
+    let step_ms = key(c.b.info.step_s);
+    // A histogram sample at t covers the rate window before it: a step is quiet when every
+    // step of that window was (a spike's queueing stays in the window after the spike).
+    let window_ms = crate::engine::output::parse_duration(&c.b.info.rate_window)
+        .map(key)
+        .unwrap_or(step_ms);
+    let busy: Vec<i64> = steps
+        .iter()
+        .filter(|s| s.1 / s.2 > QUIET * busiest)
+        .map(|s| s.0)
+        .collect();
+    let quiet: Vec<i64> = steps
+        .iter()
+        .filter(|s| s.1 > 0.0)
+        .map(|s| s.0)
+        .filter(|t| {
+            let from = busy.partition_point(|b| *b < t - window_ms - step_ms);
+            busy.get(from).is_none_or(|b| *b > *t)
+        })
+        .collect();
+    let pick = |ts: &[i64]| {
+        let mut acc = vec![0.0; h.bounds.len() + 1];
+        for t in ts {
+            for (a, v) in acc.iter_mut().zip(h.sum_over(t - step_ms, *t)) {
+                *a += v;
+            }
+        }
+        acc
+    };
+    let used = if quiet.len() >= 4 {
+        quiet
+    } else {
+        steps.iter().filter(|s| s.1 > 0.0).map(|s| s.0).collect()
+    };
+    let all = pick(&used);
+    let Some((mu, sigma, gap)) = fit_lognormal_buckets(&h.bounds, &all) else {
+        return Err(TwinError::Input(format!(
+            "{}: the latency histogram (`{}`) has fewer than two buckets between 0.2 % and 99.8 % of the requests; its buckets cannot locate the service time (add buckets around the typical latency)",
+            c.dep,
+            c.q("latency")
+        )));
+    };
+    let (mean, p95) = lognormal_mean_p95(mu, sigma);
+    let half = used.len() / 2;
+    let interval = [&used[..half], &used[half..]]
+        .iter()
+        .filter_map(|ts| fit_lognormal_buckets(&h.bounds, &pick(ts)))
+        .map(|(m, s, _)| lognormal_mean_p95(m, s).0)
+        .fold(None, |acc: Option<(f64, f64)>, v| {
+            Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
+        });
+    out.estimates.push(Estimate {
+        deployment: c.dep.into(),
+        parameter: "work.service_time".into(),
+        value: serde_json::json!({"dist": "lognormal", "mean": round(mean, 4), "p95": round(p95, 4)}),
+        figure: format!("mean {:.4} s, p95 {:.4} s", mean, p95),
+        estimate: mean,
+        interval,
+        interval_kind: "mean of each half of the steps".into(),
+        source: vec![c.q("latency"), c.q("requests"), c.q("ready_replicas")],
+        fit: "largest gap between fitted and observed bucket fractions".into(),
+        fit_value: gap,
+        n: used.len(),
+    });
+    // Concurrency: the busiest per-pod load times the mean service time is the work in
+    // service per pod (Little's law); at least that many requests were served at once.
+    let lower = busiest * mean;
+    out.not_identified.push(NotIdentified {
+        deployment: c.dep.into(),
+        parameter: "serving.concurrency".into(),
+        kept: concurrency.to_string(),
+        reason: format!(
+            "no saturation is identified from request rates and latency alone; the data shows at least {lower:.2} requests in service per pod at the busiest step (Little's law), the model keeps {concurrency}"
+        ),
+    });
+    Ok(())
+}
+
+fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
+    let cpu = summed(c.b, c.dep, "cpu");
+    let steps = load_per_step(c);
+    let rows: Vec<(f64, f64, f64)> = steps
+        .iter()
+        .filter_map(|(t, r, p)| cpu.get(t).map(|u| (*p, *r, *u)))
+        .collect();
+    let x: Vec<Vec<f64>> = rows.iter().map(|r| vec![r.0, r.1]).collect();
+    let y: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let Some((beta, se, r2)) = ols(&x, &y) else {
+        out.not_identified.push(NotIdentified {
+            deployment: c.dep.into(),
+            parameter: "work.cpu_seconds_per_request".into(),
+            kept: "(the model's)".into(),
+            reason: format!(
+                "too few steps with CPU, request rate and ready pods, or no variation in them (`{}`)",
+                c.q("cpu")
+            ),
+        });
+        return None;
+    };
+    let (idle, per) = (beta[0].max(0.0), beta[1].max(0.0));
+    let src = vec![c.q("cpu"), c.q("requests"), c.q("ready_replicas")];
+    out.estimates.push(Estimate {
+        deployment: c.dep.into(),
+        parameter: "work.cpu_seconds_per_request".into(),
+        value: serde_json::json!(round(per, 4)),
+        figure: format!("{per:.4} CPU s per request"),
+        estimate: per,
+        interval: Some((per - 1.96 * se[1], per + 1.96 * se[1])),
+        interval_kind: "95 % (standard error)".into(),
+        source: src.clone(),
+        fit: "R² of CPU rate on ready pods and request rate".into(),
+        fit_value: r2,
+        n: rows.len(),
+    });
+    out.estimates.push(Estimate {
+        deployment: c.dep.into(),
+        parameter: "work.idle_cpu_millicores".into(),
+        value: serde_json::json!(round(idle * 1000.0, 4)),
+        figure: format!("{:.1} millicores idle per pod", idle * 1000.0),
+        estimate: idle * 1000.0,
+        interval: Some((
+            (beta[0] - 1.96 * se[0]) * 1000.0,
+            (beta[0] + 1.96 * se[0]) * 1000.0,
+        )),
+        interval_kind: "95 % (standard error)".into(),
+        source: src,
+        fit: "R² of CPU rate on ready pods and request rate".into(),
+        fit_value: r2,
+        n: rows.len(),
+    });
+    Some((idle, per))
+}
+
+fn memory(c: &Ctx, mean_latency: f64, out: &mut Calibration) {
+    let mem = summed(c.b, c.dep, "memory");
+    let steps = load_per_step(c);
+    // Per pod: memory and requests in flight (rate x latency / pods).
+    let rows: Vec<(f64, f64)> = steps
+        .iter()
+        .filter_map(|(t, r, p)| mem.get(t).map(|m| (r * mean_latency / p, m / p)))
+        .collect();
+    let x: Vec<Vec<f64>> = rows.iter().map(|r| vec![1.0, r.0]).collect();
+    let y: Vec<f64> = rows.iter().map(|r| r.1 / 1_048_576.0).collect();
+    let Some((beta, se, r2)) = ols(&x, &y) else {
+        return;
+    };
+    let src = vec![c.q("memory"), c.q("requests"), c.q("ready_replicas")];
+    for (i, (param, what)) in [
+        ("work.memory_base_mib", "MiB per pod"),
+        ("work.memory_per_inflight_mib", "MiB per request in flight"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let v = beta[i].max(0.0);
+        out.estimates.push(Estimate {
+            deployment: c.dep.into(),
+            parameter: param.to_string(),
+            value: serde_json::json!(round(v, 4)),
+            figure: format!("{v:.2} {what}"),
+            estimate: v,
+            interval: Some((beta[i] - 1.96 * se[i], beta[i] + 1.96 * se[i])),
+            interval_kind: "95 % (standard error)".into(),
+            source: src.clone(),
+            fit: "R² of memory per pod on requests in flight per pod".into(),
+            fit_value: r2,
+            n: rows.len(),
+        });
+    }
+}
+
+fn startup(c: &Ctx, readiness_delay_s: f64, out: &mut Calibration) -> Option<DurationDist> {
+    let created = per_pod_last(c.b, c.dep, "pod_created");
+    let ready = per_pod_last(c.b, c.dep, "pod_ready_time");
+    let start = c.b.info.start_unix_s;
+    let d: Vec<f64> = created
+        .iter()
+        .filter(|(_, t)| **t >= start)
+        .filter_map(|(pod, t)| ready.get(pod).map(|r| r - t - readiness_delay_s))
+        .filter(|d| *d > 0.0)
+        .collect();
+    if d.len() < 2 {
+        out.not_identified.push(NotIdentified {
+            deployment: c.dep.into(),
+            parameter: "lifecycle.startup".into(),
+            kept: "(the model's)".into(),
+            reason: format!(
+                "{} pod(s) created and ready within the range (`{}`, `{}`); at least 2 are needed",
+                d.len(),
+                c.q("pod_created"),
+                c.q("pod_ready_time")
+            ),
+        });
+        return None;
+    }
+    let n = d.len() as f64;
+    let logs: Vec<f64> = d.iter().map(|v| v.ln()).collect();
+    let mu = logs.iter().sum::<f64>() / n;
+    let sigma = (logs.iter().map(|l| (l - mu) * (l - mu)).sum::<f64>() / (n - 1.0))
+        .sqrt()
+        .max(1e-3);
+    let (mean, p95) = lognormal_mean_p95(mu, sigma);
+    let sample_mean = d.iter().sum::<f64>() / n;
+    let sd = (d.iter().map(|v| (v - sample_mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    out.estimates.push(Estimate {
+        deployment: c.dep.into(),
+        parameter: "lifecycle.startup".into(),
+        value: serde_json::json!({"dist": "lognormal", "mean": round(mean, 4), "p95": round(p95, 4)}),
+        figure: format!("mean {mean:.2} s, p95 {p95:.2} s (created -> ready less the readiness delay {readiness_delay_s} s)"),
+        estimate: mean,
+        interval: Some((
+            sample_mean - 1.96 * sd / n.sqrt(),
+            sample_mean + 1.96 * sd / n.sqrt(),
+        )),
+        interval_kind: "95 % of the sample mean".into(),
+        source: vec![c.q("pod_created"), c.q("pod_ready_time")],
+        fit: "sample mean of created -> ready less the delay, s".into(),
+        fit_value: sample_mean,
+        n: d.len(),
+    });
+    Some(DurationDist::Lognormal {
+        mean: round(mean, 4),
+        p95: round(p95, 4),
+    })
+}
+
+/// Calibrate: read the bundle and the base model, estimate, write the new model folder
+/// (`service.yaml`, the manifests, `calibration.json`).
+pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
+    let b = Bundle::read(&o.bundle)?;
+    let input = |e: crate::scenario::ModelError| TwinError::Input(e.to_string());
+    let mut sources = ModelSources::read_dir(&o.model).map_err(input)?;
+    let bundled = o.bundle.join("manifests");
+    let manifests = o
+        .manifests
+        .clone()
+        .or_else(|| (!b.info.manifests.is_empty()).then_some(bundled));
+    if let Some(dir) = &manifests {
+        sources = sources.with_manifests(dir).map_err(input)?;
+    }
+    let loaded = sources.load().map_err(input)?;
+    let svc_path = sources.service.0.clone();
+    let mut svc: ServiceFile = serde_saphyr::from_str(&sources.service.1)
+        .map_err(|e| TwinError::Input(format!("{}: {e}", svc_path.display())))?;
+    let mut out = Calibration {
+        format_version: CALIBRATION_FORMAT_VERSION,
+        bundle: o.bundle.display().to_string(),
+        base_model: o.model.display().to_string(),
+        estimates: Vec::new(),
+        not_identified: Vec::new(),
+    };
+    let mut calibrated = 0;
+    for dm in &loaded.model.deployments {
+        let name = dm.name.clone();
+        if !b.info.deployments.contains(&name) {
+            continue;
+        }
+        calibrated += 1;
+        let c = Ctx { b: &b, dep: &name };
+        let Some(spec) = svc.deployments.get_mut(&name) else {
+            continue;
+        };
+        if name == loaded.model.deployments[loaded.model.entry].name
+            || !b.get(&name, "latency").is_empty()
+        {
+            service_time(&c, dm.concurrency, &mut out)?;
+            if let Some(e) = out
+                .estimates
+                .iter()
+                .rfind(|e| e.deployment == name && e.parameter == "work.service_time")
+            {
+                spec.work.service_time = serde_json::from_value(e.value.clone())
+                    .map_err(|x| TwinError::Input(x.to_string()))?;
+            }
+        }
+        let mean = out
+            .estimates
+            .iter()
+            .rfind(|e| e.deployment == name && e.parameter == "work.service_time")
+            .map(|e| e.estimate)
+            .unwrap_or(0.0);
+        if let Some((idle, per)) = cpu(&c, &mut out) {
+            spec.work.cpu_seconds_per_request = round(per, 4);
+            spec.work.idle_cpu_millicores = round(idle * 1000.0, 4);
+        }
+        if mean > 0.0 {
+            memory(&c, mean, &mut out);
+            for e in out.estimates.iter().filter(|e| e.deployment == name) {
+                match e.parameter.as_str() {
+                    "work.memory_base_mib" => spec.work.memory_base_mib = e.estimate,
+                    "work.memory_per_inflight_mib" => {
+                        spec.work.memory_per_inflight_mib = e.estimate
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let delay = dm.readiness_initial_delay_us as f64 * 1e-6;
+        if let Some(d) = startup(&c, delay, &mut out) {
+            spec.lifecycle.startup = d;
+        }
+    }
+    if calibrated == 0 {
+        return Err(TwinError::Input(format!(
+            "the bundle records {} and the model {} has {}: no deployment in common",
+            b.info.deployments.join(", "),
+            o.model.display(),
+            loaded
+                .model
+                .deployments
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    write_model(o, &sources, &svc, &out)?;
+    Ok(out)
+}
+
+fn write_model(
+    o: &CalibrateOptions,
+    sources: &ModelSources,
+    svc: &ServiceFile,
+    cal: &Calibration,
+) -> Result<(), TwinError> {
+    let werr =
+        |p: &Path, e: std::io::Error| TwinError::Runtime(format!("writing {}: {e}", p.display()));
+    std::fs::create_dir_all(&o.out).map_err(|e| werr(&o.out, e))?;
+    let yaml = serde_saphyr::to_string(svc)
+        .map_err(|e| TwinError::Runtime(format!("writing service.yaml: {e}")))?;
+    let text = format!(
+        "# Calibrated by `scaletwin calibrate` from the bundle {} on the structure of {}.\n# Each estimate, its interval and fit: calibration.json.\n{yaml}",
+        o.bundle.display(),
+        o.model.display()
+    );
+    let p = o.out.join("service.yaml");
+    crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
+    for (path, text) in &sources.manifests {
+        let name = path.file_name().unwrap_or_default();
+        let p = o.out.join(name);
+        crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
+    }
+    let p = o.out.join("calibration.json");
+    let json = serde_json::to_string_pretty(cal).unwrap_or_default() + "\n";
+    crate::io::write_atomic(&p, json.as_bytes()).map_err(|e| werr(&p, e))?;
+    // The folder must load as a model.
+    ModelSources::read_dir(&o.out)
+        .and_then(|s| s.load())
+        .map_err(|e| TwinError::Runtime(format!("the calibrated model does not load: {e}")))?;
+    Ok(())
+}
+
+impl Calibration {
+    /// The human table.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        for e in &self.estimates {
+            s += &format!(
+                "{:<18} {:<30} {}{}  [{}: {:.3}, n {}]\n",
+                e.deployment,
+                e.parameter,
+                e.figure,
+                e.interval
+                    .map(|(a, b)| format!(" ({} {a:.4}..{b:.4})", e.interval_kind))
+                    .unwrap_or_default(),
+                e.fit,
+                e.fit_value,
+                e.n
+            );
+        }
+        for n in &self.not_identified {
+            s += &format!(
+                "{:<18} {:<30} not identified, kept {}: {}\n",
+                n.deployment, n.parameter, n.kept, n.reason
+            );
+        }
+        s
+    }
+}

@@ -1,0 +1,360 @@
+//! `record`, `calibrate` and `backtest` on bundles built here (no server): the fits recover
+//! known figures exactly enough, and every bad bundle or flag ends in exit 2 naming what to
+//! change (or 3 when nobody answers).
+
+use scaletwin::prom::Series;
+use scaletwin::twin::bundle::{Bundle, BundleInfo, SeriesEntry};
+use statrs::distribution::{ContinuousCDF, Normal};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BOUNDS: [f64; 14] = [
+    0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0,
+];
+
+fn series(labels: &[(&str, &str)], samples: Vec<(f64, f64)>) -> Series {
+    Series {
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        samples,
+    }
+}
+
+/// 10 minutes at 5-s steps of 10-16 requests/s on 2 pods, latency lognormal (mean 0.5 s, p95
+/// 1.1 s) exactly, CPU 0.03 s per request plus 20 millicores per pod.
+fn synthetic(dir: &Path) -> Bundle {
+    let (start, step) = (1_700_000_000.0, 5.0);
+    let ts: Vec<f64> = (0..=120).map(|i| start + i as f64 * step).collect();
+    let at = |v: f64| ts.iter().map(|t| (*t, v)).collect::<Vec<_>>();
+    // The load varies (10..16 requests/s) so that CPU can be split into idle and per request.
+    let rate = |i: usize| 10.0 + (i % 7) as f64;
+    let by_rate = |share: f64| {
+        ts.iter()
+            .enumerate()
+            .map(|(i, t)| (*t, rate(i) * share))
+            .collect::<Vec<_>>()
+    };
+    // mean 0.5, p95 1.1: sigma from the ratio, mu from the mean.
+    let sigma = {
+        // p95/mean = exp(1.645 s - s^2/2): solve by bisection.
+        let (mut lo, mut hi) = (1e-3f64, 3.0f64);
+        for _ in 0..100 {
+            let m = (lo + hi) / 2.0;
+            if (1.644_853_6 * m - m * m / 2.0).exp() < 2.2 {
+                lo = m
+            } else {
+                hi = m
+            }
+        }
+        lo
+    };
+    let mu = 0.5f64.ln() - sigma * sigma / 2.0;
+    let n01 = Normal::new(0.0, 1.0).unwrap();
+    let mut latency: Vec<Series> = BOUNDS
+        .iter()
+        .map(|b| {
+            let le = format!("{b}");
+            series(&[("le", &le)], by_rate(n01.cdf((b.ln() - mu) / sigma)))
+        })
+        .collect();
+    latency.push(series(&[("le", "+Inf")], by_rate(1.0)));
+    let mut data = BTreeMap::new();
+    let mut put = |k: &str, s: Vec<Series>| {
+        data.insert(("api".to_string(), k.to_string()), s);
+    };
+    put("requests", vec![series(&[("code", "200")], by_rate(1.0))]);
+    put("latency", latency);
+    put("spec_replicas", vec![series(&[], at(2.0))]);
+    put("ready_replicas", vec![series(&[], at(2.0))]);
+    let cpu: Vec<(f64, f64)> = ts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (*t, 2.0 * 0.02 + 0.03 * rate(i)))
+        .collect();
+    put("cpu", vec![series(&[("pod", "api-x-1")], cpu)]);
+    let entries = data
+        .iter()
+        .map(|((d, k), s)| SeriesEntry {
+            deployment: d.clone(),
+            key: k.clone(),
+            purpose: "test".into(),
+            query: format!("{k}{{}}"),
+            file: format!("series/{d}/{k}.csv"),
+            series: s.len(),
+            points: s.iter().map(|x| x.samples.len()).sum(),
+        })
+        .collect();
+    let b = Bundle {
+        dir: dir.to_path_buf(),
+        info: BundleInfo {
+            format_version: 1,
+            prometheus: "http://127.0.0.1:9090".into(),
+            namespace: "default".into(),
+            deployments: vec!["api".into()],
+            start_unix_s: start,
+            end_unix_s: start + 600.0,
+            step_s: step,
+            rate_window: "5s".into(),
+            series: entries,
+            absent: vec![],
+            manifests: vec![],
+            recorded_by: "test".into(),
+            time_scale: 1.0,
+        },
+        data,
+    };
+    b.write().unwrap();
+    b
+}
+
+fn guess() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/twin/guess")
+}
+
+fn run(args: &[&str], paths: &[&Path]) -> (i32, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scaletwin"));
+    c.args(args);
+    for p in paths {
+        c.arg(p);
+    }
+    let o = c.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[test]
+fn calibrate_recovers_the_figures_of_an_exact_bundle() {
+    let dir = crate::common::fresh_dir("twin", "exact");
+    let b = dir.join("bundle");
+    synthetic(&b);
+    let read = Bundle::read(&b).unwrap();
+    assert_eq!(read.get("api", "latency").len(), BOUNDS.len() + 1);
+    let out = dir.join("model");
+    let (code, text) = run(
+        &["calibrate"],
+        &[&b, Path::new("--model"), &guess(), Path::new("-o"), &out],
+    );
+    assert_eq!(code, 0, "{text}");
+    let c: scaletwin::twin::calibrate::Calibration =
+        serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap())
+            .unwrap();
+    let e = |p: &str| c.estimates.iter().find(|e| e.parameter == p).unwrap();
+    let st = &e("work.service_time").value;
+    let (mean, p95) = (st["mean"].as_f64().unwrap(), st["p95"].as_f64().unwrap());
+    assert!((mean / 0.5 - 1.0).abs() < 0.01, "{mean}\n{text}");
+    assert!((p95 / 1.1 - 1.0).abs() < 0.01, "{p95}\n{text}");
+    let cpu = e("work.cpu_seconds_per_request").estimate;
+    let idle = e("work.idle_cpu_millicores").estimate;
+    assert!(
+        (cpu - 0.03).abs() < 1e-6 && (idle - 20.0).abs() < 1e-3,
+        "{cpu} {idle}"
+    );
+    // Not measurable here, and said so: start-up (no pod created in the range), concurrency.
+    for p in ["lifecycle.startup", "serving.concurrency"] {
+        assert!(c.not_identified.iter().any(|n| n.parameter == p), "{text}");
+    }
+    // The folder is a model: it simulates.
+    let (code, text) = run(
+        &["simulate", "--duration", "60", "--model"],
+        &[&out, Path::new("-o"), &dir.join("sim")],
+    );
+    assert_eq!(code, 0, "{text}");
+}
+
+#[test]
+fn bad_bundles_are_refused_naming_the_series_and_what_to_do() {
+    let dir = crate::common::fresh_dir("twin", "bad");
+    let check = |name: &str, edit: &dyn Fn(&mut Bundle), cmd: &str, want: &[&str]| {
+        let b = dir.join(name);
+        let mut bundle = synthetic(&b);
+        edit(&mut bundle);
+        bundle.write().unwrap();
+        let out = dir.join(format!("{name}-out"));
+        let (code, text) = run(
+            &[cmd],
+            &[&b, Path::new("--model"), &guess(), Path::new("-o"), &out],
+        );
+        assert_eq!(code, 2, "{name}: {text}");
+        for w in want {
+            assert!(text.contains(w), "{name}: `{w}` missing from: {text}");
+        }
+    };
+    let set = |b: &mut Bundle, k: &str, s: Vec<Series>| {
+        b.data.insert(("api".into(), k.into()), s);
+    };
+    check(
+        "version",
+        &|b| b.info.format_version = 2,
+        "backtest",
+        &["bundle.json", "format_version 2", "record the bundle again"],
+    );
+    check(
+        "noload",
+        &|b| {
+            let s = b.get("api", "requests")[0].clone();
+            let zero = s.samples.iter().map(|x| (x.0, 0.0)).collect();
+            set(b, "requests", vec![series(&[("code", "200")], zero)]);
+        },
+        "backtest",
+        &["no load recorded", "requests{}"],
+    );
+    check(
+        "gaps",
+        &|b| {
+            let s = b.get("api", "requests")[0].clone();
+            let sparse = s.samples.iter().step_by(4).copied().collect();
+            set(b, "requests", vec![series(&[("code", "200")], sparse)]);
+        },
+        "backtest",
+        &["no sample in", "without gaps"],
+    );
+    check(
+        "several",
+        &|b| {
+            let mut l = b.get("api", "latency").to_vec();
+            let mut dup = l[0].clone();
+            dup.labels.insert("instance".into(), "b".into());
+            l.push(dup);
+            set(b, "latency", l);
+        },
+        "calibrate",
+        &["several latency series", "sum by (le)"],
+    );
+    check(
+        "otherdeployment",
+        &|b| {
+            b.info.deployments = vec!["web".into()];
+            for e in b.info.series.iter_mut() {
+                e.deployment = "web".into();
+                e.file = e.file.replace("/api/", "/web/");
+            }
+            let d = std::mem::take(&mut b.data);
+            b.data = d
+                .into_iter()
+                .map(|((_, k), v)| (("web".into(), k), v))
+                .collect();
+        },
+        "backtest",
+        &["records web but not api", "--deployment api"],
+    );
+}
+
+#[test]
+fn record_refuses_bad_flags_and_a_server_nobody_runs() {
+    let dir = crate::common::fresh_dir("twin", "flags");
+    let base = [
+        "record",
+        "--namespace",
+        "default",
+        "--deployment",
+        "api",
+        "-o",
+    ];
+    let out = dir.join("b");
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &[
+                "--prometheus",
+                "http://127.0.0.1:9",
+                "--start",
+                "100",
+                "--end",
+                "50",
+            ],
+            2,
+            "must be after --start",
+        ),
+        (
+            &[
+                "--prometheus",
+                "http://127.0.0.1:9",
+                "--start",
+                "0",
+                "--end",
+                "100",
+                "--rate-window",
+                "1.5m",
+            ],
+            2,
+            "not a Prometheus duration",
+        ),
+        (
+            &[
+                "--prometheus",
+                "http://127.0.0.1:9",
+                "--start",
+                "0",
+                "--end",
+                "1e9",
+                "--step",
+                "1s",
+            ],
+            2,
+            "at most 2000000",
+        ),
+        (
+            &["--prometheus", "ftp://x", "--start", "0", "--end", "100"],
+            2,
+            "only http://",
+        ),
+        // Nobody listens on loopback port 9 (discard): exit 3, nothing written.
+        (
+            &[
+                "--prometheus",
+                "http://127.0.0.1:9",
+                "--start",
+                "0",
+                "--end",
+                "100",
+                "--timeout",
+                "2s",
+            ],
+            3,
+            "cannot reach Prometheus",
+        ),
+    ];
+    for (extra, code, want) in cases {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_scaletwin"));
+        c.args(base).arg(&out).args(*extra);
+        let o = c.output().unwrap();
+        let text = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(*code), "{extra:?}: {text}");
+        assert!(text.contains(want), "{extra:?}: {text}");
+    }
+    assert!(!out.join("bundle.json").exists());
+    // A queries file with an unknown key names the keys there are.
+    let q = dir.join("q.yaml");
+    std::fs::write(&q, "queries:\n  request_rate: 'sum(rate(x[1m]))'\n").unwrap();
+    let err = scaletwin::twin::record::QuerySet::from_file(&q)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("q.yaml")
+            && err.contains("queries.request_rate")
+            && err.contains("requests, latency"),
+        "{err}"
+    );
+    // An empty template drops a query; a selector is used by every template.
+    std::fs::write(&q, "selector: 'job=\"web\"'\nqueries:\n  keda_active: ''\n").unwrap();
+    let qs = scaletwin::twin::record::QuerySet::from_file(&q).unwrap();
+    assert!(qs.queries.iter().all(|(k, _, _)| k != "keda_active"));
+    let t = &qs
+        .queries
+        .iter()
+        .find(|(k, _, _)| k == "requests")
+        .unwrap()
+        .2;
+    assert_eq!(
+        qs.fill(t, "ns", "api", "1m"),
+        "sum by (code) (rate(http_requests_total{job=\"web\"}[1m]))"
+    );
+}
