@@ -6,9 +6,12 @@
 //!
 //! - **service time**, per deployment with a latency histogram: the buckets summed over the
 //!   steps where the load per ready pod was low (at most half the busiest step's) throughout
-//!   the rate window before them (so queueing is small and latency is service time), fitted by a lognormal whose CDF matches the bucket fractions (least squares of
-//!   `ln le` on the normal quantile of each bucket's fraction). Fit: the largest gap between
-//!   fitted and observed bucket fractions. Interval: the fits of the two halves of the steps.
+//!   the rate window before them (so queueing is small and latency is service time),
+//!   fitted by a lognormal whose CDF matches the bucket fractions (least squares of `ln le`
+//!   on the normal quantile of each bucket's fraction), or by a gamma (least squares of the
+//!   CDF over a refined grid of mean and cv) when that is closer. Fit: the largest gap
+//!   between fitted and observed bucket fractions. Interval: the fits of the two halves of
+//!   the steps.
 //! - **CPU** seconds per request and idle CPU: least squares of the deployment's CPU rate on
 //!   its ready pods and its request rate. Fit: R².
 //! - **memory** base and per request in flight (in flight by Little's law): least squares on
@@ -24,7 +27,8 @@ use super::data::{Histograms, key, ols, per_pod_last, summed};
 use crate::engine::dist::DurationDist;
 use crate::scenario::{ModelSources, ServiceFile};
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{ContinuousCDF, Gamma, Normal};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const CALIBRATION_FORMAT_VERSION: u32 = 1;
@@ -50,6 +54,9 @@ pub struct Estimate {
     pub fit_value: f64,
     /// Points (steps or pods) used.
     pub n: usize,
+    /// For a distribution: its mean and p95 (s), whatever its family.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub summary: BTreeMap<String, f64>,
 }
 
 /// A parameter the data could not measure, and why.
@@ -106,6 +113,80 @@ pub fn fit_lognormal_buckets(bounds: &[f64], counts: &[f64]) -> Option<(f64, f64
         .map(|(b, f)| (n01.cdf((b.ln() - mu) / sigma) - f).abs())
         .fold(0.0, f64::max);
     Some((mu, sigma, gap))
+}
+
+/// Cumulative bucket fractions `(bound, fraction)` of the finite buckets.
+fn fractions(bounds: &[f64], counts: &[f64]) -> Vec<(f64, f64)> {
+    let total: f64 = counts.iter().sum();
+    let mut cum = 0.0;
+    bounds
+        .iter()
+        .zip(counts)
+        .map(|(b, c)| {
+            cum += c;
+            (*b, cum / total.max(f64::MIN_POSITIVE))
+        })
+        .collect()
+}
+
+fn gamma_of(mean: f64, cv: f64) -> Option<Gamma> {
+    let shape = 1.0 / (cv * cv);
+    Gamma::new(shape, shape / mean).ok()
+}
+
+/// The gamma (mean, cv) whose CDF best matches the cumulative bucket fractions (least
+/// squares, by a grid refined around its best point: two parameters and a dozen buckets
+/// need no optimiser crate), and its largest gap.
+pub fn fit_gamma_buckets(bounds: &[f64], counts: &[f64]) -> Option<(f64, f64, f64)> {
+    let obs = fractions(bounds, counts);
+    let informative = obs.iter().filter(|(_, f)| *f > 0.002 && *f < 0.998).count();
+    if counts.iter().sum::<f64>() <= 0.0 || informative < 2 {
+        return None;
+    }
+    let err = |m: f64, c: f64, worst: bool| -> f64 {
+        let Some(g) = gamma_of(m, c) else {
+            return f64::INFINITY;
+        };
+        let d = obs.iter().map(|(b, f)| g.cdf(*b) - f);
+        if worst {
+            d.map(f64::abs).fold(0.0, f64::max)
+        } else {
+            d.map(|x| x * x).sum()
+        }
+    };
+    let hi = bounds.iter().copied().fold(0.0, f64::max).max(1e-6);
+    let lo = bounds
+        .iter()
+        .copied()
+        .filter(|b| *b > 0.0)
+        .fold(hi, f64::min);
+    // log-mean and log-cv grids, zoomed four times around the best point.
+    let (mut lm, mut lc) = (((lo * hi).sqrt()).ln(), 0.0f64);
+    let (mut span_m, mut span_c) = ((hi / lo).ln().max(1.0), 2.5f64);
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let (cm, cc) = (lm, lc);
+        for i in 0..=40 {
+            for j in 0..=40 {
+                let m = cm + span_m * (i as f64 / 20.0 - 1.0);
+                let c = cc + span_c * (j as f64 / 20.0 - 1.0);
+                let e = err(m.exp(), c.exp(), false);
+                if e < best {
+                    (best, lm, lc) = (e, m, c);
+                }
+            }
+        }
+        span_m /= 8.0;
+        span_c /= 8.0;
+    }
+    let (m, c) = (lm.exp(), lc.exp());
+    Some((m, c, err(m, c, true)))
+}
+
+fn gamma_p95(mean: f64, cv: f64) -> f64 {
+    gamma_of(mean, cv)
+        .map(|g| g.inverse_cdf(0.95))
+        .unwrap_or(f64::NAN)
 }
 
 fn lognormal_mean_p95(mu: f64, sigma: f64) -> (f64, f64) {
@@ -211,27 +292,61 @@ fn service_time(c: &Ctx, concurrency: u32, out: &mut Calibration) -> Result<(), 
             c.q("latency")
         )));
     };
-    let (mean, p95) = lognormal_mean_p95(mu, sigma);
+    // The family whose CDF is closer to the buckets: lognormal, or gamma (heavier-tailed
+    // service times, cv above 1, are often gamma-like).
+    let gamma = fit_gamma_buckets(&h.bounds, &all).filter(|g| g.2 < gap);
+    let (value, mean, p95, family, fit_gap) = match gamma {
+        Some((m, cv, g)) => (
+            serde_json::json!({"dist": "gamma", "mean": round(m, 4), "cv": round(cv, 4)}),
+            m,
+            gamma_p95(m, cv),
+            "gamma",
+            g,
+        ),
+        None => {
+            let (m, p) = lognormal_mean_p95(mu, sigma);
+            (
+                serde_json::json!({"dist": "lognormal", "mean": round(m, 4), "p95": round(p, 4)}),
+                m,
+                p,
+                "lognormal",
+                gap,
+            )
+        }
+    };
     let half = used.len() / 2;
+    let mean_of = |ts: &[i64]| {
+        let counts = pick(ts);
+        match family {
+            "gamma" => fit_gamma_buckets(&h.bounds, &counts).map(|g| g.0),
+            _ => fit_lognormal_buckets(&h.bounds, &counts)
+                .map(|(m, s, _)| lognormal_mean_p95(m, s).0),
+        }
+    };
     let interval = [&used[..half], &used[half..]]
         .iter()
-        .filter_map(|ts| fit_lognormal_buckets(&h.bounds, &pick(ts)))
-        .map(|(m, s, _)| lognormal_mean_p95(m, s).0)
+        .filter_map(|ts| mean_of(ts))
         .fold(None, |acc: Option<(f64, f64)>, v| {
             Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
         });
     out.estimates.push(Estimate {
         deployment: c.dep.into(),
         parameter: "work.service_time".into(),
-        value: serde_json::json!({"dist": "lognormal", "mean": round(mean, 4), "p95": round(p95, 4)}),
-        figure: format!("mean {:.4} s, p95 {:.4} s", mean, p95),
+        value,
+        figure: format!("{family}, mean {mean:.4} s, p95 {p95:.4} s"),
         estimate: mean,
         interval,
         interval_kind: "mean of each half of the steps".into(),
         source: vec![c.q("latency"), c.q("requests"), c.q("ready_replicas")],
-        fit: "largest gap between fitted and observed bucket fractions".into(),
-        fit_value: gap,
+        fit: format!(
+            "largest gap between fitted and observed bucket fractions (lognormal {gap:.3}{})",
+            gamma
+                .map(|g| format!(", gamma {:.3}", g.2))
+                .unwrap_or_default()
+        ),
+        fit_value: fit_gap,
         n: used.len(),
+        summary: [("mean".to_string(), mean), ("p95".to_string(), p95)].into(),
     });
     // Concurrency: the busiest per-pod load times the mean service time is the work in
     // service per pod (Little's law); at least that many requests were served at once.
@@ -282,6 +397,7 @@ fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
         fit: "R² of CPU rate on ready pods and request rate".into(),
         fit_value: r2,
         n: rows.len(),
+        summary: BTreeMap::new(),
     });
     out.estimates.push(Estimate {
         deployment: c.dep.into(),
@@ -298,6 +414,7 @@ fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
         fit: "R² of CPU rate on ready pods and request rate".into(),
         fit_value: r2,
         n: rows.len(),
+        summary: BTreeMap::new(),
     });
     Some((idle, per))
 }
@@ -336,6 +453,7 @@ fn memory(c: &Ctx, mean_latency: f64, out: &mut Calibration) {
             fit: "R² of memory per pod on requests in flight per pod".into(),
             fit_value: r2,
             n: rows.len(),
+            summary: BTreeMap::new(),
         });
     }
 }
@@ -388,6 +506,7 @@ fn startup(c: &Ctx, readiness_delay_s: f64, out: &mut Calibration) -> Option<Dur
         fit: "sample mean of created -> ready less the delay, s".into(),
         fit_value: sample_mean,
         n: d.len(),
+        summary: [("mean".to_string(), mean), ("p95".to_string(), p95)].into(),
     });
     Some(DurationDist::Lognormal {
         mean: round(mean, 4),

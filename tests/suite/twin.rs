@@ -23,20 +23,8 @@ fn series(labels: &[(&str, &str)], samples: Vec<(f64, f64)>) -> Series {
     }
 }
 
-/// 10 minutes at 5-s steps of 10-16 requests/s on 2 pods, latency lognormal (mean 0.5 s, p95
-/// 1.1 s) exactly, CPU 0.03 s per request plus 20 millicores per pod.
-fn synthetic(dir: &Path) -> Bundle {
-    let (start, step) = (1_700_000_000.0, 5.0);
-    let ts: Vec<f64> = (0..=120).map(|i| start + i as f64 * step).collect();
-    let at = |v: f64| ts.iter().map(|t| (*t, v)).collect::<Vec<_>>();
-    // The load varies (10..16 requests/s) so that CPU can be split into idle and per request.
-    let rate = |i: usize| 10.0 + (i % 7) as f64;
-    let by_rate = |share: f64| {
-        ts.iter()
-            .enumerate()
-            .map(|(i, t)| (*t, rate(i) * share))
-            .collect::<Vec<_>>()
-    };
+/// The lognormal of mean 0.5 s and p95 1.1 s.
+fn lognormal_cdf() -> impl Fn(f64) -> f64 {
     // mean 0.5, p95 1.1: sigma from the ratio, mu from the mean.
     let sigma = {
         // p95/mean = exp(1.645 s - s^2/2): solve by bisection.
@@ -53,11 +41,32 @@ fn synthetic(dir: &Path) -> Bundle {
     };
     let mu = 0.5f64.ln() - sigma * sigma / 2.0;
     let n01 = Normal::new(0.0, 1.0).unwrap();
+    move |b: f64| n01.cdf((b.ln() - mu) / sigma)
+}
+
+fn synthetic(dir: &Path) -> Bundle {
+    synthetic_with(dir, &lognormal_cdf())
+}
+
+/// 10 minutes at 5-s steps of 10-16 requests/s on 2 pods, latency distributed as `cdf`
+/// exactly, CPU 0.03 s per request plus 20 millicores per pod.
+fn synthetic_with(dir: &Path, cdf: &dyn Fn(f64) -> f64) -> Bundle {
+    let (start, step) = (1_700_000_000.0, 5.0);
+    let ts: Vec<f64> = (0..=120).map(|i| start + i as f64 * step).collect();
+    let at = |v: f64| ts.iter().map(|t| (*t, v)).collect::<Vec<_>>();
+    // The load varies (10..16 requests/s) so that CPU can be split into idle and per request.
+    let rate = |i: usize| 10.0 + (i % 7) as f64;
+    let by_rate = |share: f64| {
+        ts.iter()
+            .enumerate()
+            .map(|(i, t)| (*t, rate(i) * share))
+            .collect::<Vec<_>>()
+    };
     let mut latency: Vec<Series> = BOUNDS
         .iter()
         .map(|b| {
             let le = format!("{b}");
-            series(&[("le", &le)], by_rate(n01.cdf((b.ln() - mu) / sigma)))
+            series(&[("le", &le)], by_rate(cdf(*b)))
         })
         .collect();
     latency.push(series(&[("le", "+Inf")], by_rate(1.0)));
@@ -131,6 +140,18 @@ fn run(args: &[&str], paths: &[&Path]) -> (i32, String) {
     )
 }
 
+/// `calibrate` the bundle from guess/ into `out` (exit 0 asserted): its calibration.json and
+/// the command's output.
+fn calibrated(bundle: &Path, out: &Path) -> (scaletwin::twin::calibrate::Calibration, String) {
+    let (code, text) = run(
+        &["calibrate"],
+        &[bundle, Path::new("--model"), &guess(), Path::new("-o"), out],
+    );
+    assert_eq!(code, 0, "{text}");
+    let json = std::fs::read_to_string(out.join("calibration.json")).unwrap();
+    (serde_json::from_str(&json).unwrap(), text)
+}
+
 #[test]
 fn calibrate_recovers_the_figures_of_an_exact_bundle() {
     let dir = crate::common::fresh_dir("twin", "exact");
@@ -139,17 +160,11 @@ fn calibrate_recovers_the_figures_of_an_exact_bundle() {
     let read = Bundle::read(&b).unwrap();
     assert_eq!(read.get("api", "latency").len(), BOUNDS.len() + 1);
     let out = dir.join("model");
-    let (code, text) = run(
-        &["calibrate"],
-        &[&b, Path::new("--model"), &guess(), Path::new("-o"), &out],
-    );
-    assert_eq!(code, 0, "{text}");
-    let c: scaletwin::twin::calibrate::Calibration =
-        serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap())
-            .unwrap();
+    let (c, text) = calibrated(&b, &out);
     let e = |p: &str| c.estimates.iter().find(|e| e.parameter == p).unwrap();
-    let st = &e("work.service_time").value;
-    let (mean, p95) = (st["mean"].as_f64().unwrap(), st["p95"].as_f64().unwrap());
+    let st = &e("work.service_time");
+    assert_eq!(st.value["dist"], "lognormal", "{text}");
+    let (mean, p95) = (st.summary["mean"], st.summary["p95"]);
     assert!((mean / 0.5 - 1.0).abs() < 0.01, "{mean}\n{text}");
     assert!((p95 / 1.1 - 1.0).abs() < 0.01, "{p95}\n{text}");
     let cpu = e("work.cpu_seconds_per_request").estimate;
@@ -356,5 +371,40 @@ fn record_refuses_bad_flags_and_a_server_nobody_runs() {
     assert_eq!(
         qs.fill(t, "ns", "api", "1m"),
         "sum by (code) (rate(http_requests_total{job=\"web\"}[1m]))"
+    );
+}
+
+#[test]
+fn a_heavy_tailed_service_time_is_fitted_as_a_gamma() {
+    // Gamma service times of mean 0.5 s and cv 1.5 (a lognormal fits these buckets worse).
+    use statrs::distribution::Gamma;
+    let shape = 1.0 / (1.5f64 * 1.5);
+    let g = Gamma::new(shape, shape / 0.5).unwrap();
+    let dir = crate::common::fresh_dir("twin", "gamma");
+    let b = dir.join("bundle");
+    synthetic_with(&b, &|x| g.cdf(x));
+    let out = dir.join("model");
+    let (c, text) = calibrated(&b, &out);
+    let st = c
+        .estimates
+        .iter()
+        .find(|e| e.parameter == "work.service_time")
+        .unwrap();
+    assert_eq!(st.value["dist"], "gamma", "{text}");
+    let (mean, cv) = (
+        st.value["mean"].as_f64().unwrap(),
+        st.value["cv"].as_f64().unwrap(),
+    );
+    assert!((mean / 0.5 - 1.0).abs() < 0.02, "mean {mean}\n{text}");
+    assert!((cv / 1.5 - 1.0).abs() < 0.05, "cv {cv}\n{text}");
+    assert!(
+        (st.summary["p95"] / g.inverse_cdf(0.95) - 1.0).abs() < 0.02,
+        "{text}"
+    );
+    // The model it wrote reads the gamma back.
+    assert!(
+        std::fs::read_to_string(out.join("service.yaml"))
+            .unwrap()
+            .contains("dist: gamma")
     );
 }
