@@ -343,8 +343,8 @@ impl Backtest {
         s
     }
 
-    /// Write `backtest.json`, `summary.txt`, `ticks.csv`, `windows.csv` and
-    /// `charts/backtest.svg`.
+    /// Write `backtest.json`, `summary.txt`, `ticks.csv`, `windows.csv`,
+    /// `charts/backtest.svg` and `report.html`.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, TwinError> {
         let werr = |p: &Path, e: &dyn std::fmt::Display| {
             TwinError::Runtime(format!("writing {}: {e}", p.display()))
@@ -392,7 +392,24 @@ impl Backtest {
             ("summary.txt", self.summary()),
             ("ticks.csv", ticks),
             ("windows.csv", wins),
-            ("charts/backtest.svg", svg),
+            ("charts/backtest.svg", svg.clone()),
+            (
+                "report.html",
+                crate::validate::agreement_page(&crate::validate::AgreementPage {
+                    kind: "Backtest",
+                    title: format!("{} / {}", self.model, self.deployment),
+                    passed: self.passed,
+                    passed_text: "<b>Passed.</b> The model reproduces the recorded period.",
+                    failed_text: "<b>Failed.</b> The model does not reproduce the recorded period:",
+                    failures: &self.failures,
+                    svg: &svg,
+                    caption: "Replicas at each HPA sync tick and p95 per window: simulated on the recorded load, and recorded.",
+                    summary: self.summary(),
+                    reference: "recorded",
+                    windows: &self.windows,
+                    data: "backtest.json, ticks.csv, windows.csv",
+                }),
+            ),
         ] {
             let p = dir.join(name);
             crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, &e))?;

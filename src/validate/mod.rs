@@ -727,18 +727,57 @@ impl Run {
 
 /// A self-contained page: the verdict, the overlaid timelines and the figures.
 fn page(v: &Validation, svg: &str) -> String {
-    let verdict = if v.validated {
-        "<p class=\"ok\"><b>Validated.</b> The simulator's prediction matches what the service did.</p>".to_string()
+    agreement_page(&AgreementPage {
+        kind: "Validation",
+        title: format!("{} / {}", v.model, v.deployment),
+        passed: v.validated,
+        passed_text: "<b>Validated.</b> The simulator's prediction matches what the service did.",
+        failed_text: "<b>Not validated.</b>",
+        failures: &v.failures,
+        svg,
+        caption: "Replicas at each HPA sync tick and p95 per window: simulated on the arrivals that were sent, and observed.",
+        summary: v.summary(),
+        reference: "observed",
+        windows: &v.windows,
+        data: "validation.json, ticks.csv, windows.csv, observed.csv, load/report.json, simulation/outcome.json",
+    })
+}
+
+/// What a page comparing a simulation with a reference shows.
+pub struct AgreementPage<'a> {
+    /// `Validation`, `Backtest`.
+    pub kind: &'a str,
+    pub title: String,
+    pub passed: bool,
+    /// HTML (trusted) of the verdict either way.
+    pub passed_text: &'a str,
+    pub failed_text: &'a str,
+    pub failures: &'a [String],
+    pub svg: &'a str,
+    pub caption: &'a str,
+    pub summary: String,
+    /// What the reference is (`observed`, `recorded`).
+    pub reference: &'a str,
+    pub windows: &'a [WindowP95],
+    /// The data files beside the page.
+    pub data: &'a str,
+}
+
+/// The HTML page of a validation or a backtest: verdict, overlay chart, figures, windows.
+pub fn agreement_page(p: &AgreementPage) -> String {
+    let verdict = if p.passed {
+        format!("<p class=\"ok\">{}</p>", p.passed_text)
     } else {
         format!(
-            "<p class=\"bad\"><b>Not validated.</b></p><ul>{}</ul>",
-            v.failures
+            "<p class=\"bad\">{}</p><ul>{}</ul>",
+            p.failed_text,
+            p.failures
                 .iter()
                 .map(|f| format!("<li>{}</li>", esc(f)))
                 .collect::<String>()
         )
     };
-    let rows: String = v
+    let rows: String = p
         .windows
         .iter()
         .map(|w| {
@@ -756,8 +795,13 @@ fn page(v: &Validation, svg: &str) -> String {
         })
         .collect();
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Validation: {title}</title>\n<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}.ok{{color:#006b4f}}.bad{{color:#a33b00}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}pre{{background:#f6f6f6;padding:1em}}</style></head>\n<body><h1>Validation: {title}</h1>\n{verdict}\n<figure>{svg}<figcaption>Replicas at each HPA sync tick and p95 per window: simulated on the arrivals that were sent, and observed.</figcaption></figure>\n<h2>Figures</h2><pre>{summary}</pre>\n<h2>p95 per window (model time)</h2><table><tr><th>window end (s)</th><th>requests</th><th>observed p95 (ms)</th><th>simulated p95 (ms)</th><th>error</th></tr>{rows}</table>\n<p>Data: validation.json, ticks.csv, windows.csv, observed.csv, load/report.json, simulation/outcome.json.</p></body></html>\n",
-        title = esc(&format!("{} / {}", v.model, v.deployment)),
-        summary = esc(&v.summary()),
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{kind}: {title}</title>\n<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}.ok{{color:#006b4f}}.bad{{color:#a33b00}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}pre{{background:#f6f6f6;padding:1em}}</style></head>\n<body><h1>{kind}: {title}</h1>\n{verdict}\n<figure>{svg}<figcaption>{caption}</figcaption></figure>\n<h2>Figures</h2><pre>{summary}</pre>\n<h2>p95 per window (model time)</h2><table><tr><th>window end (s)</th><th>requests</th><th>{reference} p95 (ms)</th><th>simulated p95 (ms)</th><th>error</th></tr>{rows}</table>\n<p>Data: {data}.</p></body></html>\n",
+        kind = p.kind,
+        title = esc(&p.title),
+        svg = p.svg,
+        caption = esc(p.caption),
+        summary = esc(&p.summary),
+        reference = p.reference,
+        data = p.data,
     )
 }
