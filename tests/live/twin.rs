@@ -270,7 +270,10 @@ fn record_calibrate_backtest_recovers_a_hidden_model_and_fails_a_wrong_one() {
     assert!(bt["window_agreement"].as_f64().unwrap() >= 0.75, "{out}");
     assert!(dir.join("bt/charts/backtest.svg").is_file());
     let page = std::fs::read_to_string(dir.join("bt/report.html")).unwrap();
-    assert!(page.contains("<b>Passed.</b>") && page.contains("<svg"), "{page}");
+    assert!(
+        page.contains("<b>Passed.</b>") && page.contains("<svg"),
+        "{page}"
+    );
     // A deliberately wrong model (service time halved) must fail the same backtest.
     let wrong = dir.join("wrong");
     std::fs::create_dir_all(&wrong).unwrap();
@@ -296,5 +299,8 @@ fn record_calibrate_backtest_recovers_a_hidden_model_and_fails_a_wrong_one() {
     );
     assert!(out.contains("window p95"), "{out}");
     let page = std::fs::read_to_string(dir.join("bt-wrong/report.html")).unwrap();
-    assert!(page.contains("<b>Failed.</b>") && page.contains("window p95"), "{page}");
+    assert!(
+        page.contains("<b>Failed.</b>") && page.contains("window p95"),
+        "{page}"
+    );
 }
