@@ -111,6 +111,16 @@ pub(super) struct Exported {
     scale: FGauge,
 }
 
+/// A metric registered under `name` with its help, and a handle to it.
+fn family<M>(registry: &mut Registry, name: &str, help: &str) -> M
+where
+    M: prometheus_client::registry::Metric + Clone + Default,
+{
+    let m = M::default();
+    registry.register(name, help, m.clone());
+    m
+}
+
 impl Exported {
     pub(super) fn new(w: &World, namespace: &str) -> Exported {
         let mut registry = Registry::default();
@@ -175,35 +185,30 @@ impl Exported {
             "kube_horizontalpodautoscaler_spec_max_replicas",
             "The HPA's maxReplicas",
         );
-        let pod_created = Family::<PodLabel, FGauge>::default();
-        registry.register(
+        let pod_created: Family<PodLabel, FGauge> = family(
+            &mut registry,
             "kube_pod_created",
             "Unix creation timestamp of the pod",
-            pod_created.clone(),
         );
-        let pod_ready = Family::<PodLabel, FGauge>::default();
-        registry.register(
+        let pod_ready: Family<PodLabel, FGauge> = family(
+            &mut registry,
             "kube_pod_status_ready_time",
             "Unix time the pod became ready",
-            pod_ready.clone(),
         );
-        let pod_requests = Family::<PodResource, FGauge>::default();
-        registry.register(
+        let pod_requests: Family<PodResource, FGauge> = family(
+            &mut registry,
             "kube_pod_container_resource_requests",
             "Resources requested by a container (cpu in cores, memory in bytes)",
-            pod_requests.clone(),
         );
-        let pod_cpu = Family::<PodContainer, Counter<f64, AtomicU64>>::default();
-        registry.register(
+        let pod_cpu: Family<PodContainer, Counter<f64, AtomicU64>> = family(
+            &mut registry,
             "container_cpu_usage_seconds",
             "Cumulative CPU time consumed by the container (model seconds)",
-            pod_cpu.clone(),
         );
-        let pod_memory = Family::<PodContainer, FGauge>::default();
-        registry.register(
+        let pod_memory: Family<PodContainer, FGauge> = family(
+            &mut registry,
             "container_memory_working_set_bytes",
             "Working-set memory of the container",
-            pod_memory.clone(),
         );
         let in_flight = Family::<DepLabel, Gauge>::default();
         registry.register(

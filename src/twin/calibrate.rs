@@ -81,22 +81,16 @@ pub struct Calibration {
 /// The lognormal whose CDF best matches cumulative bucket fractions: `(mu, sigma, max gap)`.
 /// Buckets whose fraction is within (0.2 %, 99.8 %) are used; at least two are needed.
 pub fn fit_lognormal_buckets(bounds: &[f64], counts: &[f64]) -> Option<(f64, f64, f64)> {
-    let total: f64 = counts.iter().sum();
-    if total <= 0.0 {
+    if counts.iter().sum::<f64>() <= 0.0 {
         return None;
     }
     let n01 = Normal::new(0.0, 1.0).ok()?;
-    let mut cum = 0.0;
-    let mut pts = Vec::new();
-    let mut obs = Vec::new();
-    for (b, c) in bounds.iter().zip(counts) {
-        cum += c;
-        let f = cum / total;
-        obs.push((*b, f));
-        if f > 0.002 && f < 0.998 && *b > 0.0 {
-            pts.push((n01.inverse_cdf(f), b.ln()));
-        }
-    }
+    let obs = fractions(bounds, counts);
+    let pts: Vec<(f64, f64)> = obs
+        .iter()
+        .filter(|(b, f)| *f > 0.002 && *f < 0.998 && *b > 0.0)
+        .map(|(b, f)| (n01.inverse_cdf(*f), b.ln()))
+        .collect();
     if pts.len() < 2 {
         return None;
     }
@@ -222,6 +216,8 @@ const QUIET: f64 = 0.5;
 struct Ctx<'a> {
     b: &'a Bundle,
     dep: &'a str,
+    /// Per step: (time key, request rate, ready pods), where both are known and pods > 0.
+    steps: Vec<(i64, f64, f64)>,
 }
 
 impl Ctx<'_> {
@@ -231,9 +227,9 @@ impl Ctx<'_> {
 }
 
 /// Per step: (time key, request rate, ready pods), where both are known and pods > 0.
-fn load_per_step(c: &Ctx) -> Vec<(i64, f64, f64)> {
-    let rate = summed(c.b, c.dep, "requests");
-    let ready = summed(c.b, c.dep, "ready_replicas");
+fn load_per_step(b: &Bundle, dep: &str) -> Vec<(i64, f64, f64)> {
+    let rate = summed(b, dep, "requests");
+    let ready = summed(b, dep, "ready_replicas");
     rate.iter()
         .filter_map(|(t, r)| ready.get(t).filter(|p| **p > 0.0).map(|p| (*t, *r, *p)))
         .collect()
@@ -241,7 +237,7 @@ fn load_per_step(c: &Ctx) -> Vec<(i64, f64, f64)> {
 
 fn service_time(c: &Ctx, concurrency: u32, out: &mut Calibration) -> Result<(), TwinError> {
     let h = Histograms::read(c.b, c.dep)?;
-    let steps = load_per_step(c);
+    let steps = &c.steps;
     let busiest = steps.iter().map(|s| s.1 / s.2).fold(0.0, f64::max);
     if busiest <= 0.0 {
         return Err(TwinError::Input(format!(
@@ -364,8 +360,8 @@ fn service_time(c: &Ctx, concurrency: u32, out: &mut Calibration) -> Result<(), 
 
 fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
     let cpu = summed(c.b, c.dep, "cpu");
-    let steps = load_per_step(c);
-    let rows: Vec<(f64, f64, f64)> = steps
+    let rows: Vec<(f64, f64, f64)> = c
+        .steps
         .iter()
         .filter_map(|(t, r, p)| cpu.get(t).map(|u| (*p, *r, *u)))
         .collect();
@@ -421,9 +417,9 @@ fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
 
 fn memory(c: &Ctx, mean_latency: f64, out: &mut Calibration) {
     let mem = summed(c.b, c.dep, "memory");
-    let steps = load_per_step(c);
     // Per pod: memory and requests in flight (rate x latency / pods).
-    let rows: Vec<(f64, f64)> = steps
+    let rows: Vec<(f64, f64)> = c
+        .steps
         .iter()
         .filter_map(|(t, r, p)| mem.get(t).map(|m| (r * mean_latency / p, m / p)))
         .collect();
@@ -546,7 +542,11 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
             continue;
         }
         calibrated += 1;
-        let c = Ctx { b: &b, dep: &name };
+        let c = Ctx {
+            b: &b,
+            dep: &name,
+            steps: load_per_step(&b, &name),
+        };
         let Some(spec) = svc.deployments.get_mut(&name) else {
             continue;
         };
