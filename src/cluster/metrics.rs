@@ -8,10 +8,23 @@ use std::collections::VecDeque;
 #[derive(Clone, Debug)]
 pub(crate) struct Scrape {
     pub(crate) t: i64,
+    /// Successful answers (2xx).
     pub(crate) requests: f64,
+    /// Every answer a pod gave: successes and the 503/504 failures it answered.
+    pub(crate) answered: f64,
     pub(crate) tokens: f64,
     pub(crate) buckets: Vec<f64>,
     pub(crate) in_flight: f64,
+}
+
+impl Scrape {
+    /// The request counter a request-rate signal reads.
+    pub(crate) fn counted(&self, c: crate::engine::model::Counted) -> f64 {
+        match c {
+            crate::engine::model::Counted::All => self.answered,
+            crate::engine::model::Counted::Ok => self.requests,
+        }
+    }
 }
 
 /// Keep a scrape of a deployment's counters, and those of the last `keep_us` before it

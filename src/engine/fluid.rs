@@ -25,7 +25,7 @@
 //! sweep measures how similarly (rank correlation, whether the winner changes) whenever it
 //! uses it. It has no randomness: every seed gives the same figures.
 
-use super::model::{Model, SignalRef};
+use super::model::{Counted, Model, SignalRef};
 use super::workload::Workload;
 use super::{RunConfig, dist::DurationDist};
 use crate::cluster::controllers::{self, PodStatus, SyncInputs};
@@ -178,8 +178,19 @@ impl Fluid<'_> {
 
     fn signal(&self, s: &SignalRef) -> Result<Option<f64>, String> {
         Ok(match s {
-            SignalRef::RequestRate { dep, window_us } => {
-                self.trailing(&self.deps[*dep].rate, *window_us as f64 * 1e-6)
+            // `all` counts every arrival (the fluid view does not set apart those refused
+            // while no pod was ready); `ok` counts the served.
+            SignalRef::RequestRate {
+                dep,
+                window_us,
+                count,
+            } => {
+                let d = &self.deps[*dep];
+                let series = match count {
+                    Counted::All => &d.rate,
+                    Counted::Ok => &d.served,
+                };
+                self.trailing(series, *window_us as f64 * 1e-6)
             }
             SignalRef::TokenRate { dep, window_us } => {
                 let per = self.tokens[*dep];

@@ -116,6 +116,10 @@ pub enum Signal {
         deployment: Option<String>,
         #[serde(default = "w60")]
         window_s: f64,
+        /// Which answers the counter counts: `all` (default, as `http_requests_total` does:
+        /// 2xx, and the 503/504 of a full queue or a timeout) or `ok` (2xx only).
+        #[serde(default, skip_serializing_if = "Counted::is_all")]
+        count: Counted,
     },
     /// Requests in service or waiting in the deployment's pods (a gauge, scraped).
     InFlight { deployment: Option<String> },
@@ -154,12 +158,32 @@ fn w60() -> f64 {
     60.0
 }
 
+/// Which answers a request counter counts. A request refused before any pod saw it (no ready
+/// endpoint) is in neither: the service's own counter never sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counted {
+    /// Every answer: successes, and the failures a pod answered (a full queue's 503, a
+    /// timeout's 504, a request served after its deadline).
+    #[default]
+    All,
+    /// Successful answers only (a counter filtered on `code=~"2.."`).
+    Ok,
+}
+
+impl Counted {
+    pub fn is_all(&self) -> bool {
+        *self == Counted::All
+    }
+}
+
 /// A resolved signal (names turned into indices).
 #[derive(Clone, Debug, PartialEq)]
 pub enum SignalRef {
     RequestRate {
         dep: usize,
         window_us: i64,
+        count: Counted,
     },
     InFlight {
         dep: usize,
@@ -370,9 +394,14 @@ impl Model {
         }
         let remap = |s: &SignalRef| -> Option<SignalRef> {
             Some(match s.clone() {
-                SignalRef::RequestRate { dep, window_us } => SignalRef::RequestRate {
+                SignalRef::RequestRate {
+                    dep,
+                    window_us,
+                    count,
+                } => SignalRef::RequestRate {
                     dep: dmap(dep)?,
                     window_us,
+                    count,
                 },
                 SignalRef::InFlight { dep } => SignalRef::InFlight { dep: dmap(dep)? },
                 SignalRef::LatencyQuantile { dep, q, window_us } => SignalRef::LatencyQuantile {

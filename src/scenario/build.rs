@@ -552,9 +552,11 @@ pub(super) fn resolve(
         Signal::RequestRate {
             deployment,
             window_s,
+            count,
         } => SignalRef::RequestRate {
             dep: dep(deployment)?,
             window_us: window(*window_s)?,
+            count: *count,
         },
         Signal::InFlight { deployment } => SignalRef::InFlight {
             dep: dep(deployment)?,

@@ -289,8 +289,8 @@ async fn handle(
     let t0 = tokio::time::Instant::now();
     let admit = sh.world().admit();
     let (pod, slot) = match admit {
-        Admit::Rejected(code, why) => {
-            sh.world().count_rejected();
+        Admit::Rejected(code, why, answered) => {
+            sh.world().count_rejected(answered);
             sh.metrics.request(code, t0.elapsed().as_secs_f64());
             return respond(
                 code,
@@ -319,7 +319,7 @@ async fn handle(
                 } else {
                     502
                 };
-                sh.world().count_rejected();
+                sh.world().count_rejected(code == 504);
                 sh.metrics.request(code, t0.elapsed().as_secs_f64());
                 return respond(
                     code,

@@ -642,3 +642,58 @@ fn validate_replays_the_times_requests_were_delivered_not_intended() {
     assert!(spread < 6_000.0, "delivered over 100 s: p95 {spread:.0} ms");
     assert!(burst > 20_000.0, "delivered in 10 s: p95 {burst:.0} ms");
 }
+
+/// A saturated service's request counter: its pods answer ten times their capacity, most of it
+/// with a full queue's 503. Counting every answer (`count: all`, the default, as
+/// `http_requests_total` does) the HPA sees the real load and scales to it; counting only the
+/// successes (`count: ok`) it sees the capacity of the pods it has, and never grows.
+#[test]
+fn a_request_rate_counts_the_failures_a_pod_answered_unless_told_ok() {
+    let service = |count: &str| {
+        format!(
+            "format_version: 1
+name: t
+entry: web
+scenario:
+  duration_s: 600
+  workload: {{loop: open, pattern: step, steps: [{{at_s: 0, rate: 5}}, {{at_s: 120, rate: 100}}]}}
+deployments:
+  web:
+    serving: {{concurrency: 1, queue_limit: 2, timeout_s: 5}}
+    work:
+      service_time: {{dist: deterministic, value: 0.1}}
+    lifecycle:
+      startup: {{dist: deterministic, value: 10}}
+      readiness_initial_delay_s: 0
+bindings:
+  web:
+    load: {{signal: request_rate, window_s: 30{count}}}
+"
+        )
+    };
+    let max_replicas = |count: &str| {
+        let dir = folder(
+            &format!("answers{}", count.len()),
+            &[
+                ("web.yaml", DEPLOYMENT),
+                ("hpa.yaml", &hpa("  behavior: {}\n")),
+                ("service.yaml", &service(count)),
+            ],
+        );
+        let loaded = ModelSources::read_dir(&dir).unwrap().load().unwrap();
+        let cfg = RunConfig {
+            duration_s: 600.0,
+            ..RunConfig::default()
+        };
+        let fluid = engine::fluid::run(&loaded.model, &loaded.scenario.workload, &cfg);
+        let o = engine::run(&loaded.model, &loaded.scenario.workload, cfg);
+        let d = &o.deployments[0];
+        (d.max_replicas, d.failures.queue_full, fluid.pod_hours)
+    };
+    let (all, rejected, fluid_all) = max_replicas("");
+    let (ok, _, fluid_ok) = max_replicas(", count: ok");
+    assert!(rejected > 1000, "the service must be saturated: {rejected}");
+    // 100 req/s at 10 per pod: ten pods; the successes alone stay at one pod's 10 req/s.
+    assert_eq!((all, ok), (10, 1));
+    assert!(fluid_all > 3.0 * fluid_ok, "{fluid_all} vs {fluid_ok}");
+}

@@ -10,6 +10,7 @@ impl Sim<'_> {
             let scrape = Scrape {
                 t: self.now,
                 requests: d.completed_total,
+                answered: d.answered_total,
                 tokens: d.tokens,
                 buckets: d.buckets.clone(),
                 in_flight: d.in_system as f64,
@@ -80,9 +81,11 @@ impl Sim<'_> {
 
     pub(super) fn signal(&self, s: &SignalRef) -> Result<Option<f64>, String> {
         Ok(match s {
-            SignalRef::RequestRate { dep, window_us } => {
-                self.rate(*dep, *window_us, |x| x.requests)
-            }
+            SignalRef::RequestRate {
+                dep,
+                window_us,
+                count,
+            } => self.rate(*dep, *window_us, |x| x.counted(*count)),
             SignalRef::TokenRate { dep, window_us } => self.rate(*dep, *window_us, |x| x.tokens),
             SignalRef::InFlight { dep } => self.deps[*dep].scrapes.back().map(|x| x.in_flight),
             SignalRef::LatencyQuantile { dep, q, window_us } => {

@@ -96,6 +96,8 @@ struct DepRt {
     failures: Failures,
     tokens: f64,
     completed_total: f64,
+    /// Every answer its pods gave (successes and answered failures): `Counted::All`.
+    answered_total: f64,
     buckets: Vec<f64>,
     scrapes: VecDeque<Scrape>,
     hist: Histogram,

@@ -196,6 +196,10 @@ impl Sim<'_> {
         }
         d.win_fail += 1;
         d.in_system -= 1;
+        if r.queue == NO_QUEUE {
+            // A pod answered it (503 or 504): the service's request counter counts it.
+            d.answered_total += 1.0;
+        }
         self.free.push(id);
         self.user_done(r.user, r.key);
     }
@@ -281,6 +285,7 @@ impl Sim<'_> {
         let latency = self.now - r.arrival;
         d.sojourn_sum_s += latency as f64 * 1e-6;
         d.sojourn_n += 1;
+        d.answered_total += 1.0;
         if r.queue != NO_QUEUE {
             self.pending[r.queue as usize] -= 1;
         }

@@ -10,6 +10,7 @@ impl World {
             let scrape = Scrape {
                 t: now,
                 requests: d.completed_total,
+                answered: d.answered_total,
                 tokens: d.tokens,
                 buckets: d.buckets.clone(),
                 in_flight: d.in_system as f64,
@@ -34,9 +35,13 @@ impl World {
     pub(super) fn signal(&self, s: &SignalRef) -> Result<Option<f64>, String> {
         let now = self.now;
         Ok(match s {
-            SignalRef::RequestRate { dep, window_us } => {
-                scrape_rate(&self.deps[*dep].scrapes, now, *window_us, |x| x.requests)
-            }
+            SignalRef::RequestRate {
+                dep,
+                window_us,
+                count,
+            } => scrape_rate(&self.deps[*dep].scrapes, now, *window_us, |x| {
+                x.counted(*count)
+            }),
             SignalRef::TokenRate { dep, window_us } => {
                 scrape_rate(&self.deps[*dep].scrapes, now, *window_us, |x| x.tokens)
             }

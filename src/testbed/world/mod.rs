@@ -34,6 +34,8 @@ struct Pod {
 struct Dep {
     shared_waiting: VecDeque<oneshot::Sender<usize>>,
     completed_total: f64,
+    /// Every answer its pods gave (successes and answered failures): `Counted::All`.
+    answered_total: f64,
     tokens: f64,
     buckets: Vec<f64>,
     scrapes: VecDeque<Scrape>,
@@ -73,7 +75,9 @@ pub(super) struct PodRow {
 pub(super) enum Admit {
     Start(usize),
     Wait(usize, oneshot::Receiver<usize>),
-    Rejected(u16, &'static str),
+    /// Refused: the status, why, and whether a pod answered it (a full queue) rather than
+    /// the service having no ready pod.
+    Rejected(u16, &'static str, bool),
 }
 
 struct AsRt {
@@ -461,7 +465,7 @@ impl World {
         let (conc, qlimit, shared) = (dm.concurrency, dm.queue_limit as usize, dm.shared_queue);
         let eps = self.endpoints(dep);
         if eps.is_empty() {
-            return Admit::Rejected(503, "no ready pods");
+            return Admit::Rejected(503, "no ready pods", false);
         }
         if shared {
             if let Some(&p) = eps.iter().find(|p| self.pods[**p].in_flight < conc) {
@@ -470,7 +474,7 @@ impl World {
                 return Admit::Start(p);
             }
             if self.deps[dep].shared_waiting.len() >= qlimit {
-                return Admit::Rejected(503, "queue full");
+                return Admit::Rejected(503, "queue full", true);
             }
             let (tx, rx) = oneshot::channel();
             self.deps[dep].shared_waiting.push_back(tx);
@@ -498,7 +502,7 @@ impl World {
             return Admit::Start(p);
         }
         if self.pods[p].waiting.len() >= qlimit {
-            return Admit::Rejected(503, "queue full");
+            return Admit::Rejected(503, "queue full", true);
         }
         let (tx, rx) = oneshot::channel();
         self.pods[p].waiting.push_back(tx);
@@ -506,8 +510,13 @@ impl World {
         Admit::Wait(p, rx)
     }
 
-    pub(super) fn count_rejected(&mut self) {
+    /// Count a request of the entry deployment refused or given up on; `answered` when a pod
+    /// had taken it (a full queue's 503, a timeout's 504), so its request counter counts it.
+    pub(super) fn count_rejected(&mut self, answered: bool) {
         self.rejected += 1;
+        if answered {
+            self.deps[self.m.entry].answered_total += 1.0;
+        }
     }
 
     /// The entry deployment's client timeout on the wall clock.
@@ -542,6 +551,7 @@ impl World {
         let i = bounds.partition_point(|b| *b < latency_model_s);
         let d = &mut self.deps[dep];
         d.completed_total += 1.0;
+        d.answered_total += 1.0;
         d.buckets[i] += 1.0;
         d.tokens += tokens.unwrap_or(0.0);
         self.pods[p].usage.work_done(&self.m.deployments[dep], now);
