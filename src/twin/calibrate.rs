@@ -9,25 +9,32 @@
 //!   the rate window before them (so queueing is small and latency is service time),
 //!   fitted by a lognormal whose CDF matches the bucket fractions (least squares of `ln le`
 //!   on the normal quantile of each bucket's fraction), or by a gamma (least squares of the
-//!   CDF over a refined grid of mean and cv) when that is closer. Fit: the largest gap
-//!   between fitted and observed bucket fractions. Interval: the fits of the two halves of
-//!   the steps.
+//!   CDF over a refined grid of mean and cv) when that is closer; when neither comes within
+//!   3 points of every bucket (a mix of request types), the buckets themselves (an empirical
+//!   distribution, linear within each bucket, written next to service.yaml). Fit: the
+//!   largest gap between fitted and observed bucket fractions. Interval: the fits of the two
+//!   halves of the steps.
 //! - **CPU** seconds per request and idle CPU: least squares of the deployment's CPU rate on
 //!   its ready pods and its request rate. Fit: R².
 //! - **memory** base and per request in flight (in flight by Little's law): least squares on
 //!   per-pod memory. Fit: R².
 //! - **start-up**: created -> ready of every pod created within the range, less the model's
 //!   readiness initial delay; a lognormal by the moments of the logs.
-//! - **concurrency** is identified only where saturation was observed; otherwise the model's
-//!   value is kept and the lower bound the data gives (Little's law) is reported.
+//! - **concurrency** is identified only where saturation was observed (steps where most
+//!   successful requests were slower than the service time's p90, throughout the rate
+//!   window): there the successes per ready pod per second times the mean service time is
+//!   the number of slots. Otherwise the model's value is kept and the lower bound the data
+//!   gives (Little's law) is reported.
 
 use super::TwinError;
 use super::bundle::Bundle;
 use super::data::{Histograms, key, ols, per_pod_last, summed};
+use super::fit::{
+    Fitted, PARAMETRIC_GAP, fit_as, fit_lognormal_buckets, fit_service, lognormal_mean_p95,
+};
 use crate::engine::dist::DurationDist;
 use crate::scenario::{ModelSources, ServiceFile};
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, Gamma, Normal};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -78,118 +85,6 @@ pub struct Calibration {
     pub not_identified: Vec<NotIdentified>,
 }
 
-/// The lognormal whose CDF best matches cumulative bucket fractions: `(mu, sigma, max gap)`.
-/// Buckets whose fraction is within (0.2 %, 99.8 %) are used; at least two are needed.
-pub fn fit_lognormal_buckets(bounds: &[f64], counts: &[f64]) -> Option<(f64, f64, f64)> {
-    if counts.iter().sum::<f64>() <= 0.0 {
-        return None;
-    }
-    let n01 = Normal::new(0.0, 1.0).ok()?;
-    let obs = fractions(bounds, counts);
-    let pts: Vec<(f64, f64)> = obs
-        .iter()
-        .filter(|(b, f)| *f > 0.002 && *f < 0.998 && *b > 0.0)
-        .map(|(b, f)| (n01.inverse_cdf(*f), b.ln()))
-        .collect();
-    if pts.len() < 2 {
-        return None;
-    }
-    let x: Vec<Vec<f64>> = pts.iter().map(|p| vec![1.0, p.0]).collect();
-    let y: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let (beta, _, _) = ols(&x, &y)?;
-    let (mu, sigma) = (beta[0], beta[1]);
-    if !(sigma.is_finite() && sigma > 0.0) {
-        return None;
-    }
-    let gap = obs
-        .iter()
-        .filter(|(b, _)| *b > 0.0)
-        .map(|(b, f)| (n01.cdf((b.ln() - mu) / sigma) - f).abs())
-        .fold(0.0, f64::max);
-    Some((mu, sigma, gap))
-}
-
-/// Cumulative bucket fractions `(bound, fraction)` of the finite buckets.
-fn fractions(bounds: &[f64], counts: &[f64]) -> Vec<(f64, f64)> {
-    let total: f64 = counts.iter().sum();
-    let mut cum = 0.0;
-    bounds
-        .iter()
-        .zip(counts)
-        .map(|(b, c)| {
-            cum += c;
-            (*b, cum / total.max(f64::MIN_POSITIVE))
-        })
-        .collect()
-}
-
-fn gamma_of(mean: f64, cv: f64) -> Option<Gamma> {
-    let shape = 1.0 / (cv * cv);
-    Gamma::new(shape, shape / mean).ok()
-}
-
-/// The gamma (mean, cv) whose CDF best matches the cumulative bucket fractions (least
-/// squares, by a grid refined around its best point: two parameters and a dozen buckets
-/// need no optimiser crate), and its largest gap.
-pub fn fit_gamma_buckets(bounds: &[f64], counts: &[f64]) -> Option<(f64, f64, f64)> {
-    let obs = fractions(bounds, counts);
-    let informative = obs.iter().filter(|(_, f)| *f > 0.002 && *f < 0.998).count();
-    if counts.iter().sum::<f64>() <= 0.0 || informative < 2 {
-        return None;
-    }
-    let err = |m: f64, c: f64, worst: bool| -> f64 {
-        let Some(g) = gamma_of(m, c) else {
-            return f64::INFINITY;
-        };
-        let d = obs.iter().map(|(b, f)| g.cdf(*b) - f);
-        if worst {
-            d.map(f64::abs).fold(0.0, f64::max)
-        } else {
-            d.map(|x| x * x).sum()
-        }
-    };
-    let hi = bounds.iter().copied().fold(0.0, f64::max).max(1e-6);
-    let lo = bounds
-        .iter()
-        .copied()
-        .filter(|b| *b > 0.0)
-        .fold(hi, f64::min);
-    // log-mean and log-cv grids, zoomed four times around the best point.
-    let (mut lm, mut lc) = (((lo * hi).sqrt()).ln(), 0.0f64);
-    let (mut span_m, mut span_c) = ((hi / lo).ln().max(1.0), 2.5f64);
-    let mut best = f64::INFINITY;
-    for _ in 0..5 {
-        let (cm, cc) = (lm, lc);
-        for i in 0..=40 {
-            for j in 0..=40 {
-                let m = cm + span_m * (i as f64 / 20.0 - 1.0);
-                let c = cc + span_c * (j as f64 / 20.0 - 1.0);
-                let e = err(m.exp(), c.exp(), false);
-                if e < best {
-                    (best, lm, lc) = (e, m, c);
-                }
-            }
-        }
-        span_m /= 8.0;
-        span_c /= 8.0;
-    }
-    let (m, c) = (lm.exp(), lc.exp());
-    Some((m, c, err(m, c, true)))
-}
-
-fn gamma_p95(mean: f64, cv: f64) -> f64 {
-    gamma_of(mean, cv)
-        .map(|g| g.inverse_cdf(0.95))
-        .unwrap_or(f64::NAN)
-}
-
-fn lognormal_mean_p95(mu: f64, sigma: f64) -> (f64, f64) {
-    (
-        (mu + sigma * sigma / 2.0).exp(),
-        (mu + 1.644_853_6 * sigma).exp(),
-    )
-}
-
 fn round(v: f64, digits: i32) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;
@@ -226,16 +121,17 @@ impl Ctx<'_> {
     }
 }
 
-/// Per step: (time key, request rate, ready pods), where both are known and pods > 0.
+/// Per step: (time key, successful requests per second, ready pods), where both are known
+/// and pods > 0 (a refusal costs no service time and no CPU).
 fn load_per_step(b: &Bundle, dep: &str) -> Vec<(i64, f64, f64)> {
-    let rate = summed(b, dep, "requests");
+    let rate = ok_rate(b, dep);
     let ready = summed(b, dep, "ready_replicas");
     rate.iter()
         .filter_map(|(t, r)| ready.get(t).filter(|p| **p > 0.0).map(|p| (*t, *r, *p)))
         .collect()
 }
 
-fn service_time(c: &Ctx, concurrency: u32, out: &mut Calibration) -> Result<(), TwinError> {
+fn service_time(c: &Ctx, out: &mut Calibration) -> Result<(Fitted, Histograms), TwinError> {
     let h = Histograms::read(c.b, c.dep)?;
     let steps = &c.steps;
     let busiest = steps.iter().map(|s| s.1 / s.2).fold(0.0, f64::max);
@@ -281,50 +177,59 @@ fn service_time(c: &Ctx, concurrency: u32, out: &mut Calibration) -> Result<(), 
         steps.iter().filter(|s| s.1 > 0.0).map(|s| s.0).collect()
     };
     let all = pick(&used);
-    let Some((mu, sigma, gap)) = fit_lognormal_buckets(&h.bounds, &all) else {
+    if fit_lognormal_buckets(&h.bounds, &all).is_none() {
         return Err(TwinError::Input(format!(
             "{}: the latency histogram (`{}`) has fewer than two buckets between 0.2 % and 99.8 % of the requests; its buckets cannot locate the service time (add buckets around the typical latency)",
             c.dep,
             c.q("latency")
         )));
+    }
+    let Some((fitted, fit_gap, tried)) = fit_service(&h.bounds, &all) else {
+        return Err(TwinError::Input(format!(
+            "{}: no requests in the latency histogram (`{}`)",
+            c.dep,
+            c.q("latency")
+        )));
     };
-    // The family whose CDF is closer to the buckets: lognormal, or gamma (heavier-tailed
-    // service times, cv above 1, are often gamma-like).
-    let gamma = fit_gamma_buckets(&h.bounds, &all).filter(|g| g.2 < gap);
-    let (value, mean, p95, family, fit_gap) = match gamma {
-        Some((m, cv, g)) => (
-            serde_json::json!({"dist": "gamma", "mean": round(m, 4), "cv": round(cv, 4)}),
-            m,
-            gamma_p95(m, cv),
-            "gamma",
-            g,
-        ),
-        None => {
-            let (m, p) = lognormal_mean_p95(mu, sigma);
-            (
-                serde_json::json!({"dist": "lognormal", "mean": round(m, 4), "p95": round(p, 4)}),
-                m,
-                p,
-                "lognormal",
-                gap,
-            )
+    let family = fitted.family();
+    let (mean, p95) = (fitted.mean(), fitted.p95());
+    let value = match &fitted {
+        Fitted::Gamma { mean, cv } => {
+            serde_json::json!({"dist": "gamma", "mean": round(*mean, 4), "cv": round(*cv, 4)})
+        }
+        Fitted::Lognormal { .. } => {
+            serde_json::json!({"dist": "lognormal", "mean": round(mean, 4), "p95": round(p95, 4)})
+        }
+        Fitted::Empirical { .. } => {
+            serde_json::json!({"dist": "empirical", "file": empirical_file(c.dep)})
         }
     };
     let half = used.len() / 2;
-    let mean_of = |ts: &[i64]| {
-        let counts = pick(ts);
-        match family {
-            "gamma" => fit_gamma_buckets(&h.bounds, &counts).map(|g| g.0),
-            _ => fit_lognormal_buckets(&h.bounds, &counts)
-                .map(|(m, s, _)| lognormal_mean_p95(m, s).0),
-        }
-    };
     let interval = [&used[..half], &used[half..]]
         .iter()
-        .filter_map(|ts| mean_of(ts))
+        .filter_map(|ts| fit_as(family, &h.bounds, &pick(ts)).map(|f| f.0.mean()))
         .fold(None, |acc: Option<(f64, f64)>, v| {
             Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
         });
+    let gaps = tried
+        .iter()
+        .map(|(f, g)| format!("{f} {g:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fit = match &fitted {
+        Fitted::Empirical { above, .. } => format!(
+            "no parametric family within {PARAMETRIC_GAP} of the bucket fractions ({gaps}): the buckets themselves, linear within each{}",
+            if *above > 0.0 {
+                format!(
+                    "; {:.2} % of requests above the highest bucket are placed at it (the mean is a floor)",
+                    above * 100.0
+                )
+            } else {
+                String::new()
+            }
+        ),
+        _ => format!("largest gap between fitted and observed bucket fractions ({gaps})"),
+    };
     out.estimates.push(Estimate {
         deployment: c.dep.into(),
         parameter: "work.service_time".into(),
@@ -334,28 +239,119 @@ fn service_time(c: &Ctx, concurrency: u32, out: &mut Calibration) -> Result<(), 
         interval,
         interval_kind: "mean of each half of the steps".into(),
         source: vec![c.q("latency"), c.q("requests"), c.q("ready_replicas")],
-        fit: format!(
-            "largest gap between fitted and observed bucket fractions (lognormal {gap:.3}{})",
-            gamma
-                .map(|g| format!(", gamma {:.3}", g.2))
-                .unwrap_or_default()
-        ),
+        fit,
         fit_value: fit_gap,
         n: used.len(),
         summary: [("mean".to_string(), mean), ("p95".to_string(), p95)].into(),
     });
-    // Concurrency: the busiest per-pod load times the mean service time is the work in
-    // service per pod (Little's law); at least that many requests were served at once.
-    let lower = busiest * mean;
-    out.not_identified.push(NotIdentified {
+    Ok((fitted, h))
+}
+
+/// The service-time file an empirical fit writes next to service.yaml.
+fn empirical_file(dep: &str) -> String {
+    format!("service_time-{dep}.txt")
+}
+
+/// Share of a step's successful requests slower than the service time's p90 at which the step
+/// counts as saturated: unloaded, a tenth are; when every slot is busy and requests queue,
+/// most are.
+const SATURATED: f64 = 0.5;
+
+/// Successful answers per second at each step: the `requests` series whose `code` is 2xx
+/// (a series without a `code` label counts as successes).
+fn ok_rate(b: &Bundle, dep: &str) -> BTreeMap<i64, f64> {
+    let mut out = BTreeMap::new();
+    for s in b.get(dep, "requests") {
+        let ok = s.labels.get("code").is_none_or(|c| c.starts_with('2'));
+        for (t, v) in &s.samples {
+            if v.is_finite() {
+                let e = out.entry(key(*t)).or_insert(0.0);
+                if ok {
+                    *e += v;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Per-pod concurrency from the throughput ceiling: at a saturated step every slot of every
+/// ready pod is busy, so the successes per pod per second times the mean service time is the
+/// concurrency. Identified from at least four saturated steps (saturated, with the same ready
+/// pods, throughout the rate window before them); else kept, with Little's law's lower bound.
+fn concurrency(
+    c: &Ctx,
+    h: &Histograms,
+    fitted: &Fitted,
+    kept: u32,
+    out: &mut Calibration,
+) -> Option<u32> {
+    let mean = fitted.mean();
+    let cut = h.bounds.partition_point(|b| *b < fitted.quantile(0.9));
+    let ok = ok_rate(c.b, c.dep);
+    let step_ms = key(c.b.info.step_s);
+    let window_ms = crate::engine::output::parse_duration(&c.b.info.rate_window)
+        .map(key)
+        .unwrap_or(step_ms);
+    // Per step: (saturated, ready pods, successes per pod per second).
+    let per: BTreeMap<i64, (bool, f64, f64)> = c
+        .steps
+        .iter()
+        .filter_map(|(t, _, pods)| {
+            let hist = h.at.get(t)?;
+            let served = *ok.get(t)?;
+            let total: f64 = hist.iter().sum();
+            let slow: f64 = hist.iter().skip(cut + 1).sum();
+            // Fast refusals land in the lowest bucket: judge the successes' latency.
+            let answered = total.min(served).max(f64::MIN_POSITIVE);
+            let saturated = cut < h.bounds.len() && served > 0.0 && slow / answered >= SATURATED;
+            Some((*t, (saturated, *pods, served / pods)))
+        })
+        .collect();
+    let mut samples: Vec<f64> = per
+        .iter()
+        .filter(|(t, (_, pods, _))| {
+            let mut w = per.range(*t - window_ms - step_ms + 1..=**t);
+            w.clone().count() as i64 * step_ms > window_ms
+                && w.all(|(_, (s, p, _))| *s && p == pods)
+        })
+        .map(|(_, (_, _, x))| x * mean)
+        .collect();
+    let busiest = c.steps.iter().map(|s| s.1 / s.2).fold(0.0, f64::max);
+    if samples.len() < 4 {
+        // The busiest per-pod load times the mean service time is the work in service per
+        // pod (Little's law): at least that many requests were served at once.
+        let lower = busiest * mean;
+        out.not_identified.push(NotIdentified {
+            deployment: c.dep.into(),
+            parameter: "serving.concurrency".into(),
+            kept: kept.to_string(),
+            reason: format!(
+                "no saturation observed ({} steps where most requests queued, 4 needed): the data shows at least {lower:.2} requests in service per pod at the busiest step (Little's law); the model keeps {kept} (set it with --concurrency or in the base model)",
+                samples.len()
+            ),
+        });
+        return None;
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let median = at(0.5);
+    let value = (median.round() as u32).max(1);
+    out.estimates.push(Estimate {
         deployment: c.dep.into(),
         parameter: "serving.concurrency".into(),
-        kept: concurrency.to_string(),
-        reason: format!(
-            "no saturation is identified from request rates and latency alone; the data shows at least {lower:.2} requests in service per pod at the busiest step (Little's law), the model keeps {concurrency}"
-        ),
+        value: serde_json::json!(value),
+        figure: format!("{value} (throughput ceiling x mean service time: {median:.2})"),
+        estimate: median,
+        interval: Some((at(0.25), at(0.75))),
+        interval_kind: "quartiles over the saturated steps".into(),
+        source: vec![c.q("requests"), c.q("latency"), c.q("ready_replicas")],
+        fit: "distance of the median from the nearest whole number".into(),
+        fit_value: (median - value as f64).abs(),
+        n: samples.len(),
+        summary: BTreeMap::new(),
     });
-    Ok(())
+    Some(value)
 }
 
 fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
@@ -536,6 +532,8 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
         not_identified: Vec::new(),
     };
     let mut calibrated = 0;
+    // Files written next to service.yaml (empirical service times): name, text.
+    let mut files: Vec<(String, String)> = Vec::new();
     for dm in &loaded.model.deployments {
         let name = dm.name.clone();
         if !b.info.deployments.contains(&name) {
@@ -553,7 +551,14 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
         if name == loaded.model.deployments[loaded.model.entry].name
             || !b.get(&name, "latency").is_empty()
         {
-            service_time(&c, dm.concurrency, &mut out)?;
+            let (fitted, h) = service_time(&c, &mut out)?;
+            if let Fitted::Empirical { quantiles, .. } = &fitted {
+                let text: String = quantiles.iter().map(|q| format!("{q:.6}\n")).collect();
+                files.push((empirical_file(&name), text));
+            }
+            if let Some(k) = concurrency(&c, &h, &fitted, dm.concurrency, &mut out) {
+                spec.serving.concurrency = k;
+            }
             if let Some(e) = out
                 .estimates
                 .iter()
@@ -604,7 +609,7 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
                 .join(", ")
         )));
     }
-    write_model(o, &sources, &svc, &out)?;
+    write_model(o, &sources, &svc, &files, &out)?;
     Ok(out)
 }
 
@@ -612,6 +617,7 @@ fn write_model(
     o: &CalibrateOptions,
     sources: &ModelSources,
     svc: &ServiceFile,
+    files: &[(String, String)],
     cal: &Calibration,
 ) -> Result<(), TwinError> {
     let werr =
@@ -626,6 +632,10 @@ fn write_model(
     );
     let p = o.out.join("service.yaml");
     crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
+    for (name, text) in files {
+        let p = o.out.join(name);
+        crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
+    }
     for (path, text) in &sources.manifests {
         let name = path.file_name().unwrap_or_default();
         let p = o.out.join(name);

@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod bundle;
 pub mod calibrate;
 pub mod data;
+pub mod fit;
 pub mod record;
 
 /// Why a twin command could not do its work.

@@ -25,23 +25,23 @@ fn series(labels: &[(&str, &str)], samples: Vec<(f64, f64)>) -> Series {
 
 /// The lognormal of mean 0.5 s and p95 1.1 s.
 fn lognormal_cdf() -> impl Fn(f64) -> f64 {
-    // mean 0.5, p95 1.1: sigma from the ratio, mu from the mean.
-    let sigma = {
-        // p95/mean = exp(1.645 s - s^2/2): solve by bisection.
-        let (mut lo, mut hi) = (1e-3f64, 3.0f64);
-        for _ in 0..100 {
-            let m = (lo + hi) / 2.0;
-            if (1.644_853_6 * m - m * m / 2.0).exp() < 2.2 {
-                lo = m
-            } else {
-                hi = m
-            }
+    lognormal(0.5, 1.1)
+}
+
+/// A lognormal's CDF by its mean and p95.
+fn lognormal(mean: f64, p95: f64) -> impl Fn(f64) -> f64 {
+    let (mut lo, mut hi) = (1e-3f64, 3.0f64);
+    for _ in 0..100 {
+        let m = (lo + hi) / 2.0;
+        if (1.644_853_6 * m - m * m / 2.0).exp() < p95 / mean {
+            lo = m
+        } else {
+            hi = m
         }
-        lo
-    };
-    let mu = 0.5f64.ln() - sigma * sigma / 2.0;
+    }
+    let mu = mean.ln() - lo * lo / 2.0;
     let n01 = Normal::new(0.0, 1.0).unwrap();
-    move |b: f64| n01.cdf((b.ln() - mu) / sigma)
+    move |b: f64| n01.cdf((b.ln() - mu) / lo)
 }
 
 fn synthetic(dir: &Path) -> Bundle {
@@ -178,9 +178,14 @@ fn calibrate_recovers_the_figures_of_an_exact_bundle() {
         assert!(c.not_identified.iter().any(|n| n.parameter == p), "{text}");
     }
     // The folder is a model: it simulates.
+    assert_simulates(&out, &dir.join("sim"));
+}
+
+/// The calibrated folder `model` is a model: a minute of it simulates.
+fn assert_simulates(model: &Path, out: &Path) {
     let (code, text) = run(
         &["simulate", "--duration", "60", "--model"],
-        &[&out, Path::new("-o"), &dir.join("sim")],
+        &[model, Path::new("-o"), out],
     );
     assert_eq!(code, 0, "{text}");
 }
@@ -374,22 +379,32 @@ fn record_refuses_bad_flags_and_a_server_nobody_runs() {
     );
 }
 
+/// Calibrate the exact bundle whose latency follows `cdf` (into `<dir>/model`): the service
+/// time estimate, the command's output and the test's folder.
+fn service_time_of(
+    name: &str,
+    cdf: &dyn Fn(f64) -> f64,
+) -> (scaletwin::twin::calibrate::Estimate, String, PathBuf) {
+    let dir = crate::common::fresh_dir("twin", name);
+    let b = dir.join("bundle");
+    synthetic_with(&b, cdf);
+    let (c, text) = calibrated(&b, &dir.join("model"));
+    let st = c
+        .estimates
+        .into_iter()
+        .find(|e| e.parameter == "work.service_time")
+        .unwrap();
+    (st, text, dir)
+}
+
 #[test]
 fn a_heavy_tailed_service_time_is_fitted_as_a_gamma() {
     // Gamma service times of mean 0.5 s and cv 1.5 (a lognormal fits these buckets worse).
     use statrs::distribution::Gamma;
     let shape = 1.0 / (1.5f64 * 1.5);
     let g = Gamma::new(shape, shape / 0.5).unwrap();
-    let dir = crate::common::fresh_dir("twin", "gamma");
-    let b = dir.join("bundle");
-    synthetic_with(&b, &|x| g.cdf(x));
+    let (st, text, dir) = service_time_of("gamma", &|x| g.cdf(x));
     let out = dir.join("model");
-    let (c, text) = calibrated(&b, &out);
-    let st = c
-        .estimates
-        .iter()
-        .find(|e| e.parameter == "work.service_time")
-        .unwrap();
     assert_eq!(st.value["dist"], "gamma", "{text}");
     let (mean, cv) = (
         st.value["mean"].as_f64().unwrap(),
@@ -406,5 +421,95 @@ fn a_heavy_tailed_service_time_is_fitted_as_a_gamma() {
         std::fs::read_to_string(out.join("service.yaml"))
             .unwrap()
             .contains("dist: gamma")
+    );
+}
+
+#[test]
+fn a_mix_of_two_request_types_is_fitted_by_its_own_buckets() {
+    // 70 % fast requests (mean 0.2 s) and 30 % slow ones (mean 1.5 s): no lognormal or gamma
+    // follows both humps, so the buckets themselves are the service time.
+    let (fast, slow) = (lognormal(0.2, 0.35), lognormal(1.5, 2.5));
+    let mix = move |b: f64| 0.7 * fast(b) + 0.3 * slow(b);
+    let (st, text, dir) = service_time_of("mix", &mix);
+    let out = dir.join("model");
+    assert_eq!(st.value["dist"], "empirical", "{text}");
+    assert!(st.fit.contains("no parametric family"), "{}", st.fit);
+    // Mean 0.7 x 0.2 + 0.3 x 1.5 = 0.59 s; p95 by bisection of the mixture's CDF.
+    let (mut lo, mut hi) = (0.01f64, 10.0f64);
+    for _ in 0..100 {
+        let m = (lo + hi) / 2.0;
+        if mix(m) < 0.95 { lo = m } else { hi = m }
+    }
+    let (mean, p95) = (st.summary["mean"], st.summary["p95"]);
+    assert!((mean / 0.59 - 1.0).abs() < 0.05, "mean {mean}\n{text}");
+    assert!((p95 / lo - 1.0).abs() < 0.10, "p95 {p95} vs {lo}\n{text}");
+    // The file it names sits next to service.yaml, and the folder simulates.
+    let file = std::fs::read_to_string(out.join("service_time-api.txt")).unwrap();
+    assert_eq!(file.lines().count(), 1000);
+    assert_simulates(&out, &dir.join("sim"));
+}
+
+#[test]
+fn concurrency_is_read_from_the_throughput_ceiling_when_saturation_was_recorded() {
+    // The exact bundle, then 40 steps where both pods were saturated: 8 slots each at a mean
+    // service time of 0.5 s serve 16 requests/s per pod, every request queued about 3 s, and
+    // 5 requests/s more were refused with 503.
+    let dir = crate::common::fresh_dir("twin", "saturated");
+    let b = dir.join("bundle");
+    let mut bundle = synthetic(&b);
+    let cdf = lognormal_cdf();
+    let sat = |i: usize| (60..100).contains(&i);
+    let lat = bundle
+        .data
+        .get_mut(&("api".into(), "latency".into()))
+        .unwrap();
+    for s in lat.iter_mut() {
+        let le: f64 = s.labels["le"].parse().unwrap_or(f64::INFINITY);
+        for (i, x) in s.samples.iter_mut().enumerate() {
+            if sat(i) {
+                x.1 = 32.0
+                    * if le.is_finite() {
+                        cdf((le - 3.0).max(1e-9))
+                    } else {
+                        1.0
+                    };
+            }
+        }
+    }
+    let req = bundle
+        .data
+        .get_mut(&("api".into(), "requests".into()))
+        .unwrap();
+    let mut refused = req[0].clone();
+    refused.labels.insert("code".into(), "503".into());
+    for (i, (x, r)) in req[0]
+        .samples
+        .iter_mut()
+        .zip(refused.samples.iter_mut())
+        .enumerate()
+    {
+        x.1 = if sat(i) { 32.0 } else { x.1 };
+        r.1 = if sat(i) { 5.0 } else { 0.0 };
+    }
+    req.push(refused);
+    bundle.write().unwrap();
+    let (c, text) = calibrated(&b, &dir.join("model"));
+    let e = c
+        .estimates
+        .iter()
+        .find(|e| e.parameter == "serving.concurrency")
+        .unwrap_or_else(|| panic!("concurrency not identified:\n{text}"));
+    assert_eq!(e.value, serde_json::json!(8), "{text}");
+    // The service time still comes from the quiet steps.
+    let st = c
+        .estimates
+        .iter()
+        .find(|e| e.parameter == "work.service_time")
+        .unwrap();
+    assert!((st.summary["mean"] / 0.5 - 1.0).abs() < 0.02, "{text}");
+    assert!(
+        std::fs::read_to_string(dir.join("model/service.yaml"))
+            .unwrap()
+            .contains("concurrency: 8")
     );
 }
