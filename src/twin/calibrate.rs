@@ -15,7 +15,9 @@
 //!   largest gap between fitted and observed bucket fractions. Interval: the fits of the two
 //!   halves of the steps.
 //! - **CPU** seconds per request and idle CPU: least squares of the deployment's CPU rate on
-//!   its ready pods and its request rate. Fit: R².
+//!   its running pods (those with a CPU sample: starting and terminating pods burn idle CPU
+//!   too; the ready pods when the series are not per pod) and its successful request rate.
+//!   Fit: R².
 //! - **memory** base and per request in flight (in flight by Little's law): least squares on
 //!   per-pod memory. Fit: R².
 //! - **start-up**: created -> ready of every pod created within the range, less the model's
@@ -354,12 +356,34 @@ fn concurrency(
     Some(value)
 }
 
+/// Per step, the pods with a CPU sample: every running container burns its idle CPU, the
+/// starting and the terminating as well as the ready. None when the series are not per pod.
+fn pods_burning(b: &Bundle, dep: &str) -> Option<BTreeMap<i64, f64>> {
+    let series = b.get(dep, "cpu");
+    if series.is_empty() || series.iter().any(|s| !s.labels.contains_key("pod")) {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    for s in series {
+        for (t, v) in &s.samples {
+            if v.is_finite() {
+                *out.entry(key(*t)).or_insert(0.0) += 1.0;
+            }
+        }
+    }
+    Some(out)
+}
+
 fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
     let cpu = summed(c.b, c.dep, "cpu");
+    let burning = pods_burning(c.b, c.dep);
     let rows: Vec<(f64, f64, f64)> = c
         .steps
         .iter()
-        .filter_map(|(t, r, p)| cpu.get(t).map(|u| (*p, *r, *u)))
+        .filter_map(|(t, r, p)| {
+            let pods = burning.as_ref().map_or(Some(*p), |b| b.get(t).copied())?;
+            cpu.get(t).map(|u| (pods, *r, *u))
+        })
         .collect();
     let x: Vec<Vec<f64>> = rows.iter().map(|r| vec![r.0, r.1]).collect();
     let y: Vec<f64> = rows.iter().map(|r| r.2).collect();
@@ -386,7 +410,7 @@ fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
         interval: Some((per - 1.96 * se[1], per + 1.96 * se[1])),
         interval_kind: "95 % (standard error)".into(),
         source: src.clone(),
-        fit: "R² of CPU rate on ready pods and request rate".into(),
+        fit: "R² of CPU rate on running pods and request rate".into(),
         fit_value: r2,
         n: rows.len(),
         summary: BTreeMap::new(),
@@ -403,7 +427,7 @@ fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
         )),
         interval_kind: "95 % (standard error)".into(),
         source: src,
-        fit: "R² of CPU rate on ready pods and request rate".into(),
+        fit: "R² of CPU rate on running pods and request rate".into(),
         fit_value: r2,
         n: rows.len(),
         summary: BTreeMap::new(),

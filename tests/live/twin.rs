@@ -136,21 +136,24 @@ fn send(tb: &std::net::SocketAddr, load: &str, model_s: f64, min_success: f64) -
     (t0, now_unix())
 }
 
-fn record(port: u16, (a, b): (f64, f64), rate_window: &str, out: &std::path::Path) {
-    let run = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
-        .args([
-            "record",
-            "--prometheus",
-            &format!("http://127.0.0.1:{port}"),
-        ])
-        .args([
-            "--namespace",
-            "default",
-            "--deployment",
-            "api",
-            "--time-scale",
-            "10",
-        ])
+fn record(
+    port: u16,
+    (a, b): (f64, f64),
+    deployments: &[&str],
+    rate_window: &str,
+    out: &std::path::Path,
+) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scaletwin"));
+    cmd.args([
+        "record",
+        "--prometheus",
+        &format!("http://127.0.0.1:{port}"),
+    ]);
+    for d in deployments {
+        cmd.args(["--deployment", d]);
+    }
+    let run = cmd
+        .args(["--namespace", "default", "--time-scale", "10"])
         .args(["--start", &format!("{a:.3}"), "--end", &format!("{b:.3}")])
         .args(["--step", "0.5s", "--rate-window", rate_window, "-o"])
         .arg(out)
@@ -195,6 +198,8 @@ struct Case {
     /// Loads in model time: (scenario `load:` value, seconds).
     a: (&'static str, f64),
     b: (&'static str, f64),
+    /// The deployments recorded.
+    deployments: &'static [&'static str],
     /// The rate window of the recording (wall clock).
     rate_window: &'static str,
     /// Share of requests that must succeed in each period (below 1 where the case saturates
@@ -226,8 +231,8 @@ impl Case {
         std::thread::sleep(Duration::from_secs(12));
         let b = send(&tb, self.b.0, self.b.1, self.min_success);
         let (ba, bb) = (dir.join("bundle-a"), dir.join("bundle-b"));
-        record(port, a, self.rate_window, &ba);
-        record(port, b, self.rate_window, &bb);
+        record(port, a, self.deployments, self.rate_window, &ba);
+        record(port, b, self.deployments, self.rate_window, &bb);
         let cal = dir.join("calibrated");
         let run = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
             .arg("calibrate")
@@ -324,6 +329,7 @@ fn record_calibrate_backtest_recovers_a_hidden_model_and_fails_a_wrong_one() {
             "{loop: open, pattern: spike, base: 12, multiplier: 3, duration_s: 150, period_s: 450, first_at_s: 150}",
             450.0,
         ),
+        deployments: &["api"],
         rate_window: "5s",
         min_success: 0.99,
     }
@@ -389,6 +395,7 @@ fn a_saturated_cpu_scaled_service_gives_its_concurrency_and_backtests() {
             "{loop: open, pattern: spike, base: 10, multiplier: 3, duration_s: 150, period_s: 450, first_at_s: 150}",
             450.0,
         ),
+        deployments: &["api"],
         rate_window: "2s",
         min_success: 0.5,
     }
@@ -402,5 +409,62 @@ fn a_saturated_cpu_scaled_service_gives_its_concurrency_and_backtests() {
         k.value, k.figure
     );
     assert_eq!(k.value, serde_json::json!(4), "{}", r.text);
+    r.assert_backtest_passed();
+}
+
+#[test]
+fn a_mix_of_request_types_with_a_queue_worker_is_fitted_by_its_buckets_and_backtests() {
+    if !common::have_prometheus() {
+        eprintln!("skipping: `prometheus` is not on PATH");
+        return;
+    }
+    // Period A: 6 req/s with a x4 spike; period B: 8 req/s with a x2.5 spike. Both
+    // deployments are recorded: the worker has no HTTP series, only its pods'.
+    let r = Case {
+        truth: "truth-mix",
+        guess: "guess-mix",
+        a: (
+            "{loop: open, pattern: spike, base: 6, multiplier: 4, duration_s: 200, period_s: 600, first_at_s: 150}",
+            600.0,
+        ),
+        b: (
+            "{loop: open, pattern: spike, base: 8, multiplier: 2.5, duration_s: 150, period_s: 450, first_at_s: 150}",
+            450.0,
+        ),
+        deployments: &["api", "worker"],
+        rate_window: "5s",
+        min_success: 0.99,
+    }
+    .run();
+    // The truth is the 4,000 draws the testbed samples from.
+    let mut draws: Vec<f64> = std::fs::read_to_string(data("truth-mix").join("service_time.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    draws.sort_by(f64::total_cmp);
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    let p95 = draws[(0.95 * draws.len() as f64) as usize];
+    r.assert_recovered("truth-mix", mean, p95, 0.01, 12.0);
+    assert_eq!(
+        r.est("work.service_time").value["dist"],
+        "empirical",
+        "{}",
+        r.text
+    );
+    assert!(r.dir.join("calibrated/service_time-api.txt").is_file());
+    // The worker's start-up comes from its pods; its service time is not in the recording,
+    // and calibrate says so.
+    let w = r
+        .cal
+        .estimates
+        .iter()
+        .find(|e| e.deployment == "worker" && e.parameter == "lifecycle.startup")
+        .unwrap_or_else(|| panic!("no worker start-up:\n{}", r.text));
+    eprintln!(
+        "twin figures (truth-mix): worker start-up mean {:.2} s (truth 15, {} pods)",
+        w.estimate, w.n
+    );
+    assert!((w.estimate / 15.0 - 1.0).abs() <= 0.15, "{}", r.text);
     r.assert_backtest_passed();
 }

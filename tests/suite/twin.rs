@@ -78,12 +78,19 @@ fn synthetic_with(dir: &Path, cdf: &dyn Fn(f64) -> f64) -> Bundle {
     put("latency", latency);
     put("spec_replicas", vec![series(&[], at(2.0))]);
     put("ready_replicas", vec![series(&[], at(2.0))]);
+    // Each of the two pods: its idle CPU and half the requests' CPU.
     let cpu: Vec<(f64, f64)> = ts
         .iter()
         .enumerate()
-        .map(|(i, t)| (*t, 2.0 * 0.02 + 0.03 * rate(i)))
+        .map(|(i, t)| (*t, 0.02 + 0.03 * rate(i) / 2.0))
         .collect();
-    put("cpu", vec![series(&[("pod", "api-x-1")], cpu)]);
+    put(
+        "cpu",
+        ["api-x-1", "api-x-2"]
+            .iter()
+            .map(|p| series(&[("pod", p)], cpu.clone()))
+            .collect(),
+    );
     let entries = data
         .iter()
         .map(|((d, k), s)| SeriesEntry {
