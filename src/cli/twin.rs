@@ -5,24 +5,27 @@ use super::usage;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Where and what to record: the server, the deployments, the range and the queries.
+/// `record` requires the server, namespace and range; `calibrate` takes them in place of a
+/// bundle. They are optional to clap (so calibrate can do without) and checked here.
 #[derive(clap::Args)]
-pub struct RecordArgs {
+pub struct RangeArgs {
     /// Prometheus server (http://host:9090).
-    #[arg(long)]
-    pub prometheus: String,
+    #[arg(long, requires_all = ["namespace", "start", "end"])]
+    pub prometheus: Option<String>,
     /// Kubernetes namespace of the deployments.
-    #[arg(long)]
-    pub namespace: String,
+    #[arg(long, requires = "prometheus")]
+    pub namespace: Option<String>,
     /// Deployments to record (repeat); default: every one kube-state-metrics reports in the
     /// namespace.
     #[arg(long = "deployment")]
     pub deployments: Vec<String>,
     /// Range start: UTC epoch seconds or a datetime (2026-11-28T10:00:00Z).
-    #[arg(long, allow_hyphen_values = true)]
-    pub start: String,
+    #[arg(long, allow_hyphen_values = true, requires = "prometheus")]
+    pub start: Option<String>,
     /// Range end.
-    #[arg(long, allow_hyphen_values = true)]
-    pub end: String,
+    #[arg(long, allow_hyphen_values = true, requires = "prometheus")]
+    pub end: Option<String>,
     /// Resolution: 15s, 1m, ...
     #[arg(long, default_value = "15s")]
     pub step: String,
@@ -33,9 +36,6 @@ pub struct RecordArgs {
     /// `queries: {key: template}`; see the README).
     #[arg(long)]
     pub queries: Option<PathBuf>,
-    /// Manifests in effect during the range, copied into the bundle (manifests/).
-    #[arg(long)]
-    pub manifests: Option<PathBuf>,
     /// Give up on a query after this long.
     #[arg(long, default_value = "30s")]
     pub timeout: String,
@@ -43,13 +43,27 @@ pub struct RecordArgs {
     /// rates and latency buckets are mapped back to model time.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+}
+
+#[derive(clap::Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Manifests in effect during the range, copied into the bundle (manifests/).
+    #[arg(long)]
+    pub manifests: Option<PathBuf>,
     /// The bundle folder to write.
     #[arg(short, long)]
     pub out: PathBuf,
 }
 
-pub fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
-    use scaletwin::twin::record::{QuerySet, RecordOptions, record};
+/// The record options of a range (the bundle written to `out`), or the usage error.
+fn record_options(
+    a: RangeArgs,
+    manifests: Option<PathBuf>,
+    out: PathBuf,
+) -> Result<scaletwin::twin::record::RecordOptions, String> {
+    use scaletwin::twin::record::{QuerySet, RecordOptions};
     let time = |flag: &str, s: &str| {
         scaletwin::trace::prometheus::parse_time(s).map_err(|e| {
             format!(
@@ -57,37 +71,43 @@ pub fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
             )
         })
     };
-    let (start, end) = match (time("--start", &a.start), time("--end", &a.end)) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(e), _) | (_, Err(e)) => return usage(e),
+    let need = |v: Option<String>, flag: &str| {
+        v.ok_or_else(|| format!("{flag} is required (the recording's server, namespace and range)"))
     };
+    let prometheus = need(a.prometheus, "--prometheus URL")?;
+    let namespace = need(a.namespace, "--namespace NS")?;
+    let start = time("--start", &need(a.start, "--start T")?)?;
+    let end = time("--end", &need(a.end, "--end T")?)?;
     let dur = |flag: &str, s: &str| {
         scaletwin::engine::output::parse_duration(s).map_err(|e| format!("{flag}: {e}"))
     };
-    let (step, timeout) = match (dur("--step", &a.step), dur("--timeout", &a.timeout)) {
-        (Ok(s), Ok(t)) => (s, t),
-        (Err(e), _) | (_, Err(e)) => return usage(e),
-    };
+    let step = dur("--step", &a.step)?;
+    let timeout = dur("--timeout", &a.timeout)?;
     let queries = match &a.queries {
-        Some(p) => match QuerySet::from_file(p) {
-            Ok(q) => q,
-            Err(e) => return super::failed(&e, e.exit_code()),
-        },
+        Some(p) => QuerySet::from_file(p).map_err(|e| e.to_string())?,
         None => QuerySet::default(),
     };
-    let o = RecordOptions {
-        prometheus: a.prometheus,
-        namespace: a.namespace,
+    Ok(RecordOptions {
+        prometheus,
+        namespace,
         deployments: a.deployments,
         start_unix_s: start,
         end_unix_s: end,
         step_s: step,
         rate_window: a.rate_window,
         queries,
-        manifests: a.manifests,
-        out: a.out,
+        manifests,
+        out,
         timeout_s: timeout,
         time_scale: a.time_scale,
+    })
+}
+
+pub fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
+    use scaletwin::twin::record::record;
+    let o = match record_options(a.range, a.manifests, a.out) {
+        Ok(o) => o,
+        Err(e) => return usage(e),
     };
     match record(&o, &mut |line| eprintln!("record: {line}")) {
         Ok(b) => {
@@ -115,8 +135,12 @@ pub fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(clap::Args)]
 pub struct CalibrateArgs {
-    /// A bundle folder written by `scaletwin record`.
-    pub bundle: PathBuf,
+    /// A bundle folder written by `scaletwin record`; or none, with --prometheus and the
+    /// range, to record one first (into <out>/bundle, kept for backtests and tickets).
+    #[arg(required_unless_present = "prometheus", conflicts_with = "prometheus")]
+    pub bundle: Option<PathBuf>,
+    #[command(flatten)]
+    pub range: Option<RangeArgs>,
     /// The model whose structure is kept (deployments, queues, bindings, SLOs) and whose
     /// parameters are estimated from the bundle.
     #[arg(long)]
@@ -132,8 +156,29 @@ pub struct CalibrateArgs {
 
 pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     use scaletwin::twin::calibrate::{CalibrateOptions, calibrate};
+    let bundle = match (a.bundle, a.range) {
+        (Some(b), _) => b,
+        (None, Some(range)) => {
+            // Straight from Prometheus: record first, into the model folder, so the
+            // estimates can be checked and backtested offline.
+            let dir = a.out.join("bundle");
+            let o = match record_options(range, a.manifests.clone(), dir) {
+                Ok(o) => o,
+                Err(e) => return usage(e),
+            };
+            match scaletwin::twin::record::record(&o, &mut |line| eprintln!("record: {line}")) {
+                Ok(b) => b.dir,
+                Err(e) => return super::failed(&e, e.exit_code()),
+            }
+        }
+        (None, None) => {
+            return usage(
+                "give a bundle folder, or --prometheus with --namespace, --start and --end".into(),
+            );
+        }
+    };
     let o = CalibrateOptions {
-        bundle: a.bundle,
+        bundle,
         model: a.model,
         manifests: a.manifests,
         out: a.out,

@@ -19,6 +19,44 @@ fn demo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/demo")
 }
 
+/// Run `scaletwin <cmd> <range> <flag> models/demo -o out` on the api deployment's wall-clock
+/// range `t0..t1` at 1-s steps and a 5-s rate window; exit 0 asserted; its output.
+fn on_range(cmd: &[&str; 2], port: u16, (t0, t1): (f64, f64), out: &std::path::Path) -> String {
+    let run = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+        .arg(cmd[0])
+        .args(range(port, t0, t1))
+        .arg(cmd[1])
+        .arg(demo())
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&run.stdout).into_owned();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{text}\n{err}");
+    text
+}
+
+fn range(port: u16, t0: f64, t1: f64) -> Vec<String> {
+    [
+        "--prometheus".to_string(),
+        format!("http://127.0.0.1:{port}"),
+        "--namespace".into(),
+        "default".into(),
+        "--deployment".into(),
+        "api".into(),
+        "--start".into(),
+        format!("{t0:.3}"),
+        "--end".into(),
+        format!("{t1:.3}"),
+        "--step".into(),
+        "1s".into(),
+        "--rate-window".into(),
+        "5s".into(),
+    ]
+    .to_vec()
+}
+
 #[test]
 fn record_pulls_a_testbeds_series_from_prometheus_into_a_bundle() {
     if !common::have_prometheus() {
@@ -40,23 +78,7 @@ fn record_pulls_a_testbeds_series_from_prometheus_into_a_bundle() {
     std::thread::sleep(Duration::from_secs(2));
     let t1 = now_unix();
     let out = dir.join("bundle");
-    let run = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
-        .args([
-            "record",
-            "--prometheus",
-            &format!("http://127.0.0.1:{port}"),
-        ])
-        .args(["--namespace", "default", "--deployment", "api"])
-        .args(["--start", &format!("{t0:.3}"), "--end", &format!("{t1:.3}")])
-        .args(["--step", "1s", "--rate-window", "5s", "--manifests"])
-        .arg(demo())
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&run.stdout);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(0), "{text}\n{err}");
+    let text = on_range(&["record", "--manifests"], port, (t0, t1), &out);
     let b = Bundle::read(&out).unwrap();
     for key in [
         "requests",
@@ -70,10 +92,7 @@ fn record_pulls_a_testbeds_series_from_prometheus_into_a_bundle() {
         "cpu",
         "memory",
     ] {
-        assert!(
-            !b.get("api", key).is_empty(),
-            "{key} missing:\n{text}\n{err}"
-        );
+        assert!(!b.get("api", key).is_empty(), "{key} missing:\n{text}");
     }
     // The request rate while the load ran: about 10/s, all answered 200.
     let req = b.get("api", "requests");
@@ -110,6 +129,16 @@ fn record_pulls_a_testbeds_series_from_prometheus_into_a_bundle() {
     assert!(text.contains("absent: api keda_metric"), "{text}");
     assert_eq!(b.info.manifests, vec!["api.yaml".to_string()]);
     assert!(out.join("manifests/api.yaml").is_file());
+    // Calibrate straight from the server: the same range recorded into the model folder.
+    let cal = dir.join("direct");
+    let text = on_range(&["calibrate", "--model"], port, (t0, t1), &cal);
+    assert!(text.contains("work.service_time"), "{text}");
+    let direct = Bundle::read(&cal.join("bundle")).unwrap();
+    assert_eq!(
+        direct.get("api", "latency").len(),
+        b.get("api", "latency").len()
+    );
+    assert!(cal.join("calibration.json").is_file() && cal.join("service.yaml").is_file());
 }
 
 fn data(name: &str) -> PathBuf {
