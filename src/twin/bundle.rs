@@ -167,6 +167,58 @@ pub fn read_series_csv(path: &Path) -> Result<Vec<Series>, TwinError> {
         .collect())
 }
 
+/// The bundle keys whose queries must give per-second rates of counters.
+pub const RATE_KEYS: &[&str] = &["requests", "latency", "cpu"];
+
+/// Why the query of a rate key does not give a rate: it has no `rate(`, `irate(` or
+/// `increase(` and either names a counter (a metric ending `_total`, `_count`, `_sum` or
+/// `_bucket`) or its values only ever climb (95 % of their changes are rises); a raw
+/// counter's resets would be read as load. The first reset in `series` is named. None when
+/// the query gives a rate (a recording rule's rate rises and falls).
+pub fn raw_counter(key: &str, query: &str, series: &[crate::prom::Series]) -> Option<String> {
+    let q = query.replace(' ', "");
+    if !RATE_KEYS.contains(&key)
+        || ["rate(", "irate(", "increase("]
+            .iter()
+            .any(|f| q.contains(f))
+    {
+        return None;
+    }
+    let names_counter = q
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .any(|t| {
+            ["_total", "_count", "_sum", "_bucket"]
+                .iter()
+                .any(|x| t.ends_with(x))
+        });
+    let (mut ups, mut downs) = (0usize, 0usize);
+    for s in series {
+        for w in s.samples.windows(2) {
+            ups += (w[1].1 > w[0].1) as usize;
+            downs += (w[1].1 < w[0].1) as usize;
+        }
+    }
+    let climbs = ups >= 10 && downs * 19 <= ups;
+    if !(names_counter || climbs) {
+        return None;
+    }
+    let reset = series.iter().find_map(|s| {
+        s.samples.windows(2).find(|w| w[1].1 < w[0].1).map(|w| {
+            format!(
+                "; the counter resets at {:.3} ({} -> {}, {})",
+                w[1].0,
+                w[0].1,
+                w[1].1,
+                s.label_text()
+            )
+        })
+    });
+    Some(format!(
+        "{key}: `{query}` reads a raw counter{}: give a per-second rate, e.g. rate(...[$rate_window]) (Prometheus's rate() takes resets into account)",
+        reset.unwrap_or_default()
+    ))
+}
+
 impl Bundle {
     /// Read a bundle folder: `bundle.json` of this format version and every series file it
     /// lists.
@@ -210,6 +262,12 @@ impl Bundle {
                 ));
             }
             let s = read_series_csv(&dir.join(&e.file))?;
+            if let Some(why) = raw_counter(&e.key, &e.query, &s) {
+                return Err(io_err(
+                    &p,
+                    format!("{}: {why}; record the bundle again", e.deployment),
+                ));
+            }
             data.insert((e.deployment.clone(), e.key.clone()), s);
         }
         Ok(Bundle {

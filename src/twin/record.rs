@@ -150,7 +150,12 @@ impl QuerySet {
                 )));
             };
             match t.filter(|t| !t.trim().is_empty()) {
-                Some(t) => q.queries[slot].2 = t,
+                Some(t) => {
+                    if let Some(why) = super::bundle::raw_counter(&k, &t, &[]) {
+                        return Err(bad(format!("queries.{why}")));
+                    }
+                    q.queries[slot].2 = t
+                }
                 None => {
                     q.queries.remove(slot);
                 }

@@ -273,6 +273,30 @@ fn bad_bundles_are_refused_naming_the_series_and_what_to_do() {
         "backtest",
         &["records web but not api", "--deployment api"],
     );
+    check(
+        "reset",
+        &|b| {
+            // A raw counter (no rate()): it climbs, then the service restarts and it resets.
+            for e in b.info.series.iter_mut().filter(|e| e.key == "requests") {
+                e.query = "sum by (code) (http_requests_total{job=\"api\"})".into();
+            }
+            let s = b.get("api", "requests")[0].clone();
+            let raw = s
+                .samples
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (x.0, (i % 60) as f64 * 70.0))
+                .collect();
+            set(b, "requests", vec![series(&[("code", "200")], raw)]);
+        },
+        "calibrate",
+        &[
+            "raw counter",
+            "resets at",
+            "4130 -> 0",
+            "rate(...[$rate_window])",
+        ],
+    );
 }
 
 #[test]
@@ -368,6 +392,19 @@ fn record_refuses_bad_flags_and_a_server_nobody_runs() {
         err.contains("q.yaml")
             && err.contains("queries.request_rate")
             && err.contains("requests, latency"),
+        "{err}"
+    );
+    // A counter query without rate() is refused before anything is recorded.
+    std::fs::write(
+        &q,
+        "queries:\n  cpu: 'sum by (pod) (container_cpu_usage_seconds_total)'\n",
+    )
+    .unwrap();
+    let err = scaletwin::twin::record::QuerySet::from_file(&q)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("queries.cpu") && err.contains("raw counter"),
         "{err}"
     );
     // An empty template drops a query; a selector is used by every template.
