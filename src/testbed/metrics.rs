@@ -90,6 +90,8 @@ pub(super) struct Exported {
     entry: String,
     requests: Family<DepCode, Counter>,
     duration: Family<NsDep, Histogram, Buckets>,
+    jobs: Family<NsDep, Counter>,
+    job_duration: Family<NsDep, Histogram, Buckets>,
     pod_created: Family<PodLabel, FGauge>,
     pod_ready: Family<PodLabel, FGauge>,
     pod_requests: Family<PodResource, FGauge>,
@@ -137,11 +139,26 @@ impl Exported {
             "HTTP requests answered, by deployment and status code",
             requests.clone(),
         );
-        let duration = Family::<NsDep, Histogram, Buckets>::new_with_constructor(Buckets(buckets));
+        let duration =
+            Family::<NsDep, Histogram, Buckets>::new_with_constructor(Buckets(buckets.clone()));
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency (wall-clock seconds)",
             duration.clone(),
+        );
+        // A queue worker's own series: jobs processed, and each job's processing time (from
+        // taking it off the queue to done, as a worker measures it).
+        let jobs: Family<NsDep, Counter> = family(
+            &mut registry,
+            "jobs_processed",
+            "Jobs a queue consumer processed, by deployment",
+        );
+        let job_duration =
+            Family::<NsDep, Histogram, Buckets>::new_with_constructor(Buckets(buckets));
+        registry.register(
+            "job_duration_seconds",
+            "Processing time of a job (wall-clock seconds)",
+            job_duration.clone(),
         );
         let mut g = |name: &str, help: &str| {
             let f = Family::<NsDep, Gauge>::default();
@@ -240,6 +257,8 @@ impl Exported {
             entry: w.m.deployments[w.m.entry].name.clone(),
             requests,
             duration,
+            jobs,
+            job_duration,
             pod_created,
             pod_ready,
             pod_requests,
@@ -261,6 +280,16 @@ impl Exported {
         };
         e.refresh(w);
         e
+    }
+
+    /// A job of consumer `deployment` processed in `secs` (wall clock).
+    pub(super) fn job(&self, deployment: &str, secs: f64) {
+        let l = NsDep {
+            namespace: self.namespace.clone(),
+            deployment: deployment.to_string(),
+        };
+        self.jobs.get_or_create(&l).inc();
+        self.job_duration.get_or_create(&l).observe(secs);
     }
 
     /// A request of the entry deployment answered with `code` after `secs` (wall clock).

@@ -357,7 +357,15 @@ fn spawn_jobs(sh: &Arc<Shared>, jobs: Vec<world::JobStart>) {
         let sh = sh.clone();
         tokio::spawn(async move {
             tokio::time::sleep(j.service).await;
-            let more = sh.world().complete_job(j);
+            let secs = j.service.as_secs_f64();
+            let (more, done_by) = {
+                let mut w = sh.world();
+                let dep = w.job_deployment(&j);
+                (w.complete_job(j), dep)
+            };
+            if let Some(dep) = done_by {
+                sh.metrics.job(&dep, secs);
+            }
             spawn_jobs(&sh, more);
         });
     }

@@ -204,7 +204,7 @@ pub fn backtest(o: &BacktestOptions) -> Result<Backtest, TwinError> {
         }
     }
     // Windows.
-    let hist = Histograms::read(&b, &dname)?;
+    let hist = Histograms::read(&b, &dname, "latency")?;
     let dep_rate = summed(&b, &dname, "requests");
     let nwin = (duration / window).floor().max(1.0) as usize;
     let mut windows = Vec::new();

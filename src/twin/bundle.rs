@@ -168,7 +168,7 @@ pub fn read_series_csv(path: &Path) -> Result<Vec<Series>, TwinError> {
 }
 
 /// The bundle keys whose queries must give per-second rates of counters.
-pub const RATE_KEYS: &[&str] = &["requests", "latency", "cpu"];
+pub const RATE_KEYS: &[&str] = &["requests", "latency", "jobs", "job_latency", "cpu"];
 
 /// Why the query of a rate key does not give a rate: it has no `rate(`, `irate(` or
 /// `increase(` and either names a counter (a metric ending `_total`, `_count`, `_sum` or

@@ -20,6 +20,10 @@
 //!   Fit: R².
 //! - **memory** base and per request in flight (in flight by Little's law): least squares on
 //!   per-pod memory. Fit: R².
+//! - **queue consumers** are read from their own series: jobs processed per second (`jobs`)
+//!   for load and CPU, their processing-time histogram (`job_latency`) for the service time.
+//! - **fan-out** ratios: a queue's consumer's jobs per success of its producer over the
+//!   range (one producer, one consumer that consumes only that queue, both recorded).
 //! - **start-up**: created -> ready of every pod created within the range, less the model's
 //!   readiness initial delay; a lognormal by the moments of the logs.
 //! - **concurrency** is identified only where saturation was observed (steps where most
@@ -113,6 +117,10 @@ const QUIET: f64 = 0.5;
 struct Ctx<'a> {
     b: &'a Bundle,
     dep: &'a str,
+    /// The deployment's load and latency series: `requests` and `latency` for a service,
+    /// `jobs` and `job_latency` (processing time) for a queue consumer.
+    load: &'static str,
+    lat: &'static str,
     /// Per step: (time key, request rate, ready pods), where both are known and pods > 0.
     steps: Vec<(i64, f64, f64)>,
 }
@@ -125,8 +133,8 @@ impl Ctx<'_> {
 
 /// Per step: (time key, successful requests per second, ready pods), where both are known
 /// and pods > 0 (a refusal costs no service time and no CPU).
-fn load_per_step(b: &Bundle, dep: &str) -> Vec<(i64, f64, f64)> {
-    let rate = ok_rate(b, dep);
+fn load_per_step(b: &Bundle, dep: &str, load: &str) -> Vec<(i64, f64, f64)> {
+    let rate = ok_rate(b, dep, load);
     let ready = summed(b, dep, "ready_replicas");
     rate.iter()
         .filter_map(|(t, r)| ready.get(t).filter(|p| **p > 0.0).map(|p| (*t, *r, *p)))
@@ -134,14 +142,14 @@ fn load_per_step(b: &Bundle, dep: &str) -> Vec<(i64, f64, f64)> {
 }
 
 fn service_time(c: &Ctx, out: &mut Calibration) -> Result<(Fitted, Histograms), TwinError> {
-    let h = Histograms::read(c.b, c.dep)?;
+    let h = Histograms::read(c.b, c.dep, c.lat)?;
     let steps = &c.steps;
     let busiest = steps.iter().map(|s| s.1 / s.2).fold(0.0, f64::max);
     if busiest <= 0.0 {
         return Err(TwinError::Input(format!(
             "{}: no requests recorded in the range (`{}`); record a period with load",
             c.dep,
-            c.q("requests")
+            c.q(c.load)
         )));
     }
     let step_ms = key(c.b.info.step_s);
@@ -183,14 +191,14 @@ fn service_time(c: &Ctx, out: &mut Calibration) -> Result<(Fitted, Histograms), 
         return Err(TwinError::Input(format!(
             "{}: the latency histogram (`{}`) has fewer than two buckets between 0.2 % and 99.8 % of the requests; its buckets cannot locate the service time (add buckets around the typical latency)",
             c.dep,
-            c.q("latency")
+            c.q(c.lat)
         )));
     }
     let Some((fitted, fit_gap, tried)) = fit_service(&h.bounds, &all) else {
         return Err(TwinError::Input(format!(
             "{}: no requests in the latency histogram (`{}`)",
             c.dep,
-            c.q("latency")
+            c.q(c.lat)
         )));
     };
     let family = fitted.family();
@@ -240,7 +248,7 @@ fn service_time(c: &Ctx, out: &mut Calibration) -> Result<(Fitted, Histograms), 
         estimate: mean,
         interval,
         interval_kind: "mean of each half of the steps".into(),
-        source: vec![c.q("latency"), c.q("requests"), c.q("ready_replicas")],
+        source: vec![c.q(c.lat), c.q(c.load), c.q("ready_replicas")],
         fit,
         fit_value: fit_gap,
         n: used.len(),
@@ -261,9 +269,9 @@ const SATURATED: f64 = 0.5;
 
 /// Successful answers per second at each step: the `requests` series whose `code` is 2xx
 /// (a series without a `code` label counts as successes).
-fn ok_rate(b: &Bundle, dep: &str) -> BTreeMap<i64, f64> {
+fn ok_rate(b: &Bundle, dep: &str, load: &str) -> BTreeMap<i64, f64> {
     let mut out = BTreeMap::new();
-    for s in b.get(dep, "requests") {
+    for s in b.get(dep, load) {
         let ok = s.labels.get("code").is_none_or(|c| c.starts_with('2'));
         for (t, v) in &s.samples {
             if v.is_finite() {
@@ -290,7 +298,7 @@ fn concurrency(
 ) -> Option<u32> {
     let mean = fitted.mean();
     let cut = h.bounds.partition_point(|b| *b < fitted.quantile(0.9));
-    let ok = ok_rate(c.b, c.dep);
+    let ok = ok_rate(c.b, c.dep, c.load);
     let step_ms = key(c.b.info.step_s);
     let window_ms = crate::engine::output::parse_duration(&c.b.info.rate_window)
         .map(key)
@@ -347,7 +355,7 @@ fn concurrency(
         estimate: median,
         interval: Some((at(0.25), at(0.75))),
         interval_kind: "quartiles over the saturated steps".into(),
-        source: vec![c.q("requests"), c.q("latency"), c.q("ready_replicas")],
+        source: vec![c.q(c.load), c.q(c.lat), c.q("ready_replicas")],
         fit: "distance of the median from the nearest whole number".into(),
         fit_value: (median - value as f64).abs(),
         n: samples.len(),
@@ -400,7 +408,7 @@ fn cpu(c: &Ctx, out: &mut Calibration) -> Option<(f64, f64)> {
         return None;
     };
     let (idle, per) = (beta[0].max(0.0), beta[1].max(0.0));
-    let src = vec![c.q("cpu"), c.q("requests"), c.q("ready_replicas")];
+    let src = vec![c.q("cpu"), c.q(c.load), c.q("ready_replicas")];
     out.estimates.push(Estimate {
         deployment: c.dep.into(),
         parameter: "work.cpu_seconds_per_request".into(),
@@ -448,7 +456,7 @@ fn memory(c: &Ctx, mean_latency: f64, out: &mut Calibration) {
     let Some((beta, se, r2)) = ols(&x, &y) else {
         return;
     };
-    let src = vec![c.q("memory"), c.q("requests"), c.q("ready_replicas")];
+    let src = vec![c.q("memory"), c.q(c.load), c.q("ready_replicas")];
     for (i, (param, what)) in [
         ("work.memory_base_mib", "MiB per pod"),
         ("work.memory_per_inflight_mib", "MiB per request in flight"),
@@ -564,23 +572,38 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
             continue;
         }
         calibrated += 1;
+        let consumer = !dm.consumes.is_empty();
+        let (load, lat) = if consumer {
+            ("jobs", "job_latency")
+        } else {
+            ("requests", "latency")
+        };
         let c = Ctx {
             b: &b,
             dep: &name,
-            steps: load_per_step(&b, &name),
+            load,
+            lat,
+            steps: load_per_step(&b, &name, load),
         };
         let Some(spec) = svc.deployments.get_mut(&name) else {
             continue;
         };
         if name == loaded.model.deployments[loaded.model.entry].name
-            || !b.get(&name, "latency").is_empty()
+            || !b.get(&name, lat).is_empty()
         {
             let (fitted, h) = service_time(&c, &mut out)?;
             if let Fitted::Empirical { quantiles, .. } = &fitted {
                 let text: String = quantiles.iter().map(|q| format!("{q:.6}\n")).collect();
                 files.push((empirical_file(&name), text));
             }
-            if let Some(k) = concurrency(&c, &h, &fitted, dm.concurrency, &mut out) {
+            if consumer {
+                out.not_identified.push(NotIdentified {
+                    deployment: name.clone(),
+                    parameter: "serving.concurrency".into(),
+                    kept: dm.concurrency.to_string(),
+                    reason: "a consumer's processing time does not show its queue; the model's value is kept".into(),
+                });
+            } else if let Some(k) = concurrency(&c, &h, &fitted, dm.concurrency, &mut out) {
                 spec.serving.concurrency = k;
             }
             if let Some(e) = out
@@ -619,6 +642,7 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
             spec.lifecycle.startup = d;
         }
     }
+    fan_out(&b, &loaded.model, &mut svc, &mut out);
     if calibrated == 0 {
         return Err(TwinError::Input(format!(
             "the bundle records {} and the model {} has {}: no deployment in common",
@@ -635,6 +659,102 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
     }
     write_model(o, &sources, &svc, &files, &out)?;
     Ok(out)
+}
+
+/// Fan-out ratios: for each queue with one producer and one consumer that consumes only it,
+/// both recorded, the consumer's jobs per producer success over the range (the queue's
+/// backlog at either end is assumed small against the range's total). The count keeps its
+/// family: a fixed count takes the nearest whole number when the ratio is within 0.05 of it
+/// (else a Poisson of that mean); Poisson and geometric take the ratio as their mean.
+fn fan_out(
+    b: &Bundle,
+    m: &crate::engine::model::Model,
+    svc: &mut ServiceFile,
+    out: &mut Calibration,
+) {
+    use crate::engine::dist::CountDist;
+    for (q, queue) in m.queues.iter().enumerate() {
+        let producers: Vec<&crate::engine::model::DeploymentModel> = m
+            .deployments
+            .iter()
+            .filter(|d| d.fan_out.iter().any(|f| f.0 == q))
+            .collect();
+        let consumers: Vec<&crate::engine::model::DeploymentModel> = m
+            .deployments
+            .iter()
+            .filter(|d| d.consumes.contains(&q))
+            .collect();
+        let ([p], [c]) = (producers.as_slice(), consumers.as_slice()) else {
+            continue;
+        };
+        let recorded = |d: &str| b.info.deployments.iter().any(|x| x == d);
+        if c.consumes.len() != 1 || !recorded(&p.name) || !recorded(&c.name) {
+            continue;
+        }
+        let made = ok_rate(b, &p.name, "requests");
+        let done = ok_rate(b, &c.name, "jobs");
+        let both: Vec<(f64, f64)> = made
+            .iter()
+            .filter_map(|(t, x)| done.get(t).map(|y| (*x, *y)))
+            .collect();
+        let ratio = |pts: &[(f64, f64)]| {
+            let (x, y) = pts.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
+            (x > 0.0).then(|| y / x)
+        };
+        let parameter = format!("fan_out[{}].count", queue.name);
+        let Some(r) = ratio(&both) else {
+            out.not_identified.push(NotIdentified {
+                deployment: p.name.clone(),
+                parameter,
+                kept: "(the model's)".into(),
+                reason: format!(
+                    "no steps with both {}'s requests (`{}`) and {}'s jobs (`{}`)",
+                    p.name,
+                    b.query(&p.name, "requests"),
+                    c.name,
+                    b.query(&c.name, "jobs")
+                ),
+            });
+            continue;
+        };
+        let half = both.len() / 2;
+        let halves: Vec<f64> = [&both[..half], &both[half..]]
+            .iter()
+            .filter_map(|h| ratio(h))
+            .collect();
+        let Some(spec) = svc.deployments.get_mut(&p.name) else {
+            continue;
+        };
+        let Some(f) = spec.fan_out.iter_mut().find(|f| f.queue == queue.name) else {
+            continue;
+        };
+        f.count = match f.count {
+            CountDist::Fixed { .. } if (r - r.round()).abs() <= 0.05 => CountDist::Fixed {
+                value: r.round() as u32,
+            },
+            CountDist::Geometric { .. } => CountDist::Geometric { mean: round(r, 4) },
+            _ => CountDist::Poisson { mean: round(r, 4) },
+        };
+        out.estimates.push(Estimate {
+            deployment: p.name.clone(),
+            parameter,
+            value: serde_json::to_value(&f.count).unwrap_or_default(),
+            figure: format!("{r:.4} jobs for {} per {} request", c.name, p.name),
+            estimate: r,
+            interval: (halves.len() == 2)
+                .then(|| (halves[0].min(halves[1]), halves[0].max(halves[1]))),
+            interval_kind: "ratio in each half of the steps".into(),
+            source: vec![b.query(&p.name, "requests"), b.query(&c.name, "jobs")],
+            fit: "relative difference of the two halves".into(),
+            fit_value: if halves.len() == 2 {
+                (halves[0] - halves[1]).abs() / r.max(f64::MIN_POSITIVE)
+            } else {
+                f64::NAN
+            },
+            n: both.len(),
+            summary: BTreeMap::new(),
+        });
+    }
 }
 
 fn write_model(

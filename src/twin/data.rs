@@ -31,10 +31,11 @@ pub struct Histograms {
 }
 
 impl Histograms {
-    /// Read the `latency` query (`sum by (le) (rate(..._bucket[w]))`) of a deployment.
-    pub fn read(b: &Bundle, dep: &str) -> Result<Histograms, TwinError> {
-        let series = b.get(dep, "latency");
-        let q = || b.query(dep, "latency");
+    /// Read a histogram query (`latency` or `job_latency`: `sum by (le) (rate(..._bucket[w]))`)
+    /// of a deployment.
+    pub fn read(b: &Bundle, dep: &str, which: &str) -> Result<Histograms, TwinError> {
+        let series = b.get(dep, which);
+        let q = || b.query(dep, which);
         if series.is_empty() {
             return Err(TwinError::Input(format!(
                 "{dep}: no latency histogram in the bundle (`{}` found nothing); the service must export a latency histogram, or name its metric in --queries",

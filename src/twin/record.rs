@@ -27,6 +27,16 @@ pub const DEFAULT_QUERIES: &[(&str, &str, &str)] = &[
         "sum by (le) (rate(http_request_duration_seconds_bucket{$selector}[$rate_window]))",
     ),
     (
+        "jobs",
+        "jobs a queue consumer processed per second: its load, CPU, fan-out ratios",
+        "sum(rate(jobs_processed_total{$selector}[$rate_window]))",
+    ),
+    (
+        "job_latency",
+        "a consumer's job processing-time histogram (rate per bucket): its service time",
+        "sum by (le) (rate(job_duration_seconds_bucket{$selector}[$rate_window]))",
+    ),
+    (
         "spec_replicas",
         "replicas the autoscaler set: the backtest's reference",
         "kube_deployment_spec_replicas{namespace=\"$namespace\",deployment=\"$deployment\"}",
@@ -222,7 +232,7 @@ fn window_seconds(w: &str) -> Option<f64> {
 fn to_model_time(key: &str, series: &mut [Series], start: f64, k: f64) {
     let stretch = |t: f64| start + (t - start) * k;
     for s in series.iter_mut() {
-        if key == "latency"
+        if matches!(key, "latency" | "job_latency")
             && let Some(le) = s.labels.get_mut("le")
             && let Ok(v) = le.parse::<f64>()
             && v.is_finite()
@@ -232,7 +242,7 @@ fn to_model_time(key: &str, series: &mut [Series], start: f64, k: f64) {
         for (t, v) in s.samples.iter_mut() {
             *t = stretch(*t);
             match key {
-                "requests" | "latency" | "cpu" => *v /= k,
+                r if super::bundle::RATE_KEYS.contains(&r) => *v /= k,
                 "pod_created" | "pod_ready_time" if *v > 0.0 => *v = stretch(*v),
                 _ => {}
             }

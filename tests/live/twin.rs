@@ -448,7 +448,7 @@ fn a_mix_of_request_types_with_a_queue_worker_is_fitted_by_its_buckets_and_backt
         return;
     }
     // Period A: 6 req/s with a x4 spike; period B: 8 req/s with a x2.5 spike. Both
-    // deployments are recorded: the worker has no HTTP series, only its pods'.
+    // deployments are recorded: the worker has no HTTP series; its jobs and pods have.
     let r = Case {
         truth: "truth-mix",
         guess: "guess-mix",
@@ -482,18 +482,33 @@ fn a_mix_of_request_types_with_a_queue_worker_is_fitted_by_its_buckets_and_backt
         r.text
     );
     assert!(r.dir.join("calibrated/service_time-api.txt").is_file());
-    // The worker's start-up comes from its pods; its service time is not in the recording,
-    // and calibrate says so.
-    let w = r
-        .cal
-        .estimates
-        .iter()
-        .find(|e| e.deployment == "worker" && e.parameter == "lifecycle.startup")
-        .unwrap_or_else(|| panic!("no worker start-up:\n{}", r.text));
+    // The worker's figures come from its own series (jobs processed, processing time, CPU)
+    // and its pods; the fan-out from its jobs per API request.
+    let of = |d: &str, p: &str| {
+        r.cal
+            .estimates
+            .iter()
+            .find(|e| e.deployment == d && e.parameter == p)
+            .unwrap_or_else(|| panic!("no {d} {p}:\n{}", r.text))
+    };
+    let st = of("worker", "work.service_time");
+    let (wm, wp) = (st.summary["mean"], st.summary["p95"]);
+    let wc = of("worker", "work.cpu_seconds_per_request").estimate;
+    let ws = of("worker", "lifecycle.startup");
+    let fan = of("api", "fan_out[jobs].count");
     eprintln!(
-        "twin figures (truth-mix): worker start-up mean {:.2} s (truth 15, {} pods)",
-        w.estimate, w.n
+        "twin figures (truth-mix): worker service {} mean {wm:.4} s (truth 0.3), p95 {wp:.4} s (truth 0.6), CPU {wc:.4} s/job (truth 0.05), start-up mean {:.2} s (truth 15, {} pods); fan-out {:.4} jobs per request (truth 1)",
+        st.value["dist"], ws.estimate, ws.n, fan.estimate
     );
-    assert!((w.estimate / 15.0 - 1.0).abs() <= 0.15, "{}", r.text);
+    assert!((wm / 0.3 - 1.0).abs() <= 0.10, "{}", r.text);
+    assert!((wp / 0.6 - 1.0).abs() <= 0.20, "{}", r.text);
+    assert!((wc / 0.05 - 1.0).abs() <= 0.10, "{}", r.text);
+    assert!((ws.estimate / 15.0 - 1.0).abs() <= 0.15, "{}", r.text);
+    assert_eq!(
+        fan.value,
+        serde_json::json!({"dist": "fixed", "value": 1}),
+        "{}",
+        r.text
+    );
     r.assert_backtest_passed();
 }

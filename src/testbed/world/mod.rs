@@ -669,6 +669,13 @@ impl World {
     }
 
     /// A job finished on its consumer pod.
+    /// The deployment whose pod is processing `j`, unless the pod is gone (its job is lost
+    /// or redelivered, not done).
+    pub(super) fn job_deployment(&self, j: &JobStart) -> Option<String> {
+        let life = self.life(j.pod);
+        (life.state != PodState::Gone).then(|| self.m.deployments[life.dep as usize].name.clone())
+    }
+
     pub(super) fn complete_job(&mut self, j: JobStart) -> Vec<JobStart> {
         let p = j.pod;
         let dep = self.life(p).dep as usize;
