@@ -91,7 +91,7 @@ pub struct Calibration {
     pub not_identified: Vec<NotIdentified>,
 }
 
-fn round(v: f64, digits: i32) -> f64 {
+pub(super) fn round(v: f64, digits: i32) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;
     }
@@ -269,7 +269,7 @@ const SATURATED: f64 = 0.5;
 
 /// Successful answers per second at each step: the `requests` series whose `code` is 2xx
 /// (a series without a `code` label counts as successes).
-fn ok_rate(b: &Bundle, dep: &str, load: &str) -> BTreeMap<i64, f64> {
+pub(super) fn ok_rate(b: &Bundle, dep: &str, load: &str) -> BTreeMap<i64, f64> {
     let mut out = BTreeMap::new();
     for s in b.get(dep, load) {
         let ok = s.labels.get("code").is_none_or(|c| c.starts_with('2'));
@@ -642,7 +642,8 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
             spec.lifecycle.startup = d;
         }
     }
-    fan_out(&b, &loaded.model, &mut svc, &mut out);
+    super::links::fan_out(&b, &loaded.model, &mut svc, &mut out);
+    super::links::counted_answers(&loaded.model, &mut svc, &mut out);
     if calibrated == 0 {
         return Err(TwinError::Input(format!(
             "the bundle records {} and the model {} has {}: no deployment in common",
@@ -659,102 +660,6 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
     }
     write_model(o, &sources, &svc, &files, &out)?;
     Ok(out)
-}
-
-/// Fan-out ratios: for each queue with one producer and one consumer that consumes only it,
-/// both recorded, the consumer's jobs per producer success over the range (the queue's
-/// backlog at either end is assumed small against the range's total). The count keeps its
-/// family: a fixed count takes the nearest whole number when the ratio is within 0.05 of it
-/// (else a Poisson of that mean); Poisson and geometric take the ratio as their mean.
-fn fan_out(
-    b: &Bundle,
-    m: &crate::engine::model::Model,
-    svc: &mut ServiceFile,
-    out: &mut Calibration,
-) {
-    use crate::engine::dist::CountDist;
-    for (q, queue) in m.queues.iter().enumerate() {
-        let producers: Vec<&crate::engine::model::DeploymentModel> = m
-            .deployments
-            .iter()
-            .filter(|d| d.fan_out.iter().any(|f| f.0 == q))
-            .collect();
-        let consumers: Vec<&crate::engine::model::DeploymentModel> = m
-            .deployments
-            .iter()
-            .filter(|d| d.consumes.contains(&q))
-            .collect();
-        let ([p], [c]) = (producers.as_slice(), consumers.as_slice()) else {
-            continue;
-        };
-        let recorded = |d: &str| b.info.deployments.iter().any(|x| x == d);
-        if c.consumes.len() != 1 || !recorded(&p.name) || !recorded(&c.name) {
-            continue;
-        }
-        let made = ok_rate(b, &p.name, "requests");
-        let done = ok_rate(b, &c.name, "jobs");
-        let both: Vec<(f64, f64)> = made
-            .iter()
-            .filter_map(|(t, x)| done.get(t).map(|y| (*x, *y)))
-            .collect();
-        let ratio = |pts: &[(f64, f64)]| {
-            let (x, y) = pts.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
-            (x > 0.0).then(|| y / x)
-        };
-        let parameter = format!("fan_out[{}].count", queue.name);
-        let Some(r) = ratio(&both) else {
-            out.not_identified.push(NotIdentified {
-                deployment: p.name.clone(),
-                parameter,
-                kept: "(the model's)".into(),
-                reason: format!(
-                    "no steps with both {}'s requests (`{}`) and {}'s jobs (`{}`)",
-                    p.name,
-                    b.query(&p.name, "requests"),
-                    c.name,
-                    b.query(&c.name, "jobs")
-                ),
-            });
-            continue;
-        };
-        let half = both.len() / 2;
-        let halves: Vec<f64> = [&both[..half], &both[half..]]
-            .iter()
-            .filter_map(|h| ratio(h))
-            .collect();
-        let Some(spec) = svc.deployments.get_mut(&p.name) else {
-            continue;
-        };
-        let Some(f) = spec.fan_out.iter_mut().find(|f| f.queue == queue.name) else {
-            continue;
-        };
-        f.count = match f.count {
-            CountDist::Fixed { .. } if (r - r.round()).abs() <= 0.05 => CountDist::Fixed {
-                value: r.round() as u32,
-            },
-            CountDist::Geometric { .. } => CountDist::Geometric { mean: round(r, 4) },
-            _ => CountDist::Poisson { mean: round(r, 4) },
-        };
-        out.estimates.push(Estimate {
-            deployment: p.name.clone(),
-            parameter,
-            value: serde_json::to_value(&f.count).unwrap_or_default(),
-            figure: format!("{r:.4} jobs for {} per {} request", c.name, p.name),
-            estimate: r,
-            interval: (halves.len() == 2)
-                .then(|| (halves[0].min(halves[1]), halves[0].max(halves[1]))),
-            interval_kind: "ratio in each half of the steps".into(),
-            source: vec![b.query(&p.name, "requests"), b.query(&c.name, "jobs")],
-            fit: "relative difference of the two halves".into(),
-            fit_value: if halves.len() == 2 {
-                (halves[0] - halves[1]).abs() / r.max(f64::MIN_POSITIVE)
-            } else {
-                f64::NAN
-            },
-            n: both.len(),
-            summary: BTreeMap::new(),
-        });
-    }
 }
 
 fn write_model(

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod calibrate;
 pub mod data;
 pub mod fit;
+pub mod links;
 pub mod record;
 
 /// Why a twin command could not do its work.

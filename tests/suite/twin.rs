@@ -557,3 +557,60 @@ fn concurrency_is_read_from_the_throughput_ceiling_when_saturation_was_recorded(
             .contains("concurrency: 8")
     );
 }
+
+#[test]
+fn a_trigger_query_that_keeps_2xx_makes_its_binding_count_successes_only() {
+    use scaletwin::engine::model::Counted;
+    use scaletwin::twin::links::counted_by;
+    for (q, want) in [
+        (
+            "sum(rate(http_requests_total{deployment=\"api\"}[1m]))",
+            Counted::All,
+        ),
+        (
+            "sum(rate(http_requests_total{code=~\"2..\"}[1m]))",
+            Counted::Ok,
+        ),
+        (
+            "sum(rate(http_requests_total{status = \"200\"}[1m]))",
+            Counted::Ok,
+        ),
+        (
+            "sum(rate(http_requests_total{code!~\"2..\"}[1m]))",
+            Counted::All,
+        ),
+    ] {
+        assert_eq!(counted_by(q), want, "{q}");
+    }
+    // The guess's ScaledObject, its query filtered to 2xx: the calibrated binding says ok.
+    let dir = crate::common::fresh_dir("twin", "counted");
+    let b = dir.join("bundle");
+    synthetic(&b);
+    let man = dir.join("manifests");
+    std::fs::create_dir_all(&man).unwrap();
+    let api = std::fs::read_to_string(guess().join("api.yaml")).unwrap();
+    let filtered = api.replace("{deployment=\"api\"}", "{deployment=\"api\",code=~\"2..\"}");
+    assert_ne!(api, filtered);
+    std::fs::write(man.join("api.yaml"), filtered).unwrap();
+    let out = dir.join("model");
+    let (code, text) = run(
+        &["calibrate"],
+        &[
+            &b,
+            Path::new("--model"),
+            &guess(),
+            Path::new("--manifests"),
+            &man,
+            Path::new("-o"),
+            &out,
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("bindings.api.request_rate.count")
+            && text.contains("ok (the trigger's query keeps 2xx"),
+        "{text}"
+    );
+    let svc = std::fs::read_to_string(out.join("service.yaml")).unwrap();
+    assert!(svc.contains("count: ok"), "{svc}");
+}
