@@ -137,10 +137,41 @@ pub fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
 pub struct CalibrateArgs {
     /// A bundle folder written by `scaletwin record`; or none, with --prometheus and the
     /// range, to record one first (into <out>/bundle, kept for backtests and tickets).
-    #[arg(required_unless_present = "prometheus", conflicts_with = "prometheus")]
+    #[arg(
+        required_unless_present_any = ["prometheus", "probe"],
+        conflicts_with_all = ["prometheus", "probe"]
+    )]
     pub bundle: Option<PathBuf>,
     #[command(flatten)]
     pub range: Option<RangeArgs>,
+    /// Probe a running service instead: stepped open-loop load against --target with its
+    /// replicas pinned (--pods), up to the knee; estimates service time and concurrency.
+    #[arg(long, requires_all = ["target", "pods"], conflicts_with = "prometheus")]
+    pub probe: bool,
+    /// The service the probe loads (http://host:port/path).
+    #[arg(long, requires = "probe")]
+    pub target: Option<String>,
+    /// Ready pods serving the target during the probe.
+    #[arg(long, requires = "probe")]
+    pub pods: Option<u32>,
+    /// The probe's first rate, requests/s.
+    #[arg(long, default_value_t = 1.0)]
+    pub probe_start_rps: f64,
+    /// Each step's rate over the previous one's.
+    #[arg(long, default_value_t = 1.5)]
+    pub probe_factor: f64,
+    /// Length of each step (30s, 1m, ...).
+    #[arg(long, default_value = "60s")]
+    pub probe_step: String,
+    /// No step above this rate (requests/s).
+    #[arg(long, default_value_t = 1000.0)]
+    pub probe_max_rps: f64,
+    /// Model seconds per wall-clock second of the target (a testbed's --time-scale).
+    #[arg(long, default_value_t = 1.0)]
+    pub probe_time_scale: f64,
+    /// The deployment the probe measures (default: the model's entry).
+    #[arg(long, requires = "probe")]
+    pub probe_deployment: Option<String>,
     /// The model whose structure is kept (deployments, queues, bindings, SLOs) and whose
     /// parameters are estimated from the bundle.
     #[arg(long)]
@@ -154,8 +185,43 @@ pub struct CalibrateArgs {
     pub out: PathBuf,
 }
 
+/// Print a calibration and where it went.
+fn calibrated(c: &scaletwin::twin::calibrate::Calibration, out: &std::path::Path) {
+    print!("{}", c.summary());
+    println!(
+        "calibrated model written to {} (each estimate in calibration.json)",
+        out.display()
+    );
+}
+
 pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     use scaletwin::twin::calibrate::{CalibrateOptions, calibrate};
+    if a.probe {
+        let step = match scaletwin::engine::output::parse_duration(&a.probe_step) {
+            Ok(s) => s,
+            Err(e) => return usage(format!("--probe-step: {e}")),
+        };
+        let o = scaletwin::twin::probe::ProbeOptions {
+            target: a.target.unwrap_or_default(),
+            pods: a.pods.unwrap_or(0),
+            start_rps: a.probe_start_rps,
+            factor: a.probe_factor,
+            step_s: step,
+            max_rps: a.probe_max_rps,
+            time_scale: a.probe_time_scale,
+            deployment: a.probe_deployment,
+            model: a.model,
+            manifests: a.manifests,
+            out: a.out,
+        };
+        return match scaletwin::twin::probe::probe(&o, &mut |l| eprintln!("probe: {l}")) {
+            Ok(c) => {
+                calibrated(&c, &o.out);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => super::failed(&e, e.exit_code()),
+        };
+    }
     let bundle = match (a.bundle, a.range) {
         (Some(b), _) => b,
         (None, Some(range)) => {
@@ -185,11 +251,7 @@ pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     };
     match calibrate(&o) {
         Ok(c) => {
-            print!("{}", c.summary());
-            println!(
-                "calibrated model written to {} (each estimate in calibration.json)",
-                o.out.display()
-            );
+            calibrated(&c, &o.out);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => super::failed(&e, e.exit_code()),

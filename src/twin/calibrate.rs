@@ -35,69 +35,16 @@
 use super::TwinError;
 use super::bundle::Bundle;
 use super::data::{Histograms, key, ols, per_pod_last, summed};
+pub use super::estimate::{
+    CALIBRATION_FORMAT_VERSION, Calibration, Estimate, NotIdentified, ok_rate, round,
+};
 use super::fit::{
     Fitted, PARAMETRIC_GAP, fit_as, fit_lognormal_buckets, fit_service, lognormal_mean_p95,
 };
 use crate::engine::dist::DurationDist;
 use crate::scenario::{ModelSources, ServiceFile};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-pub const CALIBRATION_FORMAT_VERSION: u32 = 1;
-
-/// One estimated parameter.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Estimate {
-    pub deployment: String,
-    /// The service.yaml field (`work.service_time`, `work.cpu_seconds_per_request`, ...).
-    pub parameter: String,
-    /// The value written (a number, or a distribution).
-    pub value: serde_json::Value,
-    /// The headline figure and its interval (e.g. the mean service time, s).
-    pub figure: String,
-    pub estimate: f64,
-    pub interval: Option<(f64, f64)>,
-    /// What the interval is (split-half range, 95 % from the standard error, ...).
-    pub interval_kind: String,
-    /// The bundle queries it came from.
-    pub source: Vec<String>,
-    /// Goodness of fit: name and value.
-    pub fit: String,
-    pub fit_value: f64,
-    /// Points (steps or pods) used.
-    pub n: usize,
-    /// For a distribution: its mean and p95 (s), whatever its family.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub summary: BTreeMap<String, f64>,
-}
-
-/// A parameter the data could not measure, and why.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NotIdentified {
-    pub deployment: String,
-    pub parameter: String,
-    pub kept: String,
-    pub reason: String,
-}
-
-/// `calibration.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Calibration {
-    pub format_version: u32,
-    pub bundle: String,
-    pub base_model: String,
-    pub estimates: Vec<Estimate>,
-    pub not_identified: Vec<NotIdentified>,
-}
-
-pub(super) fn round(v: f64, digits: i32) -> f64 {
-    if v == 0.0 || !v.is_finite() {
-        return v;
-    }
-    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
-    (v * scale).round() / scale
-}
 
 /// What calibrate needs.
 #[derive(Clone, Debug)]
@@ -203,17 +150,7 @@ fn service_time(c: &Ctx, out: &mut Calibration) -> Result<(Fitted, Histograms), 
     };
     let family = fitted.family();
     let (mean, p95) = (fitted.mean(), fitted.p95());
-    let value = match &fitted {
-        Fitted::Gamma { mean, cv } => {
-            serde_json::json!({"dist": "gamma", "mean": round(*mean, 4), "cv": round(*cv, 4)})
-        }
-        Fitted::Lognormal { .. } => {
-            serde_json::json!({"dist": "lognormal", "mean": round(mean, 4), "p95": round(p95, 4)})
-        }
-        Fitted::Empirical { .. } => {
-            serde_json::json!({"dist": "empirical", "file": empirical_file(c.dep)})
-        }
-    };
+    let value = written(&fitted, c.dep);
     let half = used.len() / 2;
     let interval = [&used[..half], &used[half..]]
         .iter()
@@ -257,8 +194,25 @@ fn service_time(c: &Ctx, out: &mut Calibration) -> Result<(Fitted, Histograms), 
     Ok((fitted, h))
 }
 
+/// A fitted service time as service.yaml writes it (an empirical one names its file).
+pub(super) fn written(fitted: &Fitted, dep: &str) -> serde_json::Value {
+    match fitted {
+        Fitted::Gamma { mean, cv } => {
+            serde_json::json!({"dist": "gamma", "mean": round(*mean, 4), "cv": round(*cv, 4)})
+        }
+        Fitted::Lognormal { .. } => serde_json::json!({
+            "dist": "lognormal",
+            "mean": round(fitted.mean(), 4),
+            "p95": round(fitted.p95(), 4)
+        }),
+        Fitted::Empirical { .. } => {
+            serde_json::json!({"dist": "empirical", "file": empirical_file(dep)})
+        }
+    }
+}
+
 /// The service-time file an empirical fit writes next to service.yaml.
-fn empirical_file(dep: &str) -> String {
+pub(super) fn empirical_file(dep: &str) -> String {
     format!("service_time-{dep}.txt")
 }
 
@@ -266,24 +220,6 @@ fn empirical_file(dep: &str) -> String {
 /// counts as saturated: unloaded, a tenth are; when every slot is busy and requests queue,
 /// most are.
 const SATURATED: f64 = 0.5;
-
-/// Successful answers per second at each step: the `requests` series whose `code` is 2xx
-/// (a series without a `code` label counts as successes).
-pub(super) fn ok_rate(b: &Bundle, dep: &str, load: &str) -> BTreeMap<i64, f64> {
-    let mut out = BTreeMap::new();
-    for s in b.get(dep, load) {
-        let ok = s.labels.get("code").is_none_or(|c| c.starts_with('2'));
-        for (t, v) in &s.samples {
-            if v.is_finite() {
-                let e = out.entry(key(*t)).or_insert(0.0);
-                if ok {
-                    *e += v;
-                }
-            }
-        }
-    }
-    out
-}
 
 /// Per-pod concurrency from the throughput ceiling: at a saturated step every slot of every
 /// ready pod is busy, so the successes per pod per second times the mean service time is the
@@ -540,22 +476,32 @@ fn startup(c: &Ctx, readiness_delay_s: f64, out: &mut Calibration) -> Option<Dur
 
 /// Calibrate: read the bundle and the base model, estimate, write the new model folder
 /// (`service.yaml`, the manifests, `calibration.json`).
+/// The model whose structure a calibration keeps: its sources (with `manifests` laid over
+/// them), the loaded model, and its service.yaml to edit.
+pub(super) fn base_model(
+    model: &Path,
+    manifests: Option<&Path>,
+) -> Result<(ModelSources, crate::scenario::LoadedModel, ServiceFile), TwinError> {
+    let input = |e: crate::scenario::ModelError| TwinError::Input(e.to_string());
+    let mut sources = ModelSources::read_dir(model).map_err(input)?;
+    if let Some(dir) = manifests {
+        sources = sources.with_manifests(dir).map_err(input)?;
+    }
+    let loaded = sources.load().map_err(input)?;
+    let svc_path = sources.service.0.clone();
+    let svc: ServiceFile = serde_saphyr::from_str(&sources.service.1)
+        .map_err(|e| TwinError::Input(format!("{}: {e}", svc_path.display())))?;
+    Ok((sources, loaded, svc))
+}
+
 pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
     let b = Bundle::read(&o.bundle)?;
-    let input = |e: crate::scenario::ModelError| TwinError::Input(e.to_string());
-    let mut sources = ModelSources::read_dir(&o.model).map_err(input)?;
     let bundled = o.bundle.join("manifests");
     let manifests = o
         .manifests
         .clone()
         .or_else(|| (!b.info.manifests.is_empty()).then_some(bundled));
-    if let Some(dir) = &manifests {
-        sources = sources.with_manifests(dir).map_err(input)?;
-    }
-    let loaded = sources.load().map_err(input)?;
-    let svc_path = sources.service.0.clone();
-    let mut svc: ServiceFile = serde_saphyr::from_str(&sources.service.1)
-        .map_err(|e| TwinError::Input(format!("{}: {e}", svc_path.display())))?;
+    let (sources, loaded, mut svc) = base_model(&o.model, manifests.as_deref())?;
     let mut out = Calibration {
         format_version: CALIBRATION_FORMAT_VERSION,
         bundle: o.bundle.display().to_string(),
@@ -658,12 +604,17 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
                 .join(", ")
         )));
     }
-    write_model(o, &sources, &svc, &files, &out)?;
+    let origin = format!("the bundle {}", o.bundle.display());
+    write_model(&o.out, &origin, &o.model, &sources, &svc, &files, &out)?;
     Ok(out)
 }
 
-fn write_model(
-    o: &CalibrateOptions,
+/// Write the calibrated model folder `out` (service.yaml, the files it names, the manifests,
+/// calibration.json) and check that it loads.
+pub(super) fn write_model(
+    out: &Path,
+    origin: &str,
+    model: &Path,
     sources: &ModelSources,
     svc: &ServiceFile,
     files: &[(String, String)],
@@ -671,59 +622,30 @@ fn write_model(
 ) -> Result<(), TwinError> {
     let werr =
         |p: &Path, e: std::io::Error| TwinError::Runtime(format!("writing {}: {e}", p.display()));
-    std::fs::create_dir_all(&o.out).map_err(|e| werr(&o.out, e))?;
+    std::fs::create_dir_all(out).map_err(|e| werr(out, e))?;
     let yaml = serde_saphyr::to_string(svc)
         .map_err(|e| TwinError::Runtime(format!("writing service.yaml: {e}")))?;
     let text = format!(
-        "# Calibrated by `scaletwin calibrate` from the bundle {} on the structure of {}.\n# Each estimate, its interval and fit: calibration.json.\n{yaml}",
-        o.bundle.display(),
-        o.model.display()
+        "# Calibrated by `scaletwin calibrate` from {origin} on the structure of {}.\n# Each estimate, its interval and fit: calibration.json.\n{yaml}",
+        model.display()
     );
-    let p = o.out.join("service.yaml");
+    let p = out.join("service.yaml");
     crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
     for (name, text) in files {
-        let p = o.out.join(name);
+        let p = out.join(name);
         crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
     }
     for (path, text) in &sources.manifests {
         let name = path.file_name().unwrap_or_default();
-        let p = o.out.join(name);
+        let p = out.join(name);
         crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
     }
-    let p = o.out.join("calibration.json");
+    let p = out.join("calibration.json");
     let json = serde_json::to_string_pretty(cal).unwrap_or_default() + "\n";
     crate::io::write_atomic(&p, json.as_bytes()).map_err(|e| werr(&p, e))?;
     // The folder must load as a model.
-    ModelSources::read_dir(&o.out)
+    ModelSources::read_dir(out)
         .and_then(|s| s.load())
         .map_err(|e| TwinError::Runtime(format!("the calibrated model does not load: {e}")))?;
     Ok(())
-}
-
-impl Calibration {
-    /// The human table.
-    pub fn summary(&self) -> String {
-        let mut s = String::new();
-        for e in &self.estimates {
-            s += &format!(
-                "{:<18} {:<30} {}{}  [{}: {:.3}, n {}]\n",
-                e.deployment,
-                e.parameter,
-                e.figure,
-                e.interval
-                    .map(|(a, b)| format!(" ({} {a:.4}..{b:.4})", e.interval_kind))
-                    .unwrap_or_default(),
-                e.fit,
-                e.fit_value,
-                e.n
-            );
-        }
-        for n in &self.not_identified {
-            s += &format!(
-                "{:<18} {:<30} not identified, kept {}: {}\n",
-                n.deployment, n.parameter, n.kept, n.reason
-            );
-        }
-        s
-    }
 }

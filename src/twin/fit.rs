@@ -237,6 +237,16 @@ pub fn fit_as(family: &str, bounds: &[f64], counts: &[f64]) -> Option<(Fitted, f
 /// its largest gap is at most [`PARAMETRIC_GAP`]; else the empirical distribution. Also the
 /// parametric gaps found, `(family, gap)`, for the report.
 pub fn fit_service(bounds: &[f64], counts: &[f64]) -> Option<(Fitted, f64, Gaps)> {
+    fit_service_within(bounds, counts, PARAMETRIC_GAP)
+}
+
+/// [`fit_service`] with the largest gap a parametric family may leave (a sample of n
+/// latencies wanders about 1.36 / sqrt(n) from its own distribution's CDF).
+pub fn fit_service_within(
+    bounds: &[f64],
+    counts: &[f64],
+    tolerance: f64,
+) -> Option<(Fitted, f64, Gaps)> {
     let mut tried = Vec::new();
     let mut best: Option<(Fitted, f64)> = None;
     for family in ["lognormal", "gamma"] {
@@ -248,7 +258,7 @@ pub fn fit_service(bounds: &[f64], counts: &[f64]) -> Option<(Fitted, f64, Gaps)
         }
     }
     match best {
-        Some((f, g)) if g <= PARAMETRIC_GAP => Some((f, g, tried)),
+        Some((f, g)) if g <= tolerance => Some((f, g, tried)),
         _ => {
             let (f, g) = fit_as("empirical", bounds, counts)?;
             Some((f, g, tried))

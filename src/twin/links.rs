@@ -3,7 +3,7 @@
 //! request-rate trigger's query counts.
 
 use super::bundle::Bundle;
-use super::calibrate::{Calibration, Estimate, NotIdentified, ok_rate, round};
+use super::estimate::{Calibration, Estimate, NotIdentified, ok_rate, round};
 use crate::scenario::ServiceFile;
 use std::collections::BTreeMap;
 

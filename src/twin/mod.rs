@@ -7,8 +7,10 @@ pub mod backtest;
 pub mod bundle;
 pub mod calibrate;
 pub mod data;
+pub mod estimate;
 pub mod fit;
 pub mod links;
+pub mod probe;
 pub mod record;
 
 /// Why a twin command could not do its work.

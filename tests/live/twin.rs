@@ -201,15 +201,20 @@ fn backtest(
     model: &std::path::Path,
     out: &std::path::Path,
 ) -> (i32, String) {
-    let run = Command::new(env!("CARGO_BIN_EXE_scaletwin"))
-        .arg("backtest")
-        .arg(bundle)
-        .arg("--model")
-        .arg(model)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .unwrap();
+    exit_and_output(
+        Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+            .arg("backtest")
+            .arg(bundle)
+            .arg("--model")
+            .arg(model)
+            .arg("-o")
+            .arg(out),
+    )
+}
+
+/// Run a command: its exit code and its output (stdout then stderr).
+fn exit_and_output(c: &mut Command) -> (i32, String) {
+    let run = c.output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&run.stdout),
@@ -511,4 +516,79 @@ fn a_mix_of_request_types_with_a_queue_worker_is_fitted_by_its_buckets_and_backt
         r.text
     );
     r.assert_backtest_passed();
+}
+
+#[test]
+fn a_probe_of_a_pinned_service_finds_its_service_time_and_its_concurrency() {
+    // truth-cpu's service (gamma mean 0.4 s cv 1.5, 4 requests at once per pod) on 2 pinned
+    // pods (no autoscaler): 20 req/s at most. The probe steps up from 2 req/s by x1.5.
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = common::fresh_dir("twin", "probe");
+    let pinned = dir.join("pinned");
+    std::fs::create_dir_all(&pinned).unwrap();
+    std::fs::copy(
+        data("truth-cpu").join("service.yaml"),
+        pinned.join("service.yaml"),
+    )
+    .unwrap();
+    let manifests = std::fs::read_to_string(data("truth-cpu").join("api.yaml")).unwrap();
+    let deployment = manifests.split("\n---\n").next().unwrap();
+    assert!(
+        deployment.contains("kind: Deployment") && !deployment.contains("HorizontalPodAutoscaler")
+    );
+    std::fs::write(pinned.join("api.yaml"), deployment).unwrap();
+    let tb = common::start_testbed(&pinned, 10.0, 300.0);
+    let out = dir.join("probed");
+    let (code, text) = exit_and_output(
+        Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+            .args([
+                "calibrate",
+                "--probe",
+                "--target",
+                &format!("http://{tb}/"),
+                "--pods",
+                "2",
+            ])
+            .args([
+                "--probe-start-rps",
+                "2",
+                "--probe-step",
+                "180s",
+                "--probe-time-scale",
+                "10",
+            ])
+            .arg("--model")
+            .arg(data("guess-cpu"))
+            .arg("-o")
+            .arg(&out),
+    );
+    assert_eq!(code, 0, "{text}");
+    let c: scaletwin::twin::calibrate::Calibration =
+        serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap())
+            .unwrap();
+    let est = |p: &str| {
+        c.estimates
+            .iter()
+            .find(|e| e.parameter == p)
+            .unwrap_or_else(|| panic!("no {p}:\n{text}"))
+    };
+    let st = est("work.service_time");
+    let (mean, p95) = (st.summary["mean"], st.summary["p95"]);
+    let k = est("serving.concurrency");
+    let g = statrs::distribution::Gamma::new(1.0 / 2.25, 1.0 / 2.25 / 0.4).unwrap();
+    let truth95 = statrs::distribution::ContinuousCDF::inverse_cdf(&g, 0.95);
+    eprintln!(
+        "probe figures: service {} mean {mean:.4} s (truth 0.4), p95 {p95:.4} s (truth {truth95:.4}), concurrency {} (truth 4): {}",
+        st.value["dist"], k.value, k.figure
+    );
+    assert!((mean / 0.4 - 1.0).abs() <= 0.10, "{text}");
+    assert!((p95 / truth95 - 1.0).abs() <= 0.20, "{text}");
+    assert_eq!(k.value, serde_json::json!(4), "{text}");
+    // What a probe cannot see is said.
+    assert!(
+        c.not_identified
+            .iter()
+            .any(|n| n.parameter == "lifecycle.startup"),
+        "{text}"
+    );
 }

@@ -1,0 +1,108 @@
+//! What a calibration reports: each estimate with its interval, source and fit, what could
+//! not be identified and why, and the readings of a bundle several estimators share.
+
+use super::bundle::Bundle;
+use super::data::key;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const CALIBRATION_FORMAT_VERSION: u32 = 1;
+
+/// One estimated parameter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub deployment: String,
+    /// The service.yaml field (`work.service_time`, `work.cpu_seconds_per_request`, ...).
+    pub parameter: String,
+    /// The value written (a number, or a distribution).
+    pub value: serde_json::Value,
+    /// The headline figure and its interval (e.g. the mean service time, s).
+    pub figure: String,
+    pub estimate: f64,
+    pub interval: Option<(f64, f64)>,
+    /// What the interval is (split-half range, 95 % from the standard error, ...).
+    pub interval_kind: String,
+    /// The bundle queries it came from.
+    pub source: Vec<String>,
+    /// Goodness of fit: name and value.
+    pub fit: String,
+    pub fit_value: f64,
+    /// Points (steps or pods) used.
+    pub n: usize,
+    /// For a distribution: its mean and p95 (s), whatever its family.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub summary: BTreeMap<String, f64>,
+}
+
+/// A parameter the data could not measure, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotIdentified {
+    pub deployment: String,
+    pub parameter: String,
+    pub kept: String,
+    pub reason: String,
+}
+
+/// `calibration.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub format_version: u32,
+    pub bundle: String,
+    pub base_model: String,
+    pub estimates: Vec<Estimate>,
+    pub not_identified: Vec<NotIdentified>,
+}
+
+pub fn round(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+/// Successful answers per second at each step: the `requests` series whose `code` is 2xx
+/// (a series without a `code` label counts as successes).
+pub fn ok_rate(b: &Bundle, dep: &str, load: &str) -> BTreeMap<i64, f64> {
+    let mut out = BTreeMap::new();
+    for s in b.get(dep, load) {
+        let ok = s.labels.get("code").is_none_or(|c| c.starts_with('2'));
+        for (t, v) in &s.samples {
+            if v.is_finite() {
+                let e = out.entry(key(*t)).or_insert(0.0);
+                if ok {
+                    *e += v;
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Calibration {
+    /// The human table.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        for e in &self.estimates {
+            s += &format!(
+                "{:<18} {:<30} {}{}  [{}: {:.3}, n {}]\n",
+                e.deployment,
+                e.parameter,
+                e.figure,
+                e.interval
+                    .map(|(a, b)| format!(" ({} {a:.4}..{b:.4})", e.interval_kind))
+                    .unwrap_or_default(),
+                e.fit,
+                e.fit_value,
+                e.n
+            );
+        }
+        for n in &self.not_identified {
+            s += &format!(
+                "{:<18} {:<30} not identified, kept {}: {}\n",
+                n.deployment, n.parameter, n.kept, n.reason
+            );
+        }
+        s
+    }
+}
