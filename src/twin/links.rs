@@ -8,7 +8,7 @@ use crate::scenario::ServiceFile;
 use std::collections::BTreeMap;
 
 /// Fan-out ratios: for each queue with one producer and one consumer that consumes only it,
-/// both recorded, the consumer's jobs per producer success over the range (the queue's
+/// both recorded (else said, for each recorded producer), the consumer's jobs per producer success over the range (the queue's
 /// backlog at either end is assumed small against the range's total). The count keeps its
 /// family: a fixed count takes the nearest whole number when the ratio is within 0.05 of it
 /// (else a Poisson of that mean); Poisson and geometric take the ratio as their mean.
@@ -30,11 +30,43 @@ pub fn fan_out(
             .iter()
             .filter(|d| d.consumes.contains(&q))
             .collect();
+        let recorded = |d: &str| b.info.deployments.iter().any(|x| x == d);
+        // Said, for each producer the bundle recorded, when the ratio cannot be read.
+        let mut unread = |why: String| {
+            for p in producers.iter().filter(|p| recorded(&p.name)) {
+                out.not_identified.push(NotIdentified {
+                    deployment: p.name.clone(),
+                    parameter: format!("fan_out[{}].count", queue.name),
+                    kept: "(the model's)".into(),
+                    reason: why.clone(),
+                });
+            }
+        };
         let ([p], [c]) = (producers.as_slice(), consumers.as_slice()) else {
+            unread(format!(
+                "queue {} has {} producers and {} consumers: the jobs cannot be shared out among them",
+                queue.name,
+                producers.len(),
+                consumers.len()
+            ));
             continue;
         };
-        let recorded = |d: &str| b.info.deployments.iter().any(|x| x == d);
-        if c.consumes.len() != 1 || !recorded(&p.name) || !recorded(&c.name) {
+        if c.consumes.len() != 1 || !recorded(&c.name) {
+            unread(if c.consumes.len() != 1 {
+                format!(
+                    "{} consumes {} queues: its jobs cannot be told apart by queue",
+                    c.name,
+                    c.consumes.len()
+                )
+            } else {
+                format!(
+                    "the consumer {} is not in the bundle (record it with --deployment {})",
+                    c.name, c.name
+                )
+            });
+            continue;
+        }
+        if !recorded(&p.name) {
             continue;
         }
         let made = ok_rate(b, &p.name, "requests");

@@ -614,3 +614,27 @@ fn a_trigger_query_that_keeps_2xx_makes_its_binding_count_successes_only() {
     let svc = std::fs::read_to_string(out.join("service.yaml")).unwrap();
     assert!(svc.contains("count: ok"), "{svc}");
 }
+
+#[test]
+fn a_fan_out_the_bundle_cannot_measure_is_said_and_kept() {
+    // guess-mix's API fills a list its worker drains; the bundle records the API only.
+    let dir = crate::common::fresh_dir("twin", "fanout");
+    let b = dir.join("bundle");
+    synthetic(&b);
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/twin/guess-mix");
+    let out = dir.join("model");
+    let (code, text) = run(
+        &["calibrate"],
+        &[&b, Path::new("--model"), &model, Path::new("-o"), &out],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("fan_out[jobs].count") && text.contains("record it with --deployment worker"),
+        "{text}"
+    );
+    let svc = std::fs::read_to_string(out.join("service.yaml")).unwrap();
+    assert!(
+        svc.contains("value: 2"),
+        "the model's fan-out is kept:\n{svc}"
+    );
+}
