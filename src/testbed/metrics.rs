@@ -348,38 +348,46 @@ impl Exported {
 
     /// The pod series: one set per pod not gone; a gone pod's series disappear, as
     /// kube-state-metrics and cAdvisor drop them.
+    /// The label sets of one pod's series: the pod's, its container's, and its cpu and
+    /// memory requests'.
+    fn pod_labels(&self, pod: &str, container: &str) -> (PodLabel, PodContainer, [PodResource; 2]) {
+        let request = |resource: &str, unit: &str| PodResource {
+            namespace: self.namespace.clone(),
+            pod: pod.to_string(),
+            container: container.to_string(),
+            resource: resource.into(),
+            unit: unit.into(),
+        };
+        (
+            PodLabel {
+                namespace: self.namespace.clone(),
+                pod: pod.to_string(),
+            },
+            PodContainer {
+                namespace: self.namespace.clone(),
+                pod: pod.to_string(),
+                container: container.to_string(),
+            },
+            [request("cpu", "core"), request("memory", "byte")],
+        )
+    }
+
     fn refresh_pods(&self, w: &World) {
         let mut seen = self.pods_seen.lock().unwrap_or_else(|e| e.into_inner());
         let mut now = std::collections::HashMap::new();
         for p in w.pod_rows() {
             let pod = cluster_pod_name(&p.deployment, p.serial);
-            let l = PodLabel {
-                namespace: self.namespace.clone(),
-                pod: pod.clone(),
-            };
-            let c = PodContainer {
-                namespace: self.namespace.clone(),
-                pod: pod.clone(),
-                container: p.container.clone(),
-            };
+            let (l, c, [cpu, mem]) = self.pod_labels(&pod, &p.container);
             self.pod_created.get_or_create(&l).set(p.created_unix);
             if let Some(r) = p.ready_unix {
                 self.pod_ready.get_or_create(&l).set(r);
             }
-            for (resource, unit, v) in [
-                ("cpu", "core", p.cpu_request_cores),
-                ("memory", "byte", p.memory_request_bytes),
-            ] {
-                self.pod_requests
-                    .get_or_create(&PodResource {
-                        namespace: self.namespace.clone(),
-                        pod: pod.clone(),
-                        container: p.container.clone(),
-                        resource: resource.into(),
-                        unit: unit.into(),
-                    })
-                    .set(v);
-            }
+            self.pod_requests
+                .get_or_create(&cpu)
+                .set(p.cpu_request_cores);
+            self.pod_requests
+                .get_or_create(&mem)
+                .set(p.memory_request_bytes);
             let last = seen.get(&pod).map(|s| s.1).unwrap_or(0.0);
             if p.cpu_seconds > last {
                 self.pod_cpu.get_or_create(&c).inc_by(p.cpu_seconds - last);
@@ -391,27 +399,13 @@ impl Exported {
             if now.contains_key(pod) {
                 continue;
             }
-            let l = PodLabel {
-                namespace: self.namespace.clone(),
-                pod: pod.clone(),
-            };
-            let c = PodContainer {
-                namespace: self.namespace.clone(),
-                pod: pod.clone(),
-                container: container.clone(),
-            };
+            let (l, c, requests) = self.pod_labels(pod, container);
             self.pod_created.remove(&l);
             self.pod_ready.remove(&l);
             self.pod_cpu.remove(&c);
             self.pod_memory.remove(&c);
-            for (resource, unit) in [("cpu", "core"), ("memory", "byte")] {
-                self.pod_requests.remove(&PodResource {
-                    namespace: self.namespace.clone(),
-                    pod: pod.clone(),
-                    container: container.clone(),
-                    resource: resource.into(),
-                    unit: unit.into(),
-                });
+            for r in &requests {
+                self.pod_requests.remove(r);
             }
         }
         *seen = now;

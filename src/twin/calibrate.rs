@@ -538,8 +538,7 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
             || !b.get(&name, lat).is_empty()
         {
             let (fitted, h) = service_time(&c, &mut out)?;
-            if let Fitted::Empirical { quantiles, .. } = &fitted {
-                let text: String = quantiles.iter().map(|q| format!("{q:.6}\n")).collect();
+            if let Some(text) = fitted.file_text() {
                 files.push((empirical_file(&name), text));
             }
             if consumer {

@@ -12,11 +12,26 @@ pub fn key(t: f64) -> i64 {
 
 /// A query's series summed at each timestamp (non-finite samples skipped).
 pub fn summed(b: &Bundle, dep: &str, k: &str) -> BTreeMap<i64, f64> {
+    summed_where(b, dep, k, |_| true)
+}
+
+/// The series of a query that `keep` accepts, summed at each timestamp any series has a
+/// finite sample at (0 where only rejected series have one).
+pub fn summed_where(
+    b: &Bundle,
+    dep: &str,
+    k: &str,
+    keep: impl Fn(&crate::prom::Series) -> bool,
+) -> BTreeMap<i64, f64> {
     let mut out = BTreeMap::new();
     for s in b.get(dep, k) {
+        let kept = keep(s);
         for (t, v) in &s.samples {
             if v.is_finite() {
-                *out.entry(key(*t)).or_insert(0.0) += v;
+                let e = out.entry(key(*t)).or_insert(0.0);
+                if kept {
+                    *e += v;
+                }
             }
         }
     }

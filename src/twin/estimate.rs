@@ -2,7 +2,7 @@
 //! not be identified and why, and the readings of a bundle several estimators share.
 
 use super::bundle::Bundle;
-use super::data::key;
+use super::data::summed_where;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -64,19 +64,9 @@ pub fn round(v: f64, digits: i32) -> f64 {
 /// Successful answers per second at each step: the `requests` series whose `code` is 2xx
 /// (a series without a `code` label counts as successes).
 pub fn ok_rate(b: &Bundle, dep: &str, load: &str) -> BTreeMap<i64, f64> {
-    let mut out = BTreeMap::new();
-    for s in b.get(dep, load) {
-        let ok = s.labels.get("code").is_none_or(|c| c.starts_with('2'));
-        for (t, v) in &s.samples {
-            if v.is_finite() {
-                let e = out.entry(key(*t)).or_insert(0.0);
-                if ok {
-                    *e += v;
-                }
-            }
-        }
-    }
-    out
+    summed_where(b, dep, load, |s| {
+        s.labels.get("code").is_none_or(|c| c.starts_with('2'))
+    })
 }
 
 impl Calibration {

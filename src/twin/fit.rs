@@ -169,6 +169,17 @@ impl Fitted {
         self.quantile(0.95)
     }
 
+    /// An empirical fit as its service-time file reads it (one value in seconds per line);
+    /// None for a parametric one.
+    pub fn file_text(&self) -> Option<String> {
+        match self {
+            Fitted::Empirical { quantiles, .. } => {
+                Some(quantiles.iter().map(|q| format!("{q:.6}\n")).collect())
+            }
+            _ => None,
+        }
+    }
+
     /// The quantile `q` (0 < q < 1), s.
     pub fn quantile(&self, q: f64) -> f64 {
         match self {

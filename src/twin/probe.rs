@@ -13,7 +13,7 @@
 
 use super::TwinError;
 use super::calibrate::{Calibration, Estimate, NotIdentified, base_model, write_model, written};
-use super::fit::{Fitted, PARAMETRIC_GAP, fit_service_within};
+use super::fit::{PARAMETRIC_GAP, fit_service_within};
 use crate::loadtest::Scenario;
 use crate::loadtest::report::LoadReport;
 use crate::loadtest::run::{RunOptions, compressed, run};
@@ -259,8 +259,7 @@ pub fn probe(o: &ProbeOptions, progress: &mut dyn FnMut(&str)) -> Result<Calibra
         .into(),
     });
     let mut files = Vec::new();
-    if let Fitted::Empirical { quantiles, .. } = &fitted {
-        let text: String = quantiles.iter().map(|q| format!("{q:.6}\n")).collect();
+    if let Some(text) = fitted.file_text() {
         files.push((super::calibrate::empirical_file(&dep), text));
     }
     let spec = svc.deployments.get_mut(&dep).ok_or_else(|| {
