@@ -417,7 +417,8 @@ fn a_saturated_cpu_scaled_service_gives_its_concurrency_and_backtests() {
         return;
     }
     // Period A: 8 req/s with a x8 spike that 6 pods (the HPA's maximum) cannot serve: the
-    // pods saturate and refuse the excess. Period B: 10 req/s with a x3 spike.
+    // pods saturate and refuse the excess. Period B: 16 req/s with a x2 spike (enough requests
+    // per 30-s window for its p95 to be a steady figure).
     let r = Case {
         truth: "truth-cpu",
         guess: "guess-cpu",
@@ -426,7 +427,7 @@ fn a_saturated_cpu_scaled_service_gives_its_concurrency_and_backtests() {
             600.0,
         ),
         b: (
-            "{loop: open, pattern: spike, base: 10, multiplier: 3, duration_s: 150, period_s: 450, first_at_s: 150}",
+            "{loop: open, pattern: spike, base: 16, multiplier: 2, duration_s: 150, period_s: 450, first_at_s: 150}",
             450.0,
         ),
         deployments: &["api"],
