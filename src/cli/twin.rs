@@ -173,13 +173,21 @@ pub struct CalibrateArgs {
     #[arg(long, requires = "probe")]
     pub probe_deployment: Option<String>,
     /// The model whose structure is kept (deployments, queues, bindings, SLOs) and whose
-    /// parameters are estimated from the bundle.
+    /// parameters are estimated from the bundle. Without it, the structure is read from
+    /// --manifests (or the bundle's manifests/), and what they cannot say is assumed and
+    /// listed.
     #[arg(long)]
-    pub model: PathBuf,
-    /// Manifests of the calibrated model, laid over the model's (default: the bundle's
+    pub model: Option<PathBuf>,
+    /// Manifests of the calibrated model: laid over the model's, or, without --model, the
+    /// Deployments and ScaledObjects/HPAs the structure is read from (default: the bundle's
     /// manifests/, when it has some).
     #[arg(long)]
     pub manifests: Option<PathBuf>,
+    /// Requests one pod serves at once, `N` for every deployment or `DEPLOYMENT=N` (repeat):
+    /// kept where the data shows no saturation to measure it (ahead of the model's value and
+    /// the Deployment's scaletwin.dev/concurrency annotation).
+    #[arg(long, value_parser = scaletwin::twin::structure::parse_concurrency)]
+    pub concurrency: Vec<(String, u32)>,
     /// The model folder to write (service.yaml, manifests, calibration.json).
     #[arg(short, long)]
     pub out: PathBuf,
@@ -196,6 +204,11 @@ fn calibrated(c: &scaletwin::twin::calibrate::Calibration, out: &std::path::Path
 
 pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     use scaletwin::twin::calibrate::{CalibrateOptions, calibrate};
+    let structure = scaletwin::twin::structure::StructureOptions {
+        model: a.model,
+        manifests: a.manifests.clone(),
+        concurrency: a.concurrency.into_iter().collect(),
+    };
     if a.probe {
         let step = match scaletwin::engine::output::parse_duration(&a.probe_step) {
             Ok(s) => s,
@@ -210,8 +223,7 @@ pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
             max_rps: a.probe_max_rps,
             time_scale: a.probe_time_scale,
             deployment: a.probe_deployment,
-            model: a.model,
-            manifests: a.manifests,
+            structure,
             out: a.out,
         };
         return match scaletwin::twin::probe::probe(&o, &mut |l| eprintln!("probe: {l}")) {
@@ -245,8 +257,7 @@ pub fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
     };
     let o = CalibrateOptions {
         bundle,
-        model: a.model,
-        manifests: a.manifests,
+        structure,
         out: a.out,
     };
     match calibrate(&o) {

@@ -12,8 +12,8 @@ pub mod yaml;
 
 pub use error::{ErrorKind, ManifestError, ManifestWarning};
 pub use objects::{
-    ContainerSpec, Deployment, FieldLines, HorizontalPodAutoscaler, ManifestSet, PathSeg,
-    ReadinessProbe, ScaledObject, SkippedObject, Source, load_paths, load_str, parse_docs,
-    read_docs, split_path,
+    CONCURRENCY_ANNOTATION, ContainerSpec, Deployment, FieldLines, HorizontalPodAutoscaler,
+    ManifestSet, PathSeg, ReadinessProbe, ScaledObject, SkippedObject, Source, load_paths,
+    load_str, parse_docs, read_docs, split_path,
 };
 pub use patch::{Patch, PatchValue, apply_patches, unified_diff};

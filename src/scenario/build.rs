@@ -433,11 +433,8 @@ pub(super) fn build(
         bound_names.push(h.name.clone());
         let mut signals = Vec::new();
         for m in &h.spec.metrics {
-            let metric = match m {
-                MetricSpec::Pods { metric, .. }
-                | MetricSpec::Object { metric, .. }
-                | MetricSpec::External { metric, .. } => metric,
-                _ => continue,
+            let Some(metric) = m.bound_metric() else {
+                continue;
             };
             let field = format!("bindings.{}.{metric}", h.name);
             let s = bindings.and_then(|b| b.get(metric)).ok_or_else(|| {
@@ -447,7 +444,7 @@ pub(super) fn build(
                 )
             })?;
             signals.push((
-                metric.clone(),
+                metric.to_string(),
                 resolve(s, &field, dep, &names, &queue_names, spath)?,
             ));
         }

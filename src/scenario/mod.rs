@@ -6,6 +6,7 @@
 
 mod build;
 mod settings;
+pub mod skeleton;
 
 use build::*;
 pub use settings::{ParsedModel, Setting};
@@ -15,7 +16,7 @@ use crate::engine::model::*;
 use crate::engine::outcome::Slo;
 use crate::engine::workload::Workload;
 use crate::manifest::{self, ManifestSet, Patch, PatchValue};
-use crate::policy::hpa::{ControllerConfig, MetricSpec};
+use crate::policy::hpa::ControllerConfig;
 use crate::policy::keda::{Scaler, StreamMode};
 use crate::time::SimDuration;
 use serde::{Deserialize, Serialize};

@@ -41,19 +41,19 @@ pub use super::estimate::{
 use super::fit::{
     Fitted, PARAMETRIC_GAP, fit_as, fit_lognormal_buckets, fit_service, lognormal_mean_p95,
 };
+use super::structure::{Base, StructureOptions};
 use crate::engine::dist::DurationDist;
-use crate::scenario::{ModelSources, ServiceFile};
+use crate::scenario::ServiceFile;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What calibrate needs.
 #[derive(Clone, Debug)]
 pub struct CalibrateOptions {
     pub bundle: PathBuf,
-    /// The model whose structure is kept and whose parameters are estimated.
-    pub model: PathBuf,
-    /// Manifests of the new model (default: the bundle's, else the model's).
-    pub manifests: Option<PathBuf>,
+    /// The structure whose parameters are estimated: a base model, or manifests (default:
+    /// the bundle's, when it has some).
+    pub structure: StructureOptions,
     pub out: PathBuf,
 }
 
@@ -268,12 +268,33 @@ fn concurrency(
         // The busiest per-pod load times the mean service time is the work in service per
         // pod (Little's law): at least that many requests were served at once.
         let lower = busiest * mean;
+        if (kept as f64) < lower.floor() {
+            // The value kept is below what the data shows served at once: at least the bound.
+            let value = lower.ceil() as u32;
+            out.estimates.push(Estimate {
+                deployment: c.dep.into(),
+                parameter: "serving.concurrency".into(),
+                value: serde_json::json!(value),
+                figure: format!(
+                    "{value}: no saturation observed, but {lower:.2} requests were in service per pod at the busiest step (Little's law), more than the {kept} given; a lower bound, raise it with --concurrency DEPLOYMENT=N"
+                ),
+                estimate: lower,
+                interval: None,
+                interval_kind: "a lower bound (Little's law at the busiest step)".into(),
+                source: vec![c.q(c.load), c.q(c.lat), c.q("ready_replicas")],
+                fit: "none (a bound)".into(),
+                fit_value: 0.0,
+                n: c.steps.len(),
+                summary: BTreeMap::new(),
+            });
+            return Some(value);
+        }
         out.not_identified.push(NotIdentified {
             deployment: c.dep.into(),
             parameter: "serving.concurrency".into(),
             kept: kept.to_string(),
             reason: format!(
-                "no saturation observed ({} steps where most requests queued, 4 needed): the data shows at least {lower:.2} requests in service per pod at the busiest step (Little's law); the model keeps {kept} (set it with --concurrency or in the base model)",
+                "no saturation observed ({} steps where most requests queued, 4 needed): the data shows at least {lower:.2} requests in service per pod at the busiest step (Little's law); the model keeps {kept} (set it with --concurrency DEPLOYMENT=N, the Deployment's scaletwin.dev/concurrency annotation or the base model)",
                 samples.len()
             ),
         });
@@ -474,38 +495,37 @@ fn startup(c: &Ctx, readiness_delay_s: f64, out: &mut Calibration) -> Option<Dur
     })
 }
 
-/// Calibrate: read the bundle and the base model, estimate, write the new model folder
-/// (`service.yaml`, the manifests, `calibration.json`).
-/// The model whose structure a calibration keeps: its sources (with `manifests` laid over
-/// them), the loaded model, and its service.yaml to edit.
-pub(super) fn base_model(
-    model: &Path,
-    manifests: Option<&Path>,
-) -> Result<(ModelSources, crate::scenario::LoadedModel, ServiceFile), TwinError> {
-    let input = |e: crate::scenario::ModelError| TwinError::Input(e.to_string());
-    let mut sources = ModelSources::read_dir(model).map_err(input)?;
-    if let Some(dir) = manifests {
-        sources = sources.with_manifests(dir).map_err(input)?;
-    }
-    let loaded = sources.load().map_err(input)?;
-    let svc_path = sources.service.0.clone();
-    let svc: ServiceFile = serde_saphyr::from_str(&sources.service.1)
-        .map_err(|e| TwinError::Input(format!("{}: {e}", svc_path.display())))?;
-    Ok((sources, loaded, svc))
-}
-
+/// Calibrate: read the bundle and the structure (a base model or the manifests), estimate,
+/// write the new model folder (`service.yaml`, the manifests, `calibration.json`).
 pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
     let b = Bundle::read(&o.bundle)?;
     let bundled = o.bundle.join("manifests");
-    let manifests = o
-        .manifests
-        .clone()
-        .or_else(|| (!b.info.manifests.is_empty()).then_some(bundled));
-    let (sources, loaded, mut svc) = base_model(&o.model, manifests.as_deref())?;
+    let mut structure = o.structure.clone();
+    if structure.manifests.is_none() && !b.info.manifests.is_empty() {
+        structure.manifests = Some(bundled);
+    }
+    // Without a base model, the entry is the one recorded deployment that serves requests.
+    let serving: Vec<&String> = b
+        .info
+        .deployments
+        .iter()
+        .filter(|d| !b.get(d, "requests").is_empty())
+        .collect();
+    let entry = match serving.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
+    };
+    let name = o
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "calibrated".into());
+    let base = Base::read(&structure, &name, entry)?;
+    let (loaded, mut svc) = (&base.loaded, base.svc.clone());
     let mut out = Calibration {
         format_version: CALIBRATION_FORMAT_VERSION,
         bundle: o.bundle.display().to_string(),
-        base_model: o.model.display().to_string(),
+        base_model: base.origin.clone(),
         estimates: Vec::new(),
         not_identified: Vec::new(),
     };
@@ -591,9 +611,9 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
     super::links::counted_answers(&loaded.model, &mut svc, &mut out);
     if calibrated == 0 {
         return Err(TwinError::Input(format!(
-            "the bundle records {} and the model {} has {}: no deployment in common",
+            "the bundle records {} and {} has {}: no deployment in common",
             b.info.deployments.join(", "),
-            o.model.display(),
+            base.origin,
             loaded
                 .model
                 .deployments
@@ -603,48 +623,52 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
                 .join(", ")
         )));
     }
-    let origin = format!("the bundle {}", o.bundle.display());
-    write_model(&o.out, &origin, &o.model, &sources, &svc, &files, &out)?;
+    if !base.assumed.is_empty() {
+        from_the_range(&b, &mut svc, &mut out);
+    }
+    base.report_assumed(&mut out);
+    let base = Base { svc, ..base };
+    base.write(
+        &o.out,
+        &format!("the bundle {}", o.bundle.display()),
+        &files,
+        &out,
+    )?;
     Ok(out)
 }
 
-/// Write the calibrated model folder `out` (service.yaml, the files it names, the manifests,
-/// calibration.json) and check that it loads.
-pub(super) fn write_model(
-    out: &Path,
-    origin: &str,
-    model: &Path,
-    sources: &ModelSources,
-    svc: &ServiceFile,
-    files: &[(String, String)],
-    cal: &Calibration,
-) -> Result<(), TwinError> {
-    let werr =
-        |p: &Path, e: std::io::Error| TwinError::Runtime(format!("writing {}: {e}", p.display()));
-    std::fs::create_dir_all(out).map_err(|e| werr(out, e))?;
-    let yaml = serde_saphyr::to_string(svc)
-        .map_err(|e| TwinError::Runtime(format!("writing service.yaml: {e}")))?;
-    let text = format!(
-        "# Calibrated by `scaletwin calibrate` from {origin} on the structure of {}.\n# Each estimate, its interval and fit: calibration.json.\n{yaml}",
-        model.display()
-    );
-    let p = out.join("service.yaml");
-    crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
-    for (name, text) in files {
-        let p = out.join(name);
-        crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
+/// A model read from manifests alone takes from the range what the manifests cannot say:
+/// the entry's mean request rate as a constant workload over the range's length, and the
+/// entry's latency buckets (so simulated quantiles interpolate as the recorded ones do).
+fn from_the_range(b: &Bundle, svc: &mut ServiceFile, out: &mut Calibration) {
+    let entry = svc.entry.clone();
+    let rate = ok_rate(b, &entry, "requests");
+    if !rate.is_empty() {
+        let mean = rate.values().sum::<f64>() / rate.len() as f64;
+        let span = b.info.end_unix_s - b.info.start_unix_s;
+        svc.scenario.duration_s = round(span.max(60.0), 4);
+        svc.scenario.workload = serde_json::from_value(serde_json::json!(
+            {"loop": "open", "pattern": "constant", "rate": round(mean, 4)}
+        ))
+        .unwrap_or(svc.scenario.workload.clone());
+        out.estimates.push(Estimate {
+            deployment: entry.clone(),
+            parameter: "scenario.workload".into(),
+            value: serde_json::json!({"loop": "open", "pattern": "constant", "rate": round(mean, 4)}),
+            figure: format!("{mean:.4} successful requests/s on average over {span:.0} s (replace it with your traffic or a recorded trace)"),
+            estimate: mean,
+            interval: None,
+            interval_kind: "none (the range's mean)".into(),
+            source: vec![b.query(&entry, "requests")],
+            fit: "none".into(),
+            fit_value: 0.0,
+            n: rate.len(),
+            summary: BTreeMap::new(),
+        });
     }
-    for (path, text) in &sources.manifests {
-        let name = path.file_name().unwrap_or_default();
-        let p = out.join(name);
-        crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
+    if let Ok(h) = Histograms::read(b, &entry, "latency")
+        && !h.bounds.is_empty()
+    {
+        svc.metrics.latency_buckets_s = h.bounds.clone();
     }
-    let p = out.join("calibration.json");
-    let json = serde_json::to_string_pretty(cal).unwrap_or_default() + "\n";
-    crate::io::write_atomic(&p, json.as_bytes()).map_err(|e| werr(&p, e))?;
-    // The folder must load as a model.
-    ModelSources::read_dir(out)
-        .and_then(|s| s.load())
-        .map_err(|e| TwinError::Runtime(format!("the calibrated model does not load: {e}")))?;
-    Ok(())
 }

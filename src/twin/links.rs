@@ -135,24 +135,8 @@ pub fn fan_out(
     }
 }
 
-/// What a prometheus trigger's query counts: only successes when it filters the status code
-/// to 2xx (`code=~"2.."`, `code="200"`, likewise `status`), else every answer.
-pub fn counted_by(query: &str) -> crate::engine::model::Counted {
-    let q = query.replace(' ', "");
-    let ok = ["code", "status", "status_code"].iter().any(|l| {
-        ["=~\"2", "=\"2"]
-            .iter()
-            .any(|op| q.contains(&format!("{l}{op}")))
-    });
-    if ok {
-        crate::engine::model::Counted::Ok
-    } else {
-        crate::engine::model::Counted::All
-    }
-}
-
 /// Request-rate bindings of prometheus triggers count what the trigger's query counts: the
-/// binding's `count` follows the query (see [`counted_by`]), reported as an estimate.
+/// binding's `count` follows the query (see [`crate::scenario::skeleton::counted_by`]), reported as an estimate.
 pub fn counted_answers(
     m: &crate::engine::model::Model,
     svc: &mut ServiceFile,
@@ -174,7 +158,7 @@ pub fn counted_answers(
             else {
                 continue;
             };
-            let want = counted_by(query);
+            let want = crate::scenario::skeleton::counted_by(query);
             let was = *count;
             *count = want;
             let name = |c: Counted| if c == Counted::Ok { "ok" } else { "all" };

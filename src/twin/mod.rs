@@ -12,6 +12,7 @@ pub mod fit;
 pub mod links;
 pub mod probe;
 pub mod record;
+pub mod structure;
 
 /// Why a twin command could not do its work.
 #[derive(Debug, thiserror::Error)]

@@ -12,8 +12,9 @@
 //! service time.
 
 use super::TwinError;
-use super::calibrate::{Calibration, Estimate, NotIdentified, base_model, write_model, written};
+use super::calibrate::{Calibration, Estimate, NotIdentified, written};
 use super::fit::{PARAMETRIC_GAP, fit_service_within};
+use super::structure::{Base, StructureOptions};
 use crate::loadtest::Scenario;
 use crate::loadtest::report::LoadReport;
 use crate::loadtest::run::{RunOptions, compressed, run};
@@ -39,8 +40,8 @@ pub struct ProbeOptions {
     pub time_scale: f64,
     /// The deployment probed (default: the model's entry).
     pub deployment: Option<String>,
-    pub model: PathBuf,
-    pub manifests: Option<PathBuf>,
+    /// The structure the estimates fill in (a base model, or manifests).
+    pub structure: StructureOptions,
     pub out: PathBuf,
 }
 
@@ -160,7 +161,13 @@ fn histogram(lat: &[f64]) -> (Vec<f64>, Vec<f64>) {
 
 pub fn probe(o: &ProbeOptions, progress: &mut dyn FnMut(&str)) -> Result<Calibration, TwinError> {
     o.check()?;
-    let (sources, loaded, mut svc) = base_model(&o.model, o.manifests.as_deref())?;
+    let name = o
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "probed".into());
+    let base = Base::read(&o.structure, &name, o.deployment.clone())?;
+    let (loaded, mut svc) = (&base.loaded, base.svc.clone());
     let m = &loaded.model;
     let dep = o
         .deployment
@@ -169,7 +176,7 @@ pub fn probe(o: &ProbeOptions, progress: &mut dyn FnMut(&str)) -> Result<Calibra
     let Some(dm) = m.deployments.iter().find(|d| d.name == dep) else {
         return Err(TwinError::Input(format!(
             "--deployment {dep}: not a deployment of {}",
-            o.model.display()
+            base.origin
         )));
     };
     let mut steps: Vec<Step> = Vec::new();
@@ -223,7 +230,7 @@ pub fn probe(o: &ProbeOptions, progress: &mut dyn FnMut(&str)) -> Result<Calibra
     let mut out = Calibration {
         format_version: super::estimate::CALIBRATION_FORMAT_VERSION,
         bundle: format!("probe of {}", o.target),
-        base_model: o.model.display().to_string(),
+        base_model: base.origin.clone(),
         estimates: Vec::new(),
         not_identified: Vec::new(),
     };
@@ -262,12 +269,10 @@ pub fn probe(o: &ProbeOptions, progress: &mut dyn FnMut(&str)) -> Result<Calibra
     if let Some(text) = fitted.file_text() {
         files.push((super::calibrate::empirical_file(&dep), text));
     }
-    let spec = svc.deployments.get_mut(&dep).ok_or_else(|| {
-        TwinError::Input(format!(
-            "{dep}: not in {}'s service.yaml",
-            o.model.display()
-        ))
-    })?;
+    let spec = svc
+        .deployments
+        .get_mut(&dep)
+        .ok_or_else(|| TwinError::Input(format!("{dep}: not in {}'s service.yaml", base.origin)))?;
     spec.work.service_time = serde_json::from_value(written(&fitted, &dep))
         .map_err(|e| TwinError::Input(e.to_string()))?;
     if last.saturated() {
@@ -311,7 +316,8 @@ pub fn probe(o: &ProbeOptions, progress: &mut dyn FnMut(&str)) -> Result<Calibra
             reason: "a probe measures latency and throughput only; calibrate from a recording for CPU and start-up".into(),
         });
     }
-    let origin = format!("a probe of {}", o.target);
-    write_model(&o.out, &origin, &o.model, &sources, &svc, &files, &out)?;
+    base.report_assumed(&mut out);
+    let base = Base { svc, ..base };
+    base.write(&o.out, &format!("a probe of {}", o.target), &files, &out)?;
     Ok(out)
 }

@@ -517,6 +517,30 @@ fn a_mix_of_request_types_with_a_queue_worker_is_fitted_by_its_buckets_and_backt
         r.text
     );
     r.assert_backtest_passed();
+    // The same recording without the guess: the structure read from the manifests alone (the
+    // API's threads in its annotation), the rest measured or said as assumed; the other
+    // period backtests as well.
+    let bare = r.dir.join("from-manifests");
+    let (code, text) = exit_and_output(
+        Command::new(env!("CARGO_BIN_EXE_scaletwin"))
+            .arg("calibrate")
+            .arg(r.dir.join("bundle-a"))
+            .arg("--manifests")
+            .arg(data("truth-mix"))
+            .arg("-o")
+            .arg(&bare),
+    );
+    assert_eq!(code, 0, "{text}");
+    let m = scaletwin::scenario::ModelSources::read_dir(&bare)
+        .and_then(|s| s.load())
+        .unwrap()
+        .model;
+    let worker = m.deployments.iter().find(|d| d.name == "worker").unwrap();
+    assert_eq!(worker.consumes.len(), 1, "{text}");
+    assert_eq!(m.queues[worker.consumes[0]].name, "jobs", "{text}");
+    let (code, out) = backtest(&r.dir.join("bundle-b"), &bare, &r.dir.join("bt-bare"));
+    eprintln!("truth-mix, calibrated from its manifests alone: {out}");
+    assert_eq!(code, 0, "{text}\n{out}");
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod report;
 mod report_page;
 mod repro;
 mod simulate;
+mod skeleton;
 mod traces;
 mod tune;
 mod twin;

@@ -561,7 +561,7 @@ fn concurrency_is_read_from_the_throughput_ceiling_when_saturation_was_recorded(
 #[test]
 fn a_trigger_query_that_keeps_2xx_makes_its_binding_count_successes_only() {
     use scaletwin::engine::model::Counted;
-    use scaletwin::twin::links::counted_by;
+    use scaletwin::scenario::skeleton::counted_by;
     for (q, want) in [
         (
             "sum(rate(http_requests_total{deployment=\"api\"}[1m]))",
@@ -637,4 +637,84 @@ fn a_fan_out_the_bundle_cannot_measure_is_said_and_kept() {
         svc.contains("value: 2"),
         "the model's fan-out is kept:\n{svc}"
     );
+}
+
+#[test]
+fn calibrate_without_a_model_reads_the_structure_from_the_manifests() {
+    let dir = crate::common::fresh_dir("twin", "skeleton");
+    let b = dir.join("bundle");
+    synthetic(&b);
+    let out = dir.join("model");
+    let (code, text) = run(
+        &["calibrate"],
+        &[
+            &b,
+            Path::new("--manifests"),
+            &guess(),
+            Path::new("--concurrency"),
+            Path::new("api=16"),
+            Path::new("-o"),
+            &out,
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    let c: scaletwin::twin::calibrate::Calibration =
+        serde_json::from_str(&std::fs::read_to_string(out.join("calibration.json")).unwrap())
+            .unwrap();
+    let m = scaletwin::scenario::ModelSources::read_dir(&out)
+        .unwrap()
+        .load()
+        .unwrap();
+    let api = &m.model.deployments[m.model.entry];
+    assert_eq!(api.name, "api");
+    // The concurrency given is kept (no saturation in the bundle); the service time measured.
+    assert_eq!(api.concurrency, 16, "{text}");
+    let st = c
+        .estimates
+        .iter()
+        .find(|e| e.parameter == "work.service_time")
+        .unwrap();
+    assert!((st.summary["mean"] / 0.5 - 1.0).abs() < 0.01, "{text}");
+    // The range gives the workload (13 requests/s on average) and the latency buckets.
+    let rate = c
+        .estimates
+        .iter()
+        .find(|e| e.parameter == "scenario.workload")
+        .unwrap();
+    assert!((rate.estimate - 13.0).abs() < 0.1, "{text}");
+    assert_eq!(m.model.metrics.latency_buckets_s, BOUNDS.to_vec());
+    // The trigger's binding is read from its query; what nothing measured is said as assumed,
+    // in calibration.json and in the written service.yaml.
+    let svc = std::fs::read_to_string(out.join("service.yaml")).unwrap();
+    assert!(svc.contains("signal: request_rate"), "{svc}");
+    let assumed: Vec<&str> = c
+        .not_identified
+        .iter()
+        .filter(|n| n.reason.starts_with("assumed"))
+        .map(|n| n.parameter.as_str())
+        .collect();
+    assert_eq!(assumed, ["scenario.slo"], "{text}");
+    assert!(svc.contains("# scenario.slo = "), "{svc}");
+    assert_simulates(&out, &dir.join("sim"));
+    // Neither a model nor manifests: said what to give, exit 2.
+    let (code, text) = run(&["calibrate"], &[&b, Path::new("-o"), &dir.join("none")]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("--model DIR") && text.contains("--manifests DIR"),
+        "{text}"
+    );
+    let (code, text) = run(
+        &["calibrate"],
+        &[
+            &b,
+            Path::new("--concurrency"),
+            Path::new("api=0"),
+            Path::new("--manifests"),
+            &guess(),
+            Path::new("-o"),
+            &dir.join("zero"),
+        ],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("api=0") && text.contains(">= 1"), "{text}");
 }

@@ -64,9 +64,16 @@ pub struct Deployment {
     pub replicas: Option<i32>,
     pub containers: Vec<ContainerSpec>,
     pub termination_grace_period_seconds: i64,
+    /// Requests one pod serves at once, from the annotation [`CONCURRENCY_ANNOTATION`] on the
+    /// Deployment or its pod template (a server's worker count the team knows; read when a
+    /// model is built from manifests alone).
+    pub concurrency: Option<u32>,
     pub source: Source,
     pub lines: FieldLines,
 }
+
+/// The annotation that states a Deployment's per-pod concurrency.
+pub const CONCURRENCY_ANNOTATION: &str = "scaletwin.dev/concurrency";
 
 impl Deployment {
     /// The sum of the containers' CPU requests, when every container has one.
@@ -606,12 +613,32 @@ fn deployment(ctx: &mut Ctx, root: &Node, name: String, source: Source) -> R<Dep
     if containers.is_empty() {
         ctx.warn(root.start.line, format!("Deployment {name} has no containers; CPU and memory metrics cannot be computed for it"));
     }
+    let mut concurrency = None;
+    let template = spec.and_then(|s| opt(s, "template"));
+    for (m, path) in [
+        (Some(root), "metadata"),
+        (template, "spec.template.metadata"),
+    ] {
+        let a = m
+            .and_then(|m| opt(m, "metadata"))
+            .and_then(|m| opt(m, "annotations"));
+        if let Some(n) = a.and_then(|a| opt(a, CONCURRENCY_ANNOTATION)) {
+            concurrency = Some(ctx.int(
+                n,
+                &format!("{path}.annotations[{CONCURRENCY_ANNOTATION}]"),
+                1,
+                I32,
+                "requests one pod serves at once, a whole number as a string, e.g. \"8\"",
+            )? as u32);
+        }
+    }
     Ok(Deployment {
         name,
         namespace,
         replicas,
         containers,
         termination_grace_period_seconds: grace,
+        concurrency,
         source,
         lines,
     })

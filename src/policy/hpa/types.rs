@@ -276,6 +276,17 @@ impl MetricSpec {
         }
     }
 
+    /// The name of a metric a model binds to a signal (Pods, Object, External); `None` for
+    /// the resource metrics the simulation computes itself.
+    pub fn bound_metric(&self) -> Option<&str> {
+        match self {
+            MetricSpec::Pods { metric, .. }
+            | MetricSpec::Object { metric, .. }
+            | MetricSpec::External { metric, .. } => Some(metric),
+            _ => None,
+        }
+    }
+
     /// The metric's target, when the type is known.
     pub fn target(&self) -> Option<&MetricTarget> {
         match self {
