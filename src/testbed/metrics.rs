@@ -72,6 +72,18 @@ struct QueueLabel {
     queue: String,
 }
 
+/// The labels of KEDA's per-trigger series (named as KEDA's exporter names them).
+#[allow(non_snake_case)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScalerLabel {
+    namespace: String,
+    metric: String,
+    scaledObject: String,
+    scaler: String,
+    triggerIndex: String,
+    r#type: String,
+}
+
 type FGauge = Gauge<f64, AtomicU64>;
 
 /// Histograms with the testbed's buckets.
@@ -109,6 +121,7 @@ pub(super) struct Exported {
     min: Family<NsHpa, Gauge>,
     max: Family<NsHpa, Gauge>,
     queue: Family<QueueLabel, Gauge>,
+    scaler_value: Family<ScalerLabel, FGauge>,
     model_time: FGauge,
     scale: FGauge,
 }
@@ -239,6 +252,12 @@ impl Exported {
             "Items waiting in a broker queue",
             queue.clone(),
         );
+        let scaler_value = Family::<ScalerLabel, FGauge>::default();
+        registry.register(
+            "keda_scaler_metrics_value",
+            "The value of each ScaledObject trigger's metric, as KEDA's exporter reports it",
+            scaler_value.clone(),
+        );
         let model_time = FGauge::default();
         registry.register(
             "testbed_model_time_seconds",
@@ -275,6 +294,7 @@ impl Exported {
             min,
             max,
             queue,
+            scaler_value,
             model_time,
             scale,
         };
@@ -340,6 +360,17 @@ impl Exported {
             self.queue
                 .get_or_create(&QueueLabel { queue: q })
                 .set(n as i64);
+        }
+        for (so, idx, scaler, metric, v) in w.scaler_values() {
+            let l = ScalerLabel {
+                namespace: self.namespace.clone(),
+                metric,
+                scaledObject: so,
+                scaler,
+                triggerIndex: idx.to_string(),
+                r#type: "scaledobject".into(),
+            };
+            self.scaler_value.get_or_create(&l).set(v);
         }
         self.refresh_pods(w);
         self.model_time.set(w.model_seconds());

@@ -221,49 +221,110 @@ pub(super) fn empirical_file(dep: &str) -> String {
 /// most are.
 const SATURATED: f64 = 0.5;
 
+/// Which steps were saturated (every slot of every ready pod busy), how that was read, and
+/// the query it came from.
+struct Saturation {
+    at: BTreeMap<i64, bool>,
+    what: &'static str,
+    source: String,
+}
+
+impl Saturation {
+    /// A service: most successes were slower than the service time's p90 (they queued).
+    fn of_latency(c: &Ctx, h: &Histograms, fitted: &Fitted) -> Saturation {
+        let cut = h.bounds.partition_point(|b| *b < fitted.quantile(0.9));
+        let ok = ok_rate(c.b, c.dep, c.load);
+        let at =
+            h.at.iter()
+                .filter_map(|(t, hist)| {
+                    let served = *ok.get(t)?;
+                    let total: f64 = hist.iter().sum();
+                    let slow: f64 = hist.iter().skip(cut + 1).sum();
+                    // Fast refusals land in the lowest bucket: judge the successes' latency.
+                    let answered = total.min(served).max(f64::MIN_POSITIVE);
+                    Some((*t, cut < h.bounds.len() && slow / answered >= SATURATED))
+                })
+                .collect();
+        Saturation {
+            at,
+            what: "most requests queued",
+            source: c.q(c.lat),
+        }
+    }
+
+    /// A queue consumer: its queue held at least one waiting job per ready pod (the value its
+    /// KEDA list or stream trigger read), so no pod waited for work. `None` when the bundle
+    /// has no such trigger value.
+    fn of_backlog(c: &Ctx) -> Option<Saturation> {
+        let waiting = super::data::summed_where(c.b, c.dep, "keda_metric", |series| {
+            series
+                .labels
+                .get("scaler")
+                .is_some_and(|s| s.to_ascii_lowercase().starts_with("redis"))
+        });
+        if waiting.is_empty() {
+            return None;
+        }
+        let at = c
+            .steps
+            .iter()
+            .filter_map(|(t, _, pods)| waiting.get(t).map(|w| (*t, *w >= *pods)))
+            .collect();
+        Some(Saturation {
+            at,
+            what: "the queue held a job per ready pod",
+            source: c.q("keda_metric"),
+        })
+    }
+}
+
 /// Per-pod concurrency from the throughput ceiling: at a saturated step every slot of every
 /// ready pod is busy, so the successes per pod per second times the mean service time is the
-/// concurrency. Identified from at least four saturated steps (saturated, with the same ready
-/// pods, throughout the rate window before them); else kept, with Little's law's lower bound.
+/// concurrency. Identified from at least four steps saturated throughout the rate window
+/// before them (per pod: over the window's mean ready pods); else kept, with Little's law's
+/// lower bound.
 fn concurrency(
     c: &Ctx,
-    h: &Histograms,
+    saturation: &Saturation,
     fitted: &Fitted,
     kept: u32,
     out: &mut Calibration,
 ) -> Option<u32> {
     let mean = fitted.mean();
-    let cut = h.bounds.partition_point(|b| *b < fitted.quantile(0.9));
     let ok = ok_rate(c.b, c.dep, c.load);
     let step_ms = key(c.b.info.step_s);
     let window_ms = crate::engine::output::parse_duration(&c.b.info.rate_window)
         .map(key)
         .unwrap_or(step_ms);
-    // Per step: (saturated, ready pods, successes per pod per second).
+    // Per step: (saturated, ready pods, successes per second).
     let per: BTreeMap<i64, (bool, f64, f64)> = c
         .steps
         .iter()
         .filter_map(|(t, _, pods)| {
-            let hist = h.at.get(t)?;
+            let saturated = *saturation.at.get(t)?;
             let served = *ok.get(t)?;
-            let total: f64 = hist.iter().sum();
-            let slow: f64 = hist.iter().skip(cut + 1).sum();
-            // Fast refusals land in the lowest bucket: judge the successes' latency.
-            let answered = total.min(served).max(f64::MIN_POSITIVE);
-            let saturated = cut < h.bounds.len() && served > 0.0 && slow / answered >= SATURATED;
-            Some((*t, (saturated, *pods, served / pods)))
+            Some((*t, (saturated && served > 0.0, *pods, served)))
         })
         .collect();
-    let mut samples: Vec<f64> = per
+    // Per step with a full rate window: whether every step of the window was saturated, and
+    // the successes per second over the window's mean ready pods (a rate is the window's
+    // mean; pods that came or went within it served for part of it).
+    let steady: Vec<(bool, f64)> = per
         .iter()
-        .filter(|(t, (_, pods, _))| {
-            let mut w = per.range(*t - window_ms - step_ms + 1..=**t);
-            w.clone().count() as i64 * step_ms > window_ms
-                && w.all(|(_, (s, p, _))| *s && p == pods)
+        .filter_map(|(t, (_, _, served))| {
+            let w = per.range(*t - window_ms - step_ms + 1..=*t);
+            let n = w.clone().count();
+            let pods = w.clone().map(|(_, (_, p, _))| *p).sum::<f64>() / n.max(1) as f64;
+            let all = w.clone().all(|(_, (s, _, _))| *s);
+            (n as i64 * step_ms > window_ms && pods > 0.0).then_some((all, served / pods))
         })
-        .map(|(_, (_, _, x))| x * mean)
         .collect();
-    let busiest = c.steps.iter().map(|s| s.1 / s.2).fold(0.0, f64::max);
+    let mut samples: Vec<f64> = steady
+        .iter()
+        .filter(|(saturated, _)| *saturated)
+        .map(|(_, x)| x * mean)
+        .collect();
+    let busiest = steady.iter().map(|(_, x)| *x).fold(0.0, f64::max);
     if samples.len() < 4 {
         // The busiest per-pod load times the mean service time is the work in service per
         // pod (Little's law): at least that many requests were served at once.
@@ -294,8 +355,9 @@ fn concurrency(
             parameter: "serving.concurrency".into(),
             kept: kept.to_string(),
             reason: format!(
-                "no saturation observed ({} steps where most requests queued, 4 needed): the data shows at least {lower:.2} requests in service per pod at the busiest step (Little's law); the model keeps {kept} (set it with --concurrency DEPLOYMENT=N, the Deployment's scaletwin.dev/concurrency annotation or the base model)",
-                samples.len()
+                "no saturation observed ({} steps where {}, 4 needed): the data shows at least {lower:.2} requests in service per pod at the busiest step (Little's law); the model keeps {kept} (set it with --concurrency DEPLOYMENT=N, the Deployment's scaletwin.dev/concurrency annotation or the base model)",
+                samples.len(),
+                saturation.what
             ),
         });
         return None;
@@ -311,8 +373,12 @@ fn concurrency(
         figure: format!("{value} (throughput ceiling x mean service time: {median:.2})"),
         estimate: median,
         interval: Some((at(0.25), at(0.75))),
-        interval_kind: "quartiles over the saturated steps".into(),
-        source: vec![c.q(c.load), c.q(c.lat), c.q("ready_replicas")],
+        interval_kind: format!("quartiles over the saturated steps ({})", saturation.what),
+        source: vec![
+            c.q(c.load),
+            saturation.source.clone(),
+            c.q("ready_replicas"),
+        ],
         fit: "distance of the median from the nearest whole number".into(),
         fit_value: (median - value as f64).abs(),
         n: samples.len(),
@@ -561,15 +627,26 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
             if let Some(text) = fitted.file_text() {
                 files.push((empirical_file(&name), text));
             }
-            if consumer {
-                out.not_identified.push(NotIdentified {
+            let saturation = if consumer {
+                Saturation::of_backlog(&c)
+            } else {
+                Some(Saturation::of_latency(&c, &h, &fitted))
+            };
+            match saturation {
+                Some(sat) => {
+                    if let Some(k) = concurrency(&c, &sat, &fitted, dm.concurrency, &mut out) {
+                        spec.serving.concurrency = k;
+                    }
+                }
+                None => out.not_identified.push(NotIdentified {
                     deployment: name.clone(),
                     parameter: "serving.concurrency".into(),
                     kept: dm.concurrency.to_string(),
-                    reason: "a consumer's processing time does not show its queue; the model's value is kept".into(),
-                });
-            } else if let Some(k) = concurrency(&c, &h, &fitted, dm.concurrency, &mut out) {
-                spec.serving.concurrency = k;
+                    reason: format!(
+                        "a consumer's processing time does not show its queue, and the bundle has no queue length for it (`{}` found nothing: KEDA's exporter gives it); the model's value is kept",
+                        c.q("keda_metric")
+                    ),
+                }),
             }
             if let Some(e) = out
                 .estimates

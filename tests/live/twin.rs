@@ -502,6 +502,14 @@ fn a_mix_of_request_types_with_a_queue_worker_is_fitted_by_its_buckets_and_backt
     let wc = of("worker", "work.cpu_seconds_per_request").estimate;
     let ws = of("worker", "lifecycle.startup");
     let fan = of("api", "fan_out[jobs].count");
+    // The worker's queue backed up in the spike: its concurrency (1) from its throughput
+    // ceiling while jobs waited.
+    let wk = of("worker", "serving.concurrency");
+    eprintln!(
+        "twin figures (truth-mix): worker concurrency {} ({:.3}, {} steps; truth 1)",
+        wk.value, wk.estimate, wk.n
+    );
+    assert_eq!(wk.value, serde_json::json!(1), "{}", r.text);
     eprintln!(
         "twin figures (truth-mix): worker service {} mean {wm:.4} s (truth 0.3), p95 {wp:.4} s (truth 0.6), CPU {wc:.4} s/job (truth 0.05), start-up mean {:.2} s (truth 15, {} pods); fan-out {:.4} jobs per request (truth 1)",
         st.value["dist"], ws.estimate, ws.n, fan.estimate

@@ -138,6 +138,34 @@ impl Trigger {
         }
     }
 
+    /// The `scaler` label KEDA's exporter puts on a trigger's series: its scaler's type name
+    /// (`redisScaler`, `prometheusScaler`, `redisStreamsScaler`, `metricsAPIScaler`; other
+    /// types in lower camel case with `Scaler` after).
+    pub fn exporter_scaler_name(&self) -> String {
+        match &self.scaler {
+            Scaler::Resource { resource, .. } => format!("{resource}Scaler"),
+            Scaler::Prometheus { .. } => "prometheusScaler".into(),
+            Scaler::Redis { .. } => "redisScaler".into(),
+            Scaler::RedisStreams { .. } => "redisStreamsScaler".into(),
+            Scaler::MetricsApi { .. } => "metricsAPIScaler".into(),
+            Scaler::Generic { type_name, .. } => {
+                let mut out = String::new();
+                let mut upper = false;
+                for ch in type_name.chars() {
+                    if ch == '-' || ch == '_' {
+                        upper = true;
+                    } else if upper {
+                        out.extend(ch.to_uppercase());
+                        upper = false;
+                    } else {
+                        out.push(ch);
+                    }
+                }
+                out + "Scaler"
+            }
+        }
+    }
+
     /// The HPA External metric name KEDA generates: `s<index>-<scaler name>`.
     pub fn metric_name(&self, index: usize) -> String {
         let suffix = match &self.scaler {

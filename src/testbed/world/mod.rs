@@ -783,6 +783,28 @@ impl World {
             .collect()
     }
 
+    /// Per ScaledObject trigger, the value KEDA's exporter reports as
+    /// `keda_scaler_metrics_value`: `(scaledObject, trigger index, scaler, metric, value)`,
+    /// read now as the trigger reads it (triggers without a value are left out).
+    pub(super) fn scaler_values(&self) -> Vec<(String, usize, String, String, f64)> {
+        let mut out = Vec::new();
+        for (i, a) in self.autoscalers.iter().enumerate() {
+            let Some(k) = &a.keda else { continue };
+            for (idx, t) in k.0.triggers.iter().enumerate() {
+                if let Ok(Some(v)) = self.trigger_value(i, idx, &k.2) {
+                    out.push((
+                        k.0.name.clone(),
+                        idx,
+                        t.exporter_scaler_name(),
+                        t.metric_name(idx),
+                        v,
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// Waiting items per broker queue.
     pub(super) fn queue_lengths(&self) -> Vec<(String, u64)> {
         self.m
