@@ -10,7 +10,8 @@
 //!   fitted by a lognormal whose CDF matches the bucket fractions (least squares of `ln le`
 //!   on the normal quantile of each bucket's fraction), or by a gamma (least squares of the
 //!   CDF over a refined grid of mean and cv) when that is closer; when neither comes within
-//!   3 points of every bucket (a mix of request types), the buckets themselves (an empirical
+//!   3 points of every bucket, or the 95 % Kolmogorov-Smirnov bound 1.36/sqrt(n) for the n
+//!   requests fitted when that is wider (a mix of request types), the buckets themselves (an empirical
 //!   distribution, linear within each bucket, written next to service.yaml). Fit: the
 //!   largest gap between fitted and observed bucket fractions. Interval: the fits of the two
 //!   halves of the steps.
@@ -39,7 +40,7 @@ pub use super::estimate::{
     CALIBRATION_FORMAT_VERSION, Calibration, Estimate, NotIdentified, ok_rate, round,
 };
 use super::fit::{
-    Fitted, PARAMETRIC_GAP, fit_as, fit_lognormal_buckets, fit_service, lognormal_mean_p95,
+    Fitted, PARAMETRIC_GAP, fit_as, fit_lognormal_buckets, fit_service_within, lognormal_mean_p95,
 };
 use super::structure::{Base, StructureOptions};
 use crate::engine::dist::DurationDist;
@@ -141,7 +142,11 @@ fn service_time(c: &Ctx, out: &mut Calibration) -> Result<(Fitted, Histograms), 
             c.q(c.lat)
         )));
     }
-    let Some((fitted, fit_gap, tried)) = fit_service(&h.bounds, &all) else {
+    // A sample of n requests wanders about 1.36 / sqrt(n) from its own distribution's CDF
+    // (the 95 % Kolmogorov-Smirnov bound): a family within that is not refuted by the data.
+    let requests = all.iter().sum::<f64>() * c.b.info.step_s;
+    let tolerance = PARAMETRIC_GAP.max(1.36 / requests.max(1.0).sqrt());
+    let Some((fitted, fit_gap, tried)) = fit_service_within(&h.bounds, &all, tolerance) else {
         return Err(TwinError::Input(format!(
             "{}: no requests in the latency histogram (`{}`)",
             c.dep,
@@ -165,7 +170,7 @@ fn service_time(c: &Ctx, out: &mut Calibration) -> Result<(Fitted, Histograms), 
         .join(", ");
     let fit = match &fitted {
         Fitted::Empirical { above, .. } => format!(
-            "no parametric family within {PARAMETRIC_GAP} of the bucket fractions ({gaps}): the buckets themselves, linear within each{}",
+            "no parametric family within {tolerance:.3} of the bucket fractions ({gaps}; the larger of 0.03 and 1.36/sqrt({requests:.0} requests)): the buckets themselves, linear within each{}",
             if *above > 0.0 {
                 format!(
                     "; {:.2} % of requests above the highest bucket are placed at it (the mean is a floor)",

@@ -245,14 +245,9 @@ pub fn fit_as(family: &str, bounds: &[f64], counts: &[f64]) -> Option<(Fitted, f
 }
 
 /// The service time the buckets show: the lognormal or the gamma, whichever is closer, when
-/// its largest gap is at most [`PARAMETRIC_GAP`]; else the empirical distribution. Also the
-/// parametric gaps found, `(family, gap)`, for the report.
-pub fn fit_service(bounds: &[f64], counts: &[f64]) -> Option<(Fitted, f64, Gaps)> {
-    fit_service_within(bounds, counts, PARAMETRIC_GAP)
-}
-
-/// [`fit_service`] with the largest gap a parametric family may leave (a sample of n
-/// latencies wanders about 1.36 / sqrt(n) from its own distribution's CDF).
+/// its largest gap is at most `tolerance` (at least [`PARAMETRIC_GAP`]; a sample of n
+/// latencies wanders about 1.36 / sqrt(n) from its own distribution's CDF); else the
+/// empirical distribution. Also the parametric gaps found, `(family, gap)`, for the report.
 pub fn fit_service_within(
     bounds: &[f64],
     counts: &[f64],

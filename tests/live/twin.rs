@@ -147,13 +147,15 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Send a load given in model time to the testbed running 10x faster; the wall-clock range
-/// it covered (plus two seconds for the last scrapes).
+/// Send a load given in model time (a scenario's `load: ...` or `trace: ...` line, `$DATA`
+/// standing for tests/data/twin) to the testbed running 10x faster; the wall-clock range it
+/// covered (plus two seconds for the last scrapes).
 fn send(tb: &std::net::SocketAddr, load: &str, model_s: f64, min_success: f64) -> (f64, f64) {
+    let load = load.replace("$DATA", &data("").display().to_string());
     let s = scaletwin::loadtest::Scenario::parse(
         std::path::Path::new("t.yaml"),
         &format!(
-            "format_version: 1\nname: t\ntarget: http://{tb}\nduration_s: {model_s}\nseed: 7\nload: {load}\n"
+            "format_version: 1\nname: t\ntarget: http://{tb}\nduration_s: {model_s}\nseed: 7\n{load}\n"
         ),
     )
     .unwrap();
@@ -350,17 +352,18 @@ fn record_calibrate_backtest_recovers_a_hidden_model_and_fails_a_wrong_one() {
         eprintln!("skipping: `prometheus` is not on PATH");
         return;
     }
-    // Period A (fit): 8 req/s with a x5 spike; period B (backtest): 12 req/s with a x3
-    // spike, after the service has settled.
+    // A recorded trace drives it: period A (fit) is the morning ramp of 24 July 1995 in the
+    // NASA web server's log (06:00-12:00 EDT played 36 times faster, in 600 s, and x0.8: about 10 to 45 req/s);
+    // period B (backtest) is 26 July's (07:00-11:30 EDT in 450 s), after the service settled.
     let r = Case {
         truth: "truth",
         guess: "guess",
         a: (
-            "{loop: open, pattern: spike, base: 8, multiplier: 5, duration_s: 200, period_s: 600, first_at_s: 200}",
+            "trace: {path: $DATA/nasa-1995-07-24_to_26.per-minute.csv, from_s: '1995-07-24 10:00:00', to_s: '1995-07-24 16:00:00', compress: 36, scale: 0.8}",
             600.0,
         ),
         b: (
-            "{loop: open, pattern: spike, base: 12, multiplier: 3, duration_s: 150, period_s: 450, first_at_s: 150}",
+            "trace: {path: $DATA/nasa-1995-07-24_to_26.per-minute.csv, from_s: '1995-07-26 11:00:00', to_s: '1995-07-26 15:30:00', compress: 36, scale: 0.8}",
             450.0,
         ),
         deployments: &["api"],
@@ -423,11 +426,11 @@ fn a_saturated_cpu_scaled_service_gives_its_concurrency_and_backtests() {
         truth: "truth-cpu",
         guess: "guess-cpu",
         a: (
-            "{loop: open, pattern: spike, base: 8, multiplier: 8, duration_s: 200, period_s: 600, first_at_s: 150}",
+            "load: {loop: open, pattern: spike, base: 8, multiplier: 8, duration_s: 200, period_s: 600, first_at_s: 150}",
             600.0,
         ),
         b: (
-            "{loop: open, pattern: spike, base: 16, multiplier: 2, duration_s: 150, period_s: 450, first_at_s: 150}",
+            "load: {loop: open, pattern: spike, base: 16, multiplier: 2, duration_s: 150, period_s: 450, first_at_s: 150}",
             450.0,
         ),
         deployments: &["api"],
@@ -459,11 +462,11 @@ fn a_mix_of_request_types_with_a_queue_worker_is_fitted_by_its_buckets_and_backt
         truth: "truth-mix",
         guess: "guess-mix",
         a: (
-            "{loop: open, pattern: spike, base: 6, multiplier: 4, duration_s: 200, period_s: 600, first_at_s: 150}",
+            "load: {loop: open, pattern: spike, base: 6, multiplier: 4, duration_s: 200, period_s: 600, first_at_s: 150}",
             600.0,
         ),
         b: (
-            "{loop: open, pattern: spike, base: 8, multiplier: 2.5, duration_s: 150, period_s: 450, first_at_s: 150}",
+            "load: {loop: open, pattern: spike, base: 8, multiplier: 2.5, duration_s: 150, period_s: 450, first_at_s: 150}",
             450.0,
         ),
         deployments: &["api", "worker"],
