@@ -79,6 +79,9 @@ pub struct Backtest {
     pub recorded_replicas: Vec<(f64, f64)>,
     #[serde(skip)]
     pub slo_p95_ms: f64,
+    /// The model's `calibration.json`, when it has one (its estimates go on the report page).
+    #[serde(skip)]
+    pub calibration: Option<super::estimate::Calibration>,
 }
 
 fn changes(series: &[(f64, f64)]) -> u32 {
@@ -283,6 +286,9 @@ pub fn backtest(o: &BacktestOptions) -> Result<Backtest, TwinError> {
         failures,
         recorded_replicas: recorded,
         slo_p95_ms: loaded.scenario.slo.p95_ms,
+        calibration: std::fs::read_to_string(o.model.join("calibration.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
@@ -408,6 +414,11 @@ impl Backtest {
                     reference: "recorded",
                     windows: &self.windows,
                     data: "backtest.json, ticks.csv, windows.csv",
+                    extra: self
+                        .calibration
+                        .as_ref()
+                        .map(|c| c.html())
+                        .unwrap_or_default(),
                 }),
             ),
         ] {

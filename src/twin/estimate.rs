@@ -53,6 +53,47 @@ pub struct Calibration {
     pub not_identified: Vec<NotIdentified>,
 }
 
+impl Calibration {
+    /// The page section of a calibration: each estimate with its interval, fit and source,
+    /// then what was not identified (or assumed) and why.
+    pub fn html(&self) -> String {
+        use crate::report::page::esc;
+        let mut rows = String::new();
+        for e in &self.estimates {
+            let interval = e
+                .interval
+                .map(|(a, b)| format!("{a:.4} .. {b:.4} ({})", e.interval_kind))
+                .unwrap_or_else(|| e.interval_kind.clone());
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}: {:.3}</td><td>{}</td><td style=\"text-align:left\"><code>{}</code></td></tr>",
+                esc(&e.deployment),
+                esc(&e.parameter),
+                esc(&e.figure),
+                esc(&interval),
+                esc(&e.fit),
+                e.fit_value,
+                e.n,
+                esc(&e.source.join("; "))
+            ));
+        }
+        let mut kept = String::new();
+        for n in &self.not_identified {
+            kept.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+                esc(&n.deployment),
+                esc(&n.parameter),
+                esc(&n.kept),
+                esc(&n.reason)
+            ));
+        }
+        format!(
+            "<h2>Calibration</h2>\n<p>The model's parameters as estimated from {} on the structure of {} (calibration.json).</p>\n<table><tr><th>deployment</th><th>parameter</th><th>estimate</th><th>interval</th><th>fit</th><th>points</th><th>source</th></tr>{rows}</table>\n<h3>Not identified or assumed</h3>\n<table><tr><th>deployment</th><th>parameter</th><th>kept</th><th>why</th></tr>{kept}</table>\n",
+            esc(&self.bundle),
+            esc(&self.base_model)
+        )
+    }
+}
+
 pub fn round(v: f64, digits: i32) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return v;

@@ -740,6 +740,7 @@ fn page(v: &Validation, svg: &str) -> String {
         reference: "observed",
         windows: &v.windows,
         data: "validation.json, ticks.csv, windows.csv, observed.csv, load/report.json, simulation/outcome.json",
+        extra: String::new(),
     })
 }
 
@@ -761,6 +762,8 @@ pub struct AgreementPage<'a> {
     pub windows: &'a [WindowP95],
     /// The data files beside the page.
     pub data: &'a str,
+    /// Sections (trusted HTML) after the windows: a backtest's calibration.
+    pub extra: String,
 }
 
 /// The HTML page of a validation or a backtest: verdict, overlay chart, figures, windows.
@@ -795,7 +798,7 @@ pub fn agreement_page(p: &AgreementPage) -> String {
         })
         .collect();
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{kind}: {title}</title>\n<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}.ok{{color:#006b4f}}.bad{{color:#a33b00}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}pre{{background:#f6f6f6;padding:1em}}</style></head>\n<body><h1>{kind}: {title}</h1>\n{verdict}\n<figure>{svg}<figcaption>{caption}</figcaption></figure>\n<h2>Figures</h2><pre>{summary}</pre>\n<h2>p95 per window (model time)</h2><table><tr><th>window end (s)</th><th>requests</th><th>{reference} p95 (ms)</th><th>simulated p95 (ms)</th><th>error</th></tr>{rows}</table>\n<p>Data: {data}.</p></body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{kind}: {title}</title>\n<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}.ok{{color:#006b4f}}.bad{{color:#a33b00}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}pre{{background:#f6f6f6;padding:1em}}</style></head>\n<body><h1>{kind}: {title}</h1>\n{verdict}\n<figure>{svg}<figcaption>{caption}</figcaption></figure>\n<h2>Figures</h2><pre>{summary}</pre>\n<h2>p95 per window (model time)</h2><table><tr><th>window end (s)</th><th>requests</th><th>{reference} p95 (ms)</th><th>simulated p95 (ms)</th><th>error</th></tr>{rows}</table>\n{extra}<p>Data: {data}.</p></body></html>\n",
         kind = p.kind,
         title = esc(&p.title),
         svg = p.svg,
@@ -803,5 +806,6 @@ pub fn agreement_page(p: &AgreementPage) -> String {
         summary = esc(&p.summary),
         reference = p.reference,
         data = p.data,
+        extra = p.extra,
     )
 }

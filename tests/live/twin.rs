@@ -382,6 +382,13 @@ fn record_calibrate_backtest_recovers_a_hidden_model_and_fails_a_wrong_one() {
         page.contains("<b>Passed.</b>") && page.contains("<svg"),
         "{page}"
     );
+    // The page lists the calibration the model came from: each estimate and what was kept.
+    assert!(
+        page.contains("<h2>Calibration</h2>")
+            && page.contains("work.service_time")
+            && page.contains("serving.concurrency"),
+        "{page}"
+    );
     // A deliberately wrong model (service time halved) must fail the same backtest.
     let wrong = dir.join("wrong");
     std::fs::create_dir_all(&wrong).unwrap();
