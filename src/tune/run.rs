@@ -655,6 +655,27 @@ fn check_axes(x: &Experiment, model: &SweepModel) -> Result<(), TuneError> {
             }
         }
     }
+    // An axis whose values all compile to the same model changes nothing a run reads (a
+    // field scaletwin does not model, an object no model deployment uses): refused, rather
+    // than a table of identical rows.
+    for (i, a) in x.axes.iter().enumerate() {
+        let compiled: Vec<String> = vals[i]
+            .iter()
+            .filter_map(|v| model.compile(&[(a.path.clone(), v.clone())]).ok())
+            .map(|l| format!("{:?}{:?}", l.model, l.scenario))
+            .collect();
+        if compiled.len() >= 2 && compiled.iter().all(|c| *c == compiled[0]) {
+            return Err(TuneError::Input {
+                file: x.source.clone(),
+                field: format!("axes[{i}].path"),
+                message: format!(
+                    "{}: its values ({}) all give the same model; the path names a field the simulation does not read or an object no model deployment uses; address the object that scales the deployment, or drop the axis",
+                    a.path,
+                    vals[i].join(", ")
+                ),
+            });
+        }
+    }
     let Ok(loaded) = model.compile(&[]) else {
         return Ok(());
     };

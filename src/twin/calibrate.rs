@@ -705,7 +705,7 @@ pub fn calibrate(o: &CalibrateOptions) -> Result<Calibration, TwinError> {
                 .join(", ")
         )));
     }
-    if !base.assumed.is_empty() {
+    if structure.model.is_none() {
         from_the_range(&b, &mut svc, &mut out);
     }
     base.report_assumed(&mut out);

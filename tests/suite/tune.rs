@@ -364,3 +364,31 @@ fn of_equal_configurations_the_one_closest_to_the_current_settings_wins() {
     assert_eq!(r.values[1].1, "1", "{:#?}", a.rows);
     assert_eq!(r.changes, 1, "only the replica count changes");
 }
+
+#[test]
+fn an_axis_that_changes_nothing_is_refused_naming_it() {
+    // A Deployment beside the model's that nothing in the model uses: its replicas are a
+    // field the manifests hold and the simulation never reads.
+    let d = dir("inert");
+    common::write_mmc_model(&d, 200_000);
+    std::fs::write(
+        d.join("other.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other}\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers: [{name: o, image: x}]\n",
+    )
+    .unwrap();
+    let b = ModelSources::read_dir(&d).unwrap();
+    let text = "format_version: 1\nname: t\naxes:\n  - path: manifest.deployment/server.spec.replicas\n    values: ['4', '5']\n  - path: manifest.deployment/other.spec.replicas\n    values: ['1', '2', '3']\n";
+    let x = Experiment::parse("exp.yaml", text).unwrap();
+    let w = scaletwin::tune::resolve_workloads(&x, Path::new(".")).unwrap();
+    let e = match Sweep::open(&x, &b, w, &dir("inert-out"), RunOptions::default(), None) {
+        Ok(_) => panic!("an inert axis was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.starts_with("exp.yaml: axes[1].path")
+            && e.contains("manifest.deployment/other.spec.replicas")
+            && e.contains("1, 2, 3")
+            && e.contains("all give the same model"),
+        "{e}"
+    );
+}
