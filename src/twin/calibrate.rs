@@ -729,14 +729,15 @@ fn from_the_range(b: &Bundle, svc: &mut ServiceFile, out: &mut Calibration) {
         let mean = rate.values().sum::<f64>() / rate.len() as f64;
         let span = b.info.end_unix_s - b.info.start_unix_s;
         svc.scenario.duration_s = round(span.max(60.0), 4);
-        svc.scenario.workload = serde_json::from_value(serde_json::json!(
-            {"loop": "open", "pattern": "constant", "rate": round(mean, 4)}
-        ))
-        .unwrap_or(svc.scenario.workload.clone());
+        let workload =
+            serde_json::json!({"loop": "open", "pattern": "constant", "rate": round(mean, 4)});
+        if let Ok(w) = serde_json::from_value(workload.clone()) {
+            svc.scenario.workload = w;
+        }
         out.estimates.push(Estimate {
             deployment: entry.clone(),
             parameter: "scenario.workload".into(),
-            value: serde_json::json!({"loop": "open", "pattern": "constant", "rate": round(mean, 4)}),
+            value: workload,
             figure: format!("{mean:.4} successful requests/s on average over {span:.0} s (replace it with your traffic or a recorded trace)"),
             estimate: mean,
             interval: None,
