@@ -172,8 +172,15 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         sink.finish()
             .with_context(|| format!("writing results to {}", dir.display()))?,
     );
+    let findings = scaletwin::report::run_findings(
+        &model,
+        &loaded.manifests,
+        &dir,
+        &scaletwin::lint::run::RunLimits::default(),
+    )
+    .map_err(anyhow::Error::msg)?;
     written.push(
-        scaletwin::report::write_lint(&dir, &loaded.manifests)
+        scaletwin::report::write_lint(&dir, &loaded.manifests, Some(&findings))
             .with_context(|| format!("writing results to {}", dir.display()))?,
     );
     written.extend(

@@ -112,6 +112,7 @@ fn open_experiment(
     .map_err(|e| e.to_string())?;
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let base = tune::experiment_model(&x, dir).map_err(|e| e.to_string())?;
+    let x = x.judged(&base).map_err(|e| e.to_string())?;
     let w = tune::resolve_workloads(&x, dir).map_err(|e| e.to_string())?;
     Ok((x, base, w))
 }
@@ -271,10 +272,27 @@ fn run_sweep(
         Err(e) => return failed(&e, e.exit_code()),
     }
     match base.load() {
-        Ok(m) => files.push(
-            scaletwin::report::write_lint(dir, &m.manifests)
-                .with_context(|| format!("writing {}", dir.join("lint.json").display()))?,
-        ),
+        Ok(m) => {
+            // The structural findings of the current settings' recorded run.
+            let run = dir.join("timelines").join("baseline");
+            let findings = if run.join("outcome.json").exists() {
+                Some(
+                    scaletwin::report::run_findings(
+                        &m.model,
+                        &m.manifests,
+                        &run,
+                        &scaletwin::lint::run::RunLimits::default(),
+                    )
+                    .map_err(anyhow::Error::msg)?,
+                )
+            } else {
+                None
+            };
+            files.push(
+                scaletwin::report::write_lint(dir, &m.manifests, findings.as_ref())
+                    .with_context(|| format!("writing {}", dir.join("lint.json").display()))?,
+            )
+        }
         Err(e) => return usage(e.to_string()),
     }
     match scaletwin::report::write(dir, scaletwin::report::Options::default()) {

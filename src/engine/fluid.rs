@@ -46,6 +46,20 @@ pub struct FluidOutcome {
     pub cost: f64,
     pub scaling_events: u32,
     pub oscillations: u32,
+    /// The same figures for every deployment, in the model's order (the entry's are the
+    /// ones above).
+    pub deployments: Vec<FluidFigures>,
+}
+
+/// One deployment's figures under the fluid approximation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FluidFigures {
+    pub name: String,
+    pub p95_ms: f64,
+    pub success_rate: f64,
+    pub window_attainment: f64,
+    pub windows: u32,
+    pub windows_attained: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -583,39 +597,66 @@ fn finish(mut f: Fluid<'_>) -> FluidOutcome {
                 + c.gib_hour * dm.memory_request_bytes / (1u64 << 30) as f64);
         hours_all += hours;
     }
-    let e = &f.deps[m.entry];
     let slo = f.cfg.slo;
-    let slo_p95_s = m.deployments[m.entry].slo_p95_ms.unwrap_or(slo.p95_ms) / 1e3;
-    let weights: Vec<f32> = e.served.clone();
-    let mut all: Vec<(f32, f32)> = e.latency.iter().copied().zip(weights).collect();
     let w = f.cfg.window_s.max(1.0) as usize;
-    let (mut windows, mut attained) = (0u32, 0u32);
-    for chunk in all.chunks(w) {
-        let n: f64 = chunk.iter().map(|x| x.1 as f64).sum();
-        if n <= 0.0 {
-            continue;
-        }
-        windows += 1;
-        let mut c = chunk.to_vec();
-        if weighted_quantile(&mut c, 0.95) <= slo_p95_s {
-            attained += 1;
-        }
-    }
-    let total = e.ok + e.failed;
+    let figures: Vec<FluidFigures> = f
+        .deps
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let dm = &m.deployments[i];
+            // As the engine: the entry falls back to the run's SLO, another deployment
+            // without its own SLO meets every window.
+            let slo_p95_s = dm
+                .slo_p95_ms
+                .or((i == m.entry).then_some(slo.p95_ms))
+                .map(|p| p / 1e3);
+            let mut all: Vec<(f32, f32)> = d
+                .latency
+                .iter()
+                .copied()
+                .zip(d.served.iter().copied())
+                .collect();
+            let (mut windows, mut attained) = (0u32, 0u32);
+            for chunk in all.chunks(w) {
+                let n: f64 = chunk.iter().map(|x| x.1 as f64).sum();
+                if n <= 0.0 {
+                    continue;
+                }
+                windows += 1;
+                let mut c = chunk.to_vec();
+                if slo_p95_s.is_none_or(|s| weighted_quantile(&mut c, 0.95) <= s) {
+                    attained += 1;
+                }
+            }
+            let total = d.ok + d.failed;
+            FluidFigures {
+                name: dm.name.clone(),
+                p95_ms: weighted_quantile(&mut all, 0.95) * 1e3,
+                success_rate: if total > 0.0 { d.ok / total } else { 1.0 },
+                window_attainment: if windows == 0 {
+                    1.0
+                } else {
+                    attained as f64 / windows as f64
+                },
+                windows,
+                windows_attained: attained,
+            }
+        })
+        .collect();
+    let e = &f.deps[m.entry];
+    let entry = &figures[m.entry];
     FluidOutcome {
-        p95_ms: weighted_quantile(&mut all, 0.95) * 1e3,
-        success_rate: if total > 0.0 { e.ok / total } else { 1.0 },
-        window_attainment: if windows == 0 {
-            1.0
-        } else {
-            attained as f64 / windows as f64
-        },
-        windows,
-        windows_attained: attained,
+        p95_ms: entry.p95_ms,
+        success_rate: entry.success_rate,
+        window_attainment: entry.window_attainment,
+        windows: entry.windows,
+        windows_attained: entry.windows_attained,
         pod_hours: hours_all,
         cost: cost_all,
         scaling_events: e.replicas.scale_events,
         oscillations: e.replicas.reversals,
+        deployments: figures,
     }
 }
 

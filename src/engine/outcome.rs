@@ -142,9 +142,47 @@ pub struct DecisionRecord {
     pub desired: i32,
     pub changed: bool,
     pub reason: String,
+    /// The metric whose proposal won (an HPA decision on the metric path), as the HPA
+    /// labels it (`cpu`, `external/s0-prometheus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// The rate or range limit that bound an HPA decision (`ScaleUpLimit`,
+    /// `ScaleDownLimit`, `TooManyReplicas`, `TooFewReplicas`), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
 }
 
 impl DecisionRecord {
+    /// An HPA reconcile taken at `now_us`, with the metric that won and the limit that bound
+    /// it; the simulator and the testbed log theirs through this.
+    pub fn of_hpa(
+        now_us: i64,
+        object: &str,
+        current: i32,
+        d: &crate::policy::hpa::SyncDecision,
+    ) -> DecisionRecord {
+        use crate::policy::hpa::LimitReason;
+        DecisionRecord {
+            metric: d
+                .winner()
+                .filter(|w| w.result.is_ok())
+                .map(|w| w.label.clone()),
+            limit: d
+                .limit
+                .filter(|l| *l != LimitReason::DesiredWithinRange)
+                .map(|l| l.as_str().to_string()),
+            ..DecisionRecord::at(
+                now_us,
+                object,
+                "hpa",
+                current,
+                d.desired,
+                d.scale_updated,
+                d.explain(),
+            )
+        }
+    }
+
     /// A decision taken at `now_us` (µs on the model clock); the simulator and the testbed
     /// log theirs through this.
     pub fn at(
@@ -164,6 +202,8 @@ impl DecisionRecord {
             desired,
             changed,
             reason,
+            metric: None,
+            limit: None,
         }
     }
 }

@@ -234,6 +234,46 @@ pub fn summary_md(r: &Results) -> String {
                     ] {
                         s.push_str(&format!("| {name} | {cur} | {new} |\n"));
                     }
+                    for d in &b.deployments {
+                        let Some(n) = rec.deployments.iter().find(|n| n.name == d.name) else {
+                            continue;
+                        };
+                        s.push_str(&format!(
+                            "| {} p95 | {:.0} ms | {:.0} ms |\n| {} windows meeting its SLO | {} | {} |\n",
+                            d.name,
+                            d.p95_ms.mean,
+                            n.p95_ms.mean,
+                            d.name,
+                            pct(d.window_attainment.mean),
+                            pct(n.window_attainment.mean)
+                        ));
+                    }
+                    if let (Some(lb), Some(eb), Some(er)) =
+                        (&a.lower_bound, a.efficiency(b), a.efficiency(rec))
+                    {
+                        s.push_str(&format!(
+                            "| efficiency (lower bound {:.2} pod-hours / cost) | {} | {} |\n",
+                            lb.pod_hours,
+                            pct(eb),
+                            pct(er)
+                        ));
+                    }
+                }
+                s.push('\n');
+            }
+            if let Some(lb) = &a.lower_bound {
+                s.push_str("## Lower bound\n\n");
+                s.push_str(&format!("{}\n\n", a.bound_sentence().unwrap_or_default()));
+                s.push_str("| deployment | sized for p95 | peak replicas | pod-hours |\n|---|---|---|---|\n");
+                for d in &lb.deployments {
+                    s.push_str(&format!(
+                        "| {} | {} | {} | {:.2} |\n",
+                        d.name,
+                        d.p95_ms
+                            .map_or("stability only".into(), |p| format!("{p:.0} ms")),
+                        d.peak_replicas,
+                        d.pod_hours
+                    ));
                 }
                 s.push('\n');
             }
@@ -393,6 +433,7 @@ pub fn summary_json(r: &Results) -> serde_json::Value {
             "pareto": a.pareto,
             "sensitivity": a.sensitivity,
             "agreement": a.agreement,
+            "lower_bound": a.lower_bound,
             "candidates": a.candidates,
             "evaluations": a.evaluations,
             "results_format_version": EXPERIMENT_FORMAT_VERSION,
@@ -446,11 +487,19 @@ pub struct Options {
     pub png: bool,
 }
 
-/// Record the lint findings of the current manifests in `dir/lint.json`, for the page.
-pub fn write_lint(dir: &Path, set: &crate::manifest::ManifestSet) -> std::io::Result<PathBuf> {
+/// Record the lint findings of the current manifests in `dir/lint.json`, for the page, with
+/// the structural findings of a run of them when given.
+pub fn write_lint(
+    dir: &Path,
+    set: &crate::manifest::ManifestSet,
+    run: Option<&crate::lint::run::RunFindings>,
+) -> std::io::Result<PathBuf> {
+    let mut findings = crate::lint::lint(set);
+    findings.extend(run.iter().flat_map(|r| r.findings.iter().cloned()));
     let v = json!({
         "format_version": page::LINT_FORMAT_VERSION,
-        "findings": crate::lint::lint(set),
+        "findings": findings,
+        "deciding": run.map(|r| &r.deciding),
     });
     let p = dir.join("lint.json");
     write_atomic(
@@ -458,6 +507,21 @@ pub fn write_lint(dir: &Path, set: &crate::manifest::ManifestSet) -> std::io::Re
         (serde_json::to_string_pretty(&v).map_err(std::io::Error::other)? + "\n").as_bytes(),
     )?;
     Ok(p)
+}
+
+/// The structural findings of the run recorded in `run_dir` (`outcome.json`,
+/// `decisions.jsonl`) of model `m`.
+pub fn run_findings(
+    m: &crate::engine::Model,
+    set: &crate::manifest::ManifestSet,
+    run_dir: &Path,
+    limits: &crate::lint::run::RunLimits,
+) -> Result<crate::lint::run::RunFindings, ReportError> {
+    let outcome: crate::engine::Outcome = read_json(run_dir, "outcome.json")?;
+    let decisions = page::read_decisions(run_dir, "decisions.jsonl")?;
+    Ok(crate::lint::run::lint_run(
+        m, set, &outcome, &decisions, limits,
+    ))
 }
 
 /// The data files of a results folder the page links to, in a fixed order.

@@ -4,7 +4,7 @@
 //! when nothing meets the constraints.
 
 use super::evaluate::{Evaluation, Fidelity, ResolvedWorkload};
-use super::{CostMeasure, Experiment};
+use super::{Bounds, CostMeasure, Experiment, Figures};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -76,6 +76,18 @@ pub struct Row {
     /// the smallest change).
     #[serde(default)]
     pub changes: usize,
+    /// The other judged deployments' figures (`constraints.deployments`).
+    #[serde(default)]
+    pub deployments: Vec<DeploymentRow>,
+}
+
+/// One judged deployment's figures in a [`Row`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentRow {
+    pub name: String,
+    pub p95_ms: Stat,
+    pub success_rate: Stat,
+    pub window_attainment: Stat,
 }
 
 impl Row {
@@ -103,51 +115,115 @@ impl Check {
         }
     }
 
-    /// Check one set of figures (`label`: "" for the combined, else the workload).
-    fn figures(&mut self, x: &Experiment, label: &str, p95: &[f64], ok: &[f64], att: &[f64]) {
-        let c = &x.constraints;
+    /// Check one deployment's figures against `b` (`who`: "" for the entry, else the
+    /// deployment's name; `label`: "" for the combined figures, else the workload).
+    #[allow(clippy::too_many_arguments)]
+    fn figures(
+        &mut self,
+        conf: f64,
+        b: &Bounds,
+        who: &str,
+        label: &str,
+        p95: &[f64],
+        ok: &[f64],
+        att: &[f64],
+    ) {
         let at = if label.is_empty() {
             String::new()
         } else {
             format!(" under {label}")
         };
-        let conf = c.confidence;
-        if let Some(b) = c.p95_ms {
+        let who = if who.is_empty() {
+            String::new()
+        } else {
+            format!("{who} ")
+        };
+        if let Some(b) = b.p95_ms {
             let s = Stat::of(p95, conf);
             let worst = s.hi.max(p95.iter().copied().fold(f64::MIN, f64::max));
             self.shortfall(
                 (worst - b) / b,
                 format!(
-                    "p95 <= {b} ms{at} (upper {:.0}% bound {worst:.0} ms)",
+                    "{who}p95 <= {b} ms{at} (upper {:.0}% bound {worst:.0} ms)",
                     conf * 100.0
                 ),
             );
         }
-        if let Some(b) = c.success_rate {
+        if let Some(b) = b.success_rate {
             let s = Stat::of(ok, conf);
             let worst = s.lo.min(ok.iter().copied().fold(f64::MAX, f64::min));
             self.shortfall(
                 (b - worst) / b.max(1e-9),
                 format!(
-                    "success rate >= {:.2}%{at} (lower bound {:.3}%)",
+                    "{who}success rate >= {:.2}%{at} (lower bound {:.3}%)",
                     b * 100.0,
                     worst * 100.0
                 ),
             );
         }
-        if let Some(b) = c.window_attainment {
+        if let Some(b) = b.window_attainment {
             let s = Stat::of(att, conf);
             let worst = s.lo.min(att.iter().copied().fold(f64::MAX, f64::min));
             self.shortfall(
                 (b - worst) / b.max(1e-9),
                 format!(
-                    "SLO met in >= {:.1}% of windows{at} (lower bound {:.2}%)",
+                    "{who}SLO met in >= {:.1}% of windows{at} (lower bound {:.2}%)",
                     b * 100.0,
                     worst * 100.0
                 ),
             );
         }
     }
+
+    /// Check the entry and every judged deployment under `f` (a replication's evaluation
+    /// to its figures).
+    fn all(
+        &mut self,
+        x: &Experiment,
+        label: &str,
+        f: &Replications<'_>,
+    ) {
+        let c = &x.constraints;
+        let entry = Bounds {
+            p95_ms: c.p95_ms,
+            success_rate: c.success_rate,
+            window_attainment: c.window_attainment,
+            judge: true,
+        };
+        self.figures(
+            c.confidence,
+            &entry,
+            "",
+            label,
+            &f(&|e| e.p95_ms),
+            &f(&|e| e.success_rate),
+            &f(&|e| e.window_attainment),
+        );
+        for (name, b) in x.judged_deployments() {
+            let g = |k: fn(&Figures) -> f64| f(&|e| dep_figure(e, name, k));
+            self.figures(
+                c.confidence,
+                b,
+                name,
+                label,
+                &g(|d| d.p95_ms),
+                &g(|d| d.success_rate),
+                &g(|d| d.window_attainment),
+            );
+        }
+    }
+}
+
+/// A figure of an evaluation to its values over the replications.
+type Replications<'a> = dyn Fn(&dyn Fn(&Evaluation) -> f64) -> Vec<f64> + 'a;
+
+/// Deployment `name`'s figure `k` in `e` (NaN in a failed evaluation, which has none; its
+/// row is infeasible by its error).
+fn dep_figure(e: &Evaluation, name: &str, k: fn(&Figures) -> f64) -> f64 {
+    e.deployments
+        .iter()
+        .find(|d| d.name == name)
+        .map_or(f64::NAN, k)
 }
 
 /// Aggregate the evaluations of `configs` (or of the baseline) at one fidelity and load.
@@ -215,7 +291,7 @@ pub fn aggregate(
             violation: 0.0,
             binding: None,
         };
-        check.figures(x, "", &p95, &ok, &att);
+        check.all(x, "", &comb);
         for w in workloads.iter().filter(|w| w.must_hold) {
             let one = |f: &dyn Fn(&Evaluation) -> f64| -> Vec<f64> {
                 seeds
@@ -223,14 +299,20 @@ pub fn aggregate(
                     .map(|s| f(get(&w.name, *s).expect("checked")))
                     .collect()
             };
-            check.figures(
-                x,
-                &w.name,
-                &one(&|e| e.p95_ms),
-                &one(&|e| e.success_rate),
-                &one(&|e| e.window_attainment),
-            );
+            check.all(x, &w.name, &one);
         }
+        let deployments = x
+            .judged_deployments()
+            .map(|(name, _)| {
+                let g = |k: fn(&Figures) -> f64| Stat::of(&comb(&|e| dep_figure(e, name, k)), conf);
+                DeploymentRow {
+                    name: name.clone(),
+                    p95_ms: g(|d| d.p95_ms),
+                    success_rate: g(|d| d.success_rate),
+                    window_attainment: g(|d| d.window_attainment),
+                }
+            })
+            .collect();
         let first = v[0];
         rows.push(Row {
             config,
@@ -259,6 +341,7 @@ pub fn aggregate(
             },
             error,
             changes: 0,
+            deployments,
         });
     }
     rows
@@ -363,6 +446,52 @@ pub struct Analysis {
     pub closest: Vec<Closest>,
     /// One paragraph for people.
     pub verdict: String,
+    /// The fewest pod-hours any autoscaler could have used (see [`super::bound`]), weighted
+    /// over the workloads as the rows are; `None` for closed loops.
+    #[serde(default)]
+    pub lower_bound: Option<super::bound::LowerBound>,
+    /// Axes none of whose values changed an evaluation ([`super::inert`]).
+    #[serde(default)]
+    pub unchanged_axes: Vec<String>,
+}
+
+impl Analysis {
+    /// The bound's pod-hours over `r`'s (1: as cheap as the bound), when both are known.
+    pub fn efficiency(&self, r: &Row) -> Option<f64> {
+        let b = self.lower_bound.as_ref()?;
+        (r.pod_hours.mean > 0.0).then(|| b.pod_hours / r.pod_hours.mean)
+    }
+
+    /// One line: the bound, and the efficiency of the current settings and the recommendation.
+    pub fn bound_sentence(&self) -> Option<String> {
+        let b = self.lower_bound.as_ref()?;
+        let eff = |r: &Option<Row>, what: &str| {
+            r.as_ref().and_then(|r| {
+                self.efficiency(r).map(|e| {
+                    format!(
+                        "{what} {:.2} pod-hours ({:.0}% efficient, {:.2}x the bound)",
+                        r.pod_hours.mean,
+                        e * 100.0,
+                        1.0 / e
+                    )
+                })
+            })
+        };
+        let parts: Vec<String> = [
+            eff(&self.baseline, "current"),
+            eff(&self.recommendation, "recommended"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Some(format!(
+            "Lower bound: {:.2} pod-hours (a clairvoyant policy: per {:.0} s window, the fewest replicas that meet each deployment's SLO at that window's load, started ahead by their start-up time){}{}.",
+            b.pod_hours,
+            b.window_s,
+            if parts.is_empty() { "" } else { "; " },
+            parts.join(", ")
+        ))
+    }
 }
 
 pub struct Inputs<'a> {
@@ -474,6 +603,24 @@ pub fn sensitivity(rows: &[Row], x: &Experiment) -> Vec<Sensitivity> {
     out
 }
 
+/// Each judged deployment's p95 and windows met, from `b` to `r` (empty when none).
+fn deployments_change(b: &Row, r: &Row) -> String {
+    b.deployments
+        .iter()
+        .filter_map(|d| {
+            let n = r.deployments.iter().find(|n| n.name == d.name)?;
+            Some(format!(
+                "; {} p95 {:.0} -> {:.0} ms, windows met {:.1}% -> {:.1}%",
+                d.name,
+                d.p95_ms.mean,
+                n.p95_ms.mean,
+                d.window_attainment.mean * 100.0,
+                n.window_attainment.mean * 100.0
+            ))
+        })
+        .collect()
+}
+
 fn settings(values: &[(String, String)]) -> String {
     values
         .iter()
@@ -524,7 +671,7 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
                 fewer_scaling_events: fewer,
                 baseline_feasible: b.feasible,
                 sentence: format!(
-                    "{}{:.1}% pod-hours, p95 {:.0} -> {:.0} ms, {} scaling events",
+                    "{}{:.1}% pod-hours, p95 {:.0} -> {:.0} ms, {} scaling events{}{}",
                     if ph <= 0.0 { "−" } else { "+" },
                     ph.abs(),
                     b.p95_ms.mean,
@@ -533,6 +680,11 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
                         format!("{fewer:.0} fewer")
                     } else {
                         format!("{:.0} more", -fewer)
+                    },
+                    deployments_change(b, r),
+                    match (&b.feasible, &b.binding) {
+                        (false, Some(why)) => format!("; the current settings miss: {why}"),
+                        _ => String::new(),
                     }
                 ),
             })
@@ -675,6 +827,8 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
         agreement,
         closest,
         verdict,
+        lower_bound: None,
+        unchanged_axes: Vec::new(),
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Evaluation {
     pub cost: f64,
     pub scaling_events: u32,
     pub oscillations: u32,
+    /// The figures of the other judged deployments (`constraints.deployments`), by name.
+    #[serde(default)]
+    pub deployments: Vec<super::Figures>,
     pub error: Option<String>,
 }
 
@@ -220,6 +223,14 @@ pub(super) fn prepare(
     let loaded = base.compile(values).map_err(|e| e.to_string())?;
     let mut model = loaded.model;
     model.restrict(&x.deployments)?;
+    // Each judged deployment's windows are judged against its own bound.
+    for (name, b) in x.judged_deployments() {
+        if let Some(p) = b.p95_ms
+            && let Some(d) = model.deployments.iter_mut().find(|d| &d.name == name)
+        {
+            d.slo_p95_ms = Some(p);
+        }
+    }
     let mut workload = w
         .workload
         .clone()
@@ -270,6 +281,7 @@ pub fn evaluate(
         cost: 0.0,
         scaling_events: 0,
         oscillations: 0,
+        deployments: Vec::new(),
         error: None,
     };
     let run = (|| -> Result<(), String> {
@@ -294,10 +306,35 @@ pub fn evaluate(
                     cost: o.total_cost,
                     scaling_events: d.scaling_events,
                     oscillations: d.oscillations,
+                    deployments: o
+                        .deployments
+                        .iter()
+                        .map(|d| fluid::FluidFigures {
+                            name: d.name.clone(),
+                            p95_ms: d.latency_ms.p95,
+                            success_rate: d.success_rate,
+                            window_attainment: d.window_attainment,
+                            windows: d.windows,
+                            windows_attained: d.windows_attained,
+                        })
+                        .collect(),
                 }
             }
             Fidelity::Fluid => fluid::run(&model, &workload, &cfg),
         };
+        for (name, _) in x.judged_deployments() {
+            let f = o
+                .deployments
+                .iter()
+                .find(|d| &d.name == name)
+                .ok_or_else(|| format!("deployment {name} was not simulated"))?;
+            ev.deployments.push(super::Figures {
+                name: name.clone(),
+                p95_ms: f.p95_ms,
+                success_rate: f.success_rate,
+                window_attainment: f.window_attainment,
+            });
+        }
         ev.p95_ms = o.p95_ms;
         ev.success_rate = o.success_rate;
         ev.window_attainment = o.window_attainment;

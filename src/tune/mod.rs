@@ -3,14 +3,18 @@
 //! recommendation (the cheapest configuration that meets every constraint with confidence).
 
 pub mod analysis;
+pub mod bound;
 pub mod evaluate;
+pub mod inert;
 pub mod job;
+pub mod judge;
 pub mod output;
 pub mod run;
 pub mod search;
 
 pub use analysis::*;
 pub use evaluate::*;
+pub use judge::{Bounds, Figures};
 pub use run::*;
 
 use crate::engine::Workload;
@@ -78,7 +82,8 @@ pub struct Range {
     pub step: String,
 }
 
-/// The constraints a configuration must meet, judged on the entry deployment.
+/// The constraints a configuration must meet: the top-level bounds on the entry deployment,
+/// `deployments` on the others (by default every deployment with an SLO in the model).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Constraints {
@@ -96,6 +101,10 @@ pub struct Constraints {
     /// with (over its replications).
     #[serde(default = "default_confidence")]
     pub confidence: f64,
+    /// Bounds of the deployments other than the entry, by name; completed from the model by
+    /// [`Experiment::judged`].
+    #[serde(default)]
+    pub deployments: std::collections::BTreeMap<String, Bounds>,
 }
 
 fn default_confidence() -> f64 {
@@ -109,6 +118,7 @@ impl Default for Constraints {
             success_rate: None,
             window_attainment: None,
             confidence: default_confidence(),
+            deployments: Default::default(),
         }
     }
 }
@@ -444,24 +454,8 @@ impl Experiment {
             return Err(e("duration_s", format!("must be > 0 (found {d})")));
         }
         let c = &x.constraints;
-        for (name, v) in [
-            ("success_rate", c.success_rate),
-            ("window_attainment", c.window_attainment),
-        ] {
-            if let Some(v) = v
-                && !(0.0..=1.0).contains(&v)
-            {
-                return Err(e(
-                    &format!("constraints.{name}"),
-                    format!("a fraction between 0 and 1 (found {v})"),
-                ));
-            }
-        }
-        if let Some(p) = c.p95_ms
-            && !(p.is_finite() && p > 0.0)
-        {
-            return Err(e("constraints.p95_ms", format!("must be > 0 (found {p})")));
-        }
+        judge::check_bounds(c.p95_ms, c.success_rate, c.window_attainment)
+            .map_err(|(k, m)| e(&format!("constraints.{k}"), m))?;
         for (i, a) in x.axes.iter().enumerate() {
             match (&a.values, &a.range) {
                 (Some(v), None) if !v.is_empty() => {}

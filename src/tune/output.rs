@@ -151,6 +151,27 @@ pub fn evaluations_table(evals: &[Evaluation], x: &Experiment) -> Table {
     t.push("p95_ms", f(&|e| e.p95_ms));
     t.push("success_rate", f(&|e| e.success_rate));
     t.push("window_attainment", f(&|e| e.window_attainment));
+    for (name, _) in x.judged_deployments() {
+        let g = |k: fn(&super::Figures) -> f64| {
+            Col::F64(
+                evals
+                    .iter()
+                    .map(|e| {
+                        e.deployments
+                            .iter()
+                            .find(|d| &d.name == name)
+                            .map_or(f64::NAN, k)
+                    })
+                    .collect(),
+            )
+        };
+        t.push(&format!("{name}.p95_ms"), g(|d| d.p95_ms));
+        t.push(&format!("{name}.success_rate"), g(|d| d.success_rate));
+        t.push(
+            &format!("{name}.window_attainment"),
+            g(|d| d.window_attainment),
+        );
+    }
     t.push("pod_hours", f(&|e| e.pod_hours));
     t.push("cost", f(&|e| e.cost));
     t.push("scaling_events", u(&|e| e.scaling_events as u64));
@@ -222,6 +243,22 @@ pub fn configs_table(a: &Analysis, x: &Experiment) -> Table {
         t.push(name, f(&|r| g(r).mean));
         t.push(&format!("{name}_ci_lo"), f(&|r| g(r).lo));
         t.push(&format!("{name}_ci_hi"), f(&|r| g(r).hi));
+    }
+    for (name, _) in x.judged_deployments() {
+        let g = |k: fn(&super::analysis::DeploymentRow) -> f64| {
+            f(&|r| {
+                r.deployments
+                    .iter()
+                    .find(|d| &d.name == name)
+                    .map_or(f64::NAN, k)
+            })
+        };
+        t.push(&format!("{name}.p95_ms"), g(|d| d.p95_ms.mean));
+        t.push(&format!("{name}.success_rate"), g(|d| d.success_rate.mean));
+        t.push(
+            &format!("{name}.window_attainment"),
+            g(|d| d.window_attainment.mean),
+        );
     }
     t.push("scaling_events", f(&|r| r.scaling_events));
     t.push("oscillations", f(&|r| r.oscillations));
@@ -364,6 +401,15 @@ pub fn analysis_text(x: &Experiment, a: &Analysis) -> String {
         line(&mut out, "-".into(), b);
     }
     let _ = writeln!(out, "\n{}", a.verdict);
+    if let Some(b) = a.bound_sentence() {
+        let _ = writeln!(out, "{b}");
+    }
+    for p in &a.unchanged_axes {
+        let _ = writeln!(
+            out,
+            "warning: axis {p}: none of its values changed an evaluation (every pair differing in it alone gave the same figures); drop it, or address the field it was meant to change"
+        );
+    }
     if let Some(r) = &a.recommendation {
         for (p, v) in &r.values {
             let _ = writeln!(out, "  {p} = {v}");

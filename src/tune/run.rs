@@ -142,7 +142,8 @@ pub fn read_checkpoint(
 
 /// A sweep in progress.
 pub struct Sweep<'a> {
-    pub x: &'a Experiment,
+    /// The experiment, its judged deployments completed from the model.
+    pub x: Experiment,
     pub base: &'a ModelSources,
     pub workloads: Vec<ResolvedWorkload>,
     pub dir: PathBuf,
@@ -193,6 +194,8 @@ impl<'a> Sweep<'a> {
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| TuneError::io(dir, format_args!("cannot create: {e}")))?;
+        let x = x.clone().judged(base)?;
+        let x = &x;
         let model = SweepModel::new(x, base)?;
         check_axes(x, &model)?;
         check_runs(x, &model, &workloads)?;
@@ -217,7 +220,12 @@ impl<'a> Sweep<'a> {
             // A line naming a configuration, seed or workload this experiment does not have
             // is not one of its evaluations.
             match e.key(&workloads) {
-                Some(k) if x.seeds.contains(&k.seed) && (k.baseline || k.config < grid) => {
+                // The fluid approximation is seed-independent: its evaluations carry seed 0.
+                Some(k)
+                    if (x.seeds.contains(&k.seed)
+                        || (k.fidelity == Fidelity::Fluid && k.seed == 0))
+                        && (k.baseline || k.config < grid) =>
+                {
                     done.insert(k, e);
                 }
                 _ => foreign += 1,
@@ -242,7 +250,7 @@ impl<'a> Sweep<'a> {
             .open(&ck)
             .map_err(|e| TuneError::io(&ck, format_args!("cannot open: {e}")))?;
         Ok(Sweep {
-            x,
+            x: x.clone(),
             base,
             workloads,
             dir: dir.to_path_buf(),
@@ -287,7 +295,7 @@ impl<'a> Sweep<'a> {
         let total = todo.len() as u64;
         let finished = std::sync::atomic::AtomicU64::new(0);
         let (x, base, workloads, file, progress) = (
-            self.x,
+            &self.x,
             &self.model,
             &self.workloads,
             &self.file,
@@ -411,7 +419,7 @@ impl<'a> Sweep<'a> {
         let evals = self.evaluations();
         let mut rows = analysis::aggregate(
             &evals,
-            self.x,
+            &self.x,
             &self.workloads,
             configs,
             false,
@@ -434,7 +442,8 @@ impl<'a> Sweep<'a> {
     /// Run the sweep to its end (a shard: to the end of its slice).
     pub fn run(mut self) -> Result<SweepResult, TuneError> {
         let resumed = self.done.len();
-        let x = self.x;
+        let x = self.x.clone();
+        let x = &x;
         let mut ran = 0;
         let mut cands = search::candidates(x);
         let total_candidates = cands.len();
@@ -572,7 +581,7 @@ impl<'a> Sweep<'a> {
         } else {
             vec![]
         };
-        let a = analysis::analyse(analysis::Inputs {
+        let mut a = analysis::analyse(analysis::Inputs {
             x,
             rows,
             baseline,
@@ -582,6 +591,8 @@ impl<'a> Sweep<'a> {
             candidates: total_candidates,
             evaluated: evaluations.len(),
         });
+        a.lower_bound = super::bound::of_experiment(x, &self.model, &self.workloads);
+        a.unchanged_axes = super::inert::unchanged_axes(&evaluations, x);
         Ok(SweepResult {
             evaluations,
             analysis: Some(a),

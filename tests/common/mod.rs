@@ -175,3 +175,34 @@ pub fn http_get(addr: &str, path: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+/// A two-deployment pipeline in `dir`: `front` (the entry, 2 fixed replicas of 100 slots,
+/// 10 ms deterministic service) takes Poisson requests at 2.5 req/s and puts one job per request
+/// on the Redis list `jobs`, which `worker` (3 fixed replicas, one job at a time, exponential
+/// service of mean 1 s, p95 SLO `worker_slo_ms`) consumes: the worker side is an M/M/c queue.
+/// `front_scaler`, when given, is a ScaledObject written for `front`.
+pub fn write_pipeline_model(
+    dir: &Path,
+    duration_s: u64,
+    worker_slo_ms: f64,
+    front_scaler: Option<&str>,
+) {
+    std::fs::create_dir_all(dir).unwrap();
+    let deployment = |name: &str, replicas: u32| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  replicas: {replicas}\n  template:\n    spec:\n      containers:\n        - name: c\n          resources: {{requests: {{cpu: '1'}}}}\n"
+        )
+    };
+    std::fs::write(dir.join("front.yaml"), deployment("front", 2)).unwrap();
+    std::fs::write(dir.join("worker.yaml"), deployment("worker", 3)).unwrap();
+    if let Some(s) = front_scaler {
+        std::fs::write(dir.join("front-scaler.yaml"), s).unwrap();
+    }
+    std::fs::write(
+        dir.join("service.yaml"),
+        format!(
+            "format_version: 1\nname: pipeline\nentry: front\nscenario:\n  duration_s: {duration_s}\n  workload: {{loop: open, pattern: constant, rate: 2.5}}\nqueues:\n  - {{name: jobs, kind: list}}\ndeployments:\n  front:\n    serving: {{concurrency: 100}}\n    work:\n      service_time: {{dist: deterministic, value: 0.01}}\n    fan_out:\n      - {{queue: jobs, count: {{dist: fixed, value: 1}}}}\n  worker:\n    consumes: [jobs]\n    serving: {{concurrency: 1}}\n    work:\n      service_time: {{dist: exponential, mean: 1.0}}\n    slo_p95_ms: {worker_slo_ms}\n"
+        ),
+    )
+    .unwrap();
+}

@@ -122,7 +122,13 @@ fn lint_json_and_rule_list() {
     assert!(ids.contains(&"ST001") && ids.contains(&"ST002"), "{ids:?}");
     let o = scaletwin(&["lint", "--list"]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 10);
+    // Ten rules on manifests, four on a run (`--with-run`).
+    let list = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(list.lines().count(), 14, "{list}");
+    assert!(
+        list.contains("RN001  trigger-on-unconsumed-queue"),
+        "{list}"
+    );
 }
 
 #[test]

@@ -6,10 +6,13 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bound;
 mod cli;
+mod findings;
 mod fuzz;
 mod hpa_conformance;
 mod hpa_properties;
+mod judge;
 mod layout;
 mod manifests;
 mod oracles;

@@ -28,7 +28,7 @@ fn tail(c: u32, lambda: f64, mu: f64, t: f64) -> f64 {
     (1.0 - pw) * (-mu * t).exp() + pw * both
 }
 
-fn p95(c: u32, lambda: f64, mu: f64) -> f64 {
+pub(crate) fn p95(c: u32, lambda: f64, mu: f64) -> f64 {
     let (mut lo, mut hi) = (0.0, 100.0);
     for _ in 0..100 {
         let m = (lo + hi) / 2.0;
@@ -239,7 +239,11 @@ fn successive_halving_ranks_with_the_fluid_approximation_and_reports_agreement()
         "format_version: 1\nname: halving\nseeds: [1, 2, 3, 4, 5]\nload_margin: 0\nsearch: {{strategy: halving, eta: 2, min_survivors: 2}}\naxes:\n  - path: manifest.deployment/server.spec.replicas\n    range: {{from: '3', to: '10', step: '1'}}\nconstraints: {{p95_ms: {bound}}}\n"
     );
     let x = Experiment::parse("exp.yaml", &text).unwrap();
-    let r = sweep(&x, &base(), &dir("halving"), RunOptions::default());
+    let (d, b) = (dir("halving"), base());
+    let r = sweep(&x, &b, &d, RunOptions::default());
+    // Run again on the same folder: every evaluation, the fluid ones too, is resumed.
+    let again = sweep(&x, &b, &d, RunOptions::default());
+    assert_eq!((again.resumed, again.ran), (r.evaluations.len(), 0));
     let fluid = r
         .evaluations
         .iter()

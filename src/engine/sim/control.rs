@@ -204,9 +204,8 @@ impl Sim<'_> {
         a.hpa_state = state;
         a.keda = k;
         if self.cfg.record_decisions {
-            let name = self.autoscalers[i].name.clone();
-            let (desired, changed) = (decision.desired, decision.scale_updated);
-            self.log_decision(&name, "hpa", current, desired, changed, decision.explain());
+            let d = DecisionRecord::of_hpa(self.now, &self.autoscalers[i].name, current, &decision);
+            self.record(d);
         }
         if let Some(n) = desired {
             self.set_replicas(dep, n.max(0) as u32);

@@ -4,8 +4,10 @@
 //! `recommended.diff` where present. One self-contained file: inline SVG and CSS, no script,
 //! no request leaves the page.
 
+mod lint;
 mod moments;
 
+use lint::lint_html;
 use moments::moments_html;
 pub use moments::{Moment, key_moments};
 
@@ -503,6 +505,9 @@ fn headline(r: &Results, runs: &[Run]) -> String {
                     }
                     None => s.push('.'),
                 }
+                if let Some(b) = a.bound_sentence() {
+                    let _ = write!(s, " {}", esc(&b));
+                }
                 s.push_str("</p>");
                 s
             }
@@ -551,51 +556,6 @@ fn diff_html(diff: &str) -> String {
     }
     s.push_str("</pre>");
     s
-}
-
-fn lint_html(dir: &Path) -> Result<String, ReportError> {
-    if !dir.join("lint.json").exists() {
-        return Ok("<p class=\"muted\">No lint record in this folder (written by <code>tune</code> and <code>simulate</code> of this build).</p>".into());
-    }
-    let v: serde_json::Value = super::read_json(dir, "lint.json")?;
-    let findings = v
-        .get("findings")
-        .and_then(|f| f.as_array())
-        .cloned()
-        .unwrap_or_default();
-    if findings.is_empty() {
-        return Ok("<p id=\"lint\">No findings: the current manifests have none of the known pitfalls.</p>".into());
-    }
-    let mut s = String::from(
-        "<table id=\"lint\"><colgroup><col class=\"w\"><col class=\"s\"><col class=\"f\"><col></colgroup><tr><th class=\"l\">rule</th><th class=\"l\">severity</th><th class=\"l\">where</th><th class=\"l\">finding</th></tr>",
-    );
-    for f in &findings {
-        let g = |k: &str| f.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-        let at = f
-            .get("objects")
-            .and_then(|o| o.as_array())
-            .and_then(|o| o.first())
-            .map(|o| {
-                format!(
-                    "{}:{}",
-                    o.get("file").and_then(|x| x.as_str()).unwrap_or(""),
-                    o.get("line").and_then(|x| x.as_u64()).unwrap_or(0)
-                )
-            })
-            .unwrap_or_default();
-        let _ = write!(
-            s,
-            "<tr><td class=\"l\">{} {}</td><td class=\"l\">{}</td><td class=\"l\"><code>{}</code></td><td class=\"l\">{}<details><summary class=\"muted\">why, and what to do</summary><span class=\"muted\">{}</span></details></td></tr>",
-            esc(&g("id")),
-            esc(&g("name")),
-            esc(&g("severity")),
-            esc(&at),
-            esc(&g("summary")),
-            esc(&g("explanation"))
-        );
-    }
-    s.push_str("</table>");
-    Ok(s)
 }
 
 fn top_table(r: &Results) -> String {
@@ -795,6 +755,8 @@ mod tests {
             desired,
             changed: current != desired,
             reason: format!("t={t}s: scaled {current} -> {desired}"),
+            metric: None,
+            limit: None,
         }
     }
 

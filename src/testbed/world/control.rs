@@ -191,16 +191,17 @@ impl World {
         a.hpa_state = state;
         a.keda = k;
         a.desired = decision.desired;
-        let (name, reason) = (a.name.clone(), decision.explain());
+        let d = DecisionRecord::of_hpa(self.now, &a.name, current, &decision);
         if decision.scale_updated {
             self.log.push(format!(
-                "{:>9.1} s  hpa {name}: {current} -> {}: {reason}",
+                "{:>9.1} s  hpa {}: {current} -> {}: {}",
                 self.now as f64 * 1e-6,
+                d.object,
                 decision.desired,
+                d.reason
             ));
         }
-        let changed = decision.scale_updated;
-        self.decided(&name, "hpa", current, decision.desired, changed, reason);
+        self.keep_decision(d);
         if let Some(n) = desired {
             self.set_replicas(dep, n.max(0) as u32);
             for p in self.endpoints(dep) {

@@ -856,12 +856,17 @@ impl World {
         changed: bool,
         reason: String,
     ) {
+        self.keep_decision(DecisionRecord::at(
+            self.now, object, controller, current, desired, changed, reason,
+        ));
+    }
+
+    /// Keep `d`, dropping the oldest beyond [`DECISIONS_KEPT`].
+    pub(super) fn keep_decision(&mut self, d: DecisionRecord) {
         if self.decisions.len() == DECISIONS_KEPT {
             self.decisions.pop_front();
         }
-        self.decisions.push_back(DecisionRecord::at(
-            self.now, object, controller, current, desired, changed, reason,
-        ));
+        self.decisions.push_back(d);
     }
 
     pub(super) fn summary(&self) -> super::Summary {

@@ -6,6 +6,8 @@
 use crate::manifest::{ManifestSet, ScaledObject};
 use crate::policy::hpa::{ControllerConfig, HpaSpec, MetricSpec, MetricTarget, SelectPolicy};
 use crate::policy::keda::{Scaler, TriggerMetricType};
+pub mod run;
+
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
@@ -165,7 +167,7 @@ pub const RULES: [(&str, &str, &str); 10] = [
     ),
 ];
 
-fn so_ref(so: &ScaledObject, line: Option<usize>) -> ObjectRefLoc {
+pub(crate) fn so_ref(so: &ScaledObject, line: Option<usize>) -> ObjectRefLoc {
     ObjectRefLoc {
         kind: "ScaledObject".into(),
         namespace: so.spec.namespace.clone(),
