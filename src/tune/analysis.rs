@@ -177,12 +177,7 @@ impl Check {
 
     /// Check the entry and every judged deployment under `f` (a replication's evaluation
     /// to its figures).
-    fn all(
-        &mut self,
-        x: &Experiment,
-        label: &str,
-        f: &Replications<'_>,
-    ) {
+    fn all(&mut self, x: &Experiment, label: &str, f: &Replications<'_>) {
         let c = &x.constraints;
         let entry = Bounds {
             p95_ms: c.p95_ms,
