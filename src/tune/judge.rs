@@ -127,7 +127,9 @@ impl Experiment {
                 continue;
             }
             let listed = top.deployments.get(&d.name);
-            if listed.is_none_or(|b| !b.judge) && (listed.is_some() || d.slo_p95_ms.is_none()) {
+            // Listed: as it says; not listed: judged when the model gives it an SLO.
+            let judge = listed.map_or(d.slo_p95_ms.is_some(), |b| b.judge);
+            if !judge {
                 continue;
             }
             let b = listed.cloned().unwrap_or(Bounds {

@@ -396,3 +396,23 @@ fn an_axis_that_changes_nothing_is_refused_naming_it() {
         "{e}"
     );
 }
+
+#[test]
+fn an_axis_whose_values_change_no_evaluation_is_named_in_a_warning() {
+    // Fixed replicas never remove a pod, so the endpoint-removal delay changes the model but
+    // no run; the replica count changes every run.
+    let text = "format_version: 1\nname: inert-value\nseeds: [1]\nload_margin: 0\nduration_s: 3600\naxes:\n  - path: manifest.deployment/server.spec.replicas\n    values: ['4', '5']\n  - path: model.deployments.server.lifecycle.endpoint_removal_delay_s\n    values: ['1', '5']\nconstraints: {p95_ms: 100000}\n";
+    let x = Experiment::parse("exp.yaml", text).unwrap();
+    let a = sweep(&x, &base(), &dir("inert-value"), RunOptions::default())
+        .analysis
+        .unwrap();
+    assert_eq!(
+        a.unchanged_axes,
+        vec!["model.deployments.server.lifecycle.endpoint_removal_delay_s".to_string()]
+    );
+    let out = scaletwin::tune::output::analysis_text(&x, &a);
+    assert!(
+        out.contains("warning: axis model.deployments.server.lifecycle.endpoint_removal_delay_s: none of its values changed an evaluation"),
+        "{out}"
+    );
+}
