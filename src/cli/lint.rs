@@ -38,19 +38,6 @@ pub struct LintArgs {
     pub reversals_per_hour: f64,
 }
 
-/// The name of the model `run` (a simulate folder) simulated.
-fn run_model(run: &std::path::Path) -> Result<String, String> {
-    let p = run.join("outcome.json");
-    let text =
-        std::fs::read_to_string(&p).map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
-    Ok(v.get("model")
-        .and_then(|m| m.as_str())
-        .unwrap_or("")
-        .to_string())
-}
-
 /// The structural findings of `run`, a run of the model in `paths` (one model folder) or of
 /// the embedded model; errors name the file and what to do.
 fn run_findings(
@@ -71,20 +58,6 @@ fn run_findings(
         }
     };
     let loaded = sources.load().map_err(|e| e.to_string())?;
-    if !run.join("outcome.json").is_file() {
-        return Err(format!(
-            "{}: no outcome.json; give a folder `scaletwin simulate -o` wrote",
-            run.display()
-        ));
-    }
-    let model_of_run = run_model(run)?;
-    if model_of_run != loaded.model.name {
-        return Err(format!(
-            "{}: a run of model {model_of_run}, not of {}: give the model the run simulated",
-            run.join("outcome.json").display(),
-            loaded.model.name
-        ));
-    }
     scaletwin::report::run_findings(&loaded.model, &loaded.manifests, run, limits)
         .map_err(|e| e.to_string())
 }

@@ -510,7 +510,7 @@ pub fn write_lint(
 }
 
 /// The structural findings of the run recorded in `run_dir` (`outcome.json`,
-/// `decisions.jsonl`) of model `m`.
+/// `decisions.jsonl`) of model `m`; a run of another model is an error naming both.
 pub fn run_findings(
     m: &crate::engine::Model,
     set: &crate::manifest::ManifestSet,
@@ -518,6 +518,15 @@ pub fn run_findings(
     limits: &crate::lint::run::RunLimits,
 ) -> Result<crate::lint::run::RunFindings, ReportError> {
     let outcome: crate::engine::Outcome = read_json(run_dir, "outcome.json")?;
+    if outcome.model != m.name {
+        return Err(ReportError::Input {
+            dir: run_dir.display().to_string(),
+            message: format!(
+                "outcome.json: a run of model {}, not of {}: give the model the run simulated",
+                outcome.model, m.name
+            ),
+        });
+    }
     let decisions = page::read_decisions(run_dir, "decisions.jsonl")?;
     Ok(crate::lint::run::lint_run(
         m, set, &outcome, &decisions, limits,

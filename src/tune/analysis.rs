@@ -179,15 +179,9 @@ impl Check {
     /// to its figures).
     fn all(&mut self, x: &Experiment, label: &str, f: &Replications<'_>) {
         let c = &x.constraints;
-        let entry = Bounds {
-            p95_ms: c.p95_ms,
-            success_rate: c.success_rate,
-            window_attainment: c.window_attainment,
-            judge: true,
-        };
         self.figures(
             c.confidence,
-            &entry,
+            &c.entry_bounds(),
             "",
             label,
             &f(&|e| e.p95_ms),

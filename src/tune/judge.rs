@@ -63,6 +63,18 @@ pub struct Figures {
     pub window_attainment: f64,
 }
 
+impl super::Constraints {
+    /// The top-level bounds, the entry deployment's.
+    pub fn entry_bounds(&self) -> Bounds {
+        Bounds {
+            p95_ms: self.p95_ms,
+            success_rate: self.success_rate,
+            window_attainment: self.window_attainment,
+            judge: true,
+        }
+    }
+}
+
 impl Experiment {
     /// The deployments other than the entry that this experiment judges, with their bounds
     /// (after [`Experiment::judged`]).
