@@ -63,6 +63,17 @@ pub const CDF_QUANTILES: [f64; 27] = [
     0.925, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999, 0.9999, 1.0,
 ];
 
+/// The end-to-end figures of the entry's requests with their fanned-out jobs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndToEnd {
+    /// Requests whose every job succeeded.
+    pub completed: u64,
+    /// Requests one of whose jobs failed (rejected, or lost with its pod).
+    pub failed: u64,
+    /// Arrival to the last job's completion, over the completed requests.
+    pub latency_ms: LatencyMs,
+}
+
 /// Little's law check: L (time-average number in system) against λ·W.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LittlesLaw {
@@ -88,6 +99,10 @@ pub struct DeploymentOutcome {
     /// report's CDF (absent in outcomes written before it existed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latency_cdf_ms: Vec<(f64, f64)>,
+    /// A consumer's jobs: the time from enqueueing to the start of their service (absent for
+    /// a deployment that consumes no queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_wait_ms: Option<LatencyMs>,
     pub pod_hours: f64,
     pub cost: f64,
     pub scaling_events: u32,
@@ -220,6 +235,10 @@ pub struct Outcome {
     pub entry: String,
     pub verdicts: Verdicts,
     pub deployments: Vec<DeploymentOutcome>,
+    /// From a request's arrival at the entry to the completion of the last job it fanned out
+    /// (directly or through other jobs); absent when the entry fans nothing out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_to_end: Option<EndToEnd>,
     pub total_cost: f64,
     pub total_pod_hours: f64,
     pub events_processed: u64,
@@ -261,6 +280,12 @@ impl Outcome {
                 "  latency ms  p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}\n",
                 d.latency_ms.p50, d.latency_ms.p95, d.latency_ms.p99, d.latency_ms.max
             ));
+            if let Some(w) = &d.queue_wait_ms {
+                s.push_str(&format!(
+                    "  queue wait ms  p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}\n",
+                    w.p50, w.p95, w.p99, w.max
+                ));
+            }
             s.push_str(&format!(
                 "  pod-hours {:.2}  cost {:.2}  scaling events {} (up {}, down {}, reversals {})  max replicas {}  time at max {:.0} s\n",
                 d.pod_hours, d.cost, d.scaling_events, d.scale_ups, d.scale_downs, d.oscillations, d.max_replicas, d.time_at_max_s
@@ -285,6 +310,12 @@ impl Outcome {
                 s.push_str("  SATURATED: capacity limits turned load into failures");
             }
             s.push('\n');
+        }
+        if let Some(e) = &self.end_to_end {
+            s.push_str(&format!(
+                "\nend to end (request to its last fanned-out job)\n  completed {}  failed {}  latency ms  p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}\n",
+                e.completed, e.failed, e.latency_ms.p50, e.latency_ms.p95, e.latency_ms.p99, e.latency_ms.max
+            ));
         }
         s.push_str(&format!(
             "\nSLO ({}): p95 <= {} ms: {}   success >= {:.2}%: {}   windows met >= {:.1}%: {}\n",

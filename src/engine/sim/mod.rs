@@ -64,6 +64,16 @@ impl Default for RunConfig {
 
 const NO_QUEUE: u16 = u16::MAX;
 const NO_USER: u32 = u32::MAX;
+const NO_FAMILY: u32 = u32::MAX;
+
+/// A request of the entry and every job it fanned out, directly or through other jobs: the
+/// end-to-end figure is recorded when the last of them is done.
+#[derive(Clone, Copy, Debug)]
+struct Family {
+    origin: i64,
+    outstanding: u32,
+    ok: bool,
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Req {
@@ -76,6 +86,8 @@ struct Req {
     user: u32,
     /// The replayed request's attribute (0 when there is none).
     attr: f32,
+    /// The entry request whose fan-out this job belongs to (`NO_FAMILY`: none).
+    family: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -101,6 +113,8 @@ struct DepRt {
     buckets: Vec<f64>,
     scrapes: VecDeque<Scrape>,
     hist: Histogram,
+    /// A consumer's jobs: from enqueueing to the start of their service.
+    wait_hist: Histogram,
     win_hist: Histogram,
     win_arrived: u64,
     win_ok: u64,
@@ -180,6 +194,12 @@ pub struct Sim<'m> {
     /// The deployment that consumes each queue (computed once, not per job).
     consumer_of: Vec<Option<usize>>,
     sink: Option<&'m mut dyn RecordSink>,
+    /// Whether the entry fans out: end-to-end figures are kept.
+    e2e_on: bool,
+    families: Vec<Family>,
+    free_families: Vec<u32>,
+    e2e_hist: Histogram,
+    e2e_failed: u64,
     warmup_us: i64,
     segment_s: f64,
 }
@@ -247,6 +267,11 @@ impl<'m> Sim<'m> {
             },
             routing_base: KeyedRng::base(cfg.seed, Stream::Routing),
             sink: None,
+            e2e_on: !m.deployments[m.entry].fan_out.is_empty(),
+            families: Vec::new(),
+            free_families: Vec::new(),
+            e2e_hist: Histogram::default(),
+            e2e_failed: 0,
             warmup_us: us(cfg.warmup_s),
             segment_s: match wl {
                 Workload::Open { schedule } => schedule.segment_s(),

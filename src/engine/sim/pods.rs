@@ -95,6 +95,7 @@ impl Sim<'_> {
             d.in_system -= 1;
             self.free.push(id);
             self.user_done(r.user, r.key);
+            self.family_done(r.family, false);
         }
         // In-service work: counted now, freed when its completion event fires.
         let d = &mut self.deps[dep];

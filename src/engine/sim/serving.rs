@@ -152,6 +152,7 @@ impl Sim<'_> {
             queue: NO_QUEUE,
             user,
             attr,
+            family: NO_FAMILY,
         };
         self.deps[dep].arrived += 1;
         self.deps[dep].win_arrived += 1;
@@ -202,6 +203,52 @@ impl Sim<'_> {
         }
         self.free.push(id);
         self.user_done(r.user, r.key);
+        self.family_done(r.family, false);
+    }
+
+    /// One job of `f` is done (`ok`: it succeeded); the last one records the end-to-end
+    /// time of the request it came from (or counts the request as failed end to end).
+    pub(super) fn family_done(&mut self, f: u32, ok: bool) {
+        if f == NO_FAMILY {
+            return;
+        }
+        let fam = &mut self.families[f as usize];
+        fam.ok &= ok;
+        fam.outstanding -= 1;
+        self.family_check(f);
+    }
+
+    fn family_check(&mut self, f: u32) {
+        let fam = self.families[f as usize];
+        if fam.outstanding > 0 {
+            return;
+        }
+        if fam.origin >= self.warmup_us {
+            if fam.ok {
+                self.e2e_hist.record((self.now - fam.origin) as u64);
+            } else {
+                self.e2e_failed += 1;
+            }
+        }
+        self.free_families.push(f);
+    }
+
+    fn new_family(&mut self, origin: i64) -> u32 {
+        let fam = Family {
+            origin,
+            outstanding: 0,
+            ok: true,
+        };
+        match self.free_families.pop() {
+            Some(f) => {
+                self.families[f as usize] = fam;
+                f
+            }
+            None => {
+                self.families.push(fam);
+                (self.families.len() - 1) as u32
+            }
+        }
     }
 
     pub(super) fn route(&mut self, dep: usize, key: u64) -> u32 {
@@ -256,6 +303,11 @@ impl Sim<'_> {
         }
         self.advance(dep);
         self.deps[dep].in_service += 1;
+        if r.queue != NO_QUEUE && r.arrival >= self.warmup_us {
+            self.deps[dep]
+                .wait_hist
+                .record((self.now - r.arrival) as u64);
+        }
         let pod = &mut self.pods[p as usize];
         pod.in_flight += 1;
         self.touch(p);
@@ -269,6 +321,7 @@ impl Sim<'_> {
         if self.cluster.life(p).state == PodState::Gone {
             // Killed at the end of its grace period: already counted.
             self.free.push(id);
+            self.family_done(r.family, false);
             return;
         }
         self.advance(dep);
@@ -314,6 +367,14 @@ impl Sim<'_> {
                 ));
             }
             d.tokens += r.attr as f64 * dm.tokens_per_unit;
+            // A request of the entry starts a family; a job's own jobs join its family.
+            let family = if r.family != NO_FAMILY {
+                r.family
+            } else if self.e2e_on && r.queue == NO_QUEUE && dep == self.m.entry {
+                self.new_family(r.arrival)
+            } else {
+                NO_FAMILY
+            };
             for (j, (q, count)) in dm.fan_out.iter().enumerate() {
                 let n = count.sample(&mut KeyedRng::new(
                     self.cfg.seed,
@@ -322,8 +383,13 @@ impl Sim<'_> {
                 ));
                 for k in 0..n {
                     let key = mix(r.key ^ ((j as u64 + 1) << 48) ^ k as u64);
-                    self.enqueue_job(*q, key, r.attr);
+                    self.enqueue_job(*q, key, r.attr, family);
                 }
+            }
+            if r.family != NO_FAMILY {
+                self.family_done(r.family, true);
+            } else if family != NO_FAMILY {
+                self.family_check(family);
             }
         }
         self.free.push(id);
@@ -332,10 +398,13 @@ impl Sim<'_> {
         self.maybe_gone(p);
     }
 
-    pub(super) fn enqueue_job(&mut self, q: usize, key: u64, attr: f32) {
+    pub(super) fn enqueue_job(&mut self, q: usize, key: u64, attr: f32, family: u32) {
         let Some(dep) = self.consumer_of[q] else {
             return;
         };
+        if family != NO_FAMILY {
+            self.families[family as usize].outstanding += 1;
+        }
         let service_us = self.service_time(dep, key, attr);
         let id = self.alloc(Req {
             arrival: self.now,
@@ -345,6 +414,7 @@ impl Sim<'_> {
             queue: q as u16,
             user: NO_USER,
             attr,
+            family,
         });
         self.deps[dep].arrived += 1;
         self.deps[dep].win_arrived += 1;

@@ -175,13 +175,7 @@ impl Sim<'_> {
                 } else {
                     d.succeeded as f64 / finished as f64
                 },
-                latency_ms: LatencyMs {
-                    mean: d.hist.mean() / 1000.0,
-                    p50: d.hist.quantile(0.5) as f64 / 1000.0,
-                    p95: d.hist.quantile(0.95) as f64 / 1000.0,
-                    p99: d.hist.quantile(0.99) as f64 / 1000.0,
-                    max: d.hist.max() as f64 / 1000.0,
-                },
+                latency_ms: latency_ms(&d.hist),
                 latency_cdf_ms: if d.hist.count() == 0 {
                     Vec::new()
                 } else {
@@ -190,6 +184,7 @@ impl Sim<'_> {
                         .map(|&q| (d.hist.quantile(q) as f64 / 1000.0, q))
                         .collect()
                 },
+                queue_wait_ms: (!dm.consumes.is_empty()).then(|| latency_ms(&d.wait_hist)),
                 pod_hours: hours,
                 cost,
                 scaling_events: replicas.scale_events,
@@ -237,11 +232,27 @@ impl Sim<'_> {
             entry: self.m.deployments[self.m.entry].name.clone(),
             verdicts,
             deployments: outs,
+            end_to_end: self.e2e_on.then(|| EndToEnd {
+                completed: self.e2e_hist.count(),
+                failed: self.e2e_failed,
+                latency_ms: latency_ms(&self.e2e_hist),
+            }),
             total_cost,
             total_pod_hours: total_hours,
             events_processed: self.events,
             series: std::mem::take(&mut self.series),
             decisions: std::mem::take(&mut self.decisions),
         }
+    }
+}
+
+/// A histogram of microseconds as a latency summary in milliseconds.
+fn latency_ms(h: &Histogram) -> LatencyMs {
+    LatencyMs {
+        mean: h.mean() / 1000.0,
+        p50: h.quantile(0.5) as f64 / 1000.0,
+        p95: h.quantile(0.95) as f64 / 1000.0,
+        p99: h.quantile(0.99) as f64 / 1000.0,
+        max: h.max() as f64 / 1000.0,
     }
 }
