@@ -158,6 +158,96 @@ fn set_at(
     }
 }
 
+/// The scalar at `path` in `docs` (`None` when the path finds no scalar).
+pub fn get_scalar(docs: &[Document], path: &FieldPath) -> Option<String> {
+    let root = docs.get(path.doc)?.root.as_ref()?;
+    super::patch::find(root, &path.segs)?
+        .as_str()
+        .map(str::to_string)
+}
+
+impl FieldPath {
+    /// Whether the path ends in a list item (`...triggers[name=x]`, `...[2]`), not a field.
+    pub fn names_item(&self) -> bool {
+        self.text.ends_with(']')
+    }
+}
+
+/// Remove the list item `path` names from `docs`, as [`super::patch::remove_item`] removes
+/// its lines from the text.
+pub fn remove_item(
+    file: &Path,
+    docs: &mut [Document],
+    path: &FieldPath,
+) -> Result<(), ManifestError> {
+    let root = docs
+        .get_mut(path.doc)
+        .and_then(|d| d.root.as_mut())
+        .ok_or_else(|| no_document(file, &path.text, path.doc))?;
+    let Some((last, parent)) = path.segs.split_last() else {
+        return Err(patch_error(
+            file,
+            0,
+            &path.text,
+            "an empty path",
+            "name a list item",
+        ));
+    };
+    let mut node = root;
+    for seg in parent {
+        let line = node.start.line;
+        node = match (seg, &mut node.kind) {
+            (PathSeg::Key(k), Kind::Map { entries, .. }) => match entries
+                .iter_mut()
+                .rev()
+                .find(|(kn, _)| kn.as_str() == Some(k))
+            {
+                Some((_, v)) => v,
+                None => {
+                    return Err(patch_error(
+                        file,
+                        line,
+                        &path.text,
+                        format!("no `{k}` here"),
+                        "check the field path against the manifest",
+                    ));
+                }
+            },
+            (_, Kind::Seq { items, .. }) => {
+                let i = select_index(items, seg).map_err(|(message, hint)| {
+                    patch_error(file, line, &path.text, message, hint)
+                })?;
+                &mut items[i]
+            }
+            _ => {
+                return Err(patch_error(
+                    file,
+                    line,
+                    &path.text,
+                    format!("cannot follow {seg:?} here"),
+                    "check the field path against the manifest",
+                ));
+            }
+        };
+    }
+    let line = node.start.line;
+    match &mut node.kind {
+        Kind::Seq { items, flow: false } => {
+            let i = select_index(items, last)
+                .map_err(|(message, hint)| patch_error(file, line, &path.text, message, hint))?;
+            items.remove(i);
+            Ok(())
+        }
+        _ => Err(patch_error(
+            file,
+            line,
+            &path.text,
+            "not a block list",
+            "write the list in block style (one `- ` item per line), then patch again",
+        )),
+    }
+}
+
 fn replace(file: &Path, node: &mut Node, full: &str, value: &str) -> Result<(), ManifestError> {
     match &node.kind {
         Kind::Scalar {

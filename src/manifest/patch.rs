@@ -242,8 +242,9 @@ struct Edit {
     text: String,
 }
 
-fn apply_one(file: &Path, src: &str, p: &Patch) -> Result<String, ManifestError> {
-    let docs = yaml::parse(src).map_err(|e| ManifestError {
+/// A file's documents, or its syntax error as a patch refusal.
+fn parse_for_patch(file: &Path, src: &str) -> Result<Vec<yaml::Document>, ManifestError> {
+    yaml::parse(src).map_err(|e| ManifestError {
         kind: ErrorKind::Syntax,
         file: file.to_path_buf(),
         line: e.line,
@@ -251,7 +252,11 @@ fn apply_one(file: &Path, src: &str, p: &Patch) -> Result<String, ManifestError>
         value: None,
         message: format!("YAML syntax error: {}", e.message),
         hint: Some("fix the YAML before patching it".into()),
-    })?;
+    })
+}
+
+fn apply_one(file: &Path, src: &str, p: &Patch) -> Result<String, ManifestError> {
+    let docs = parse_for_patch(file, src)?;
     let root = docs
         .get(p.doc)
         .and_then(|d| d.root.as_ref())
@@ -435,6 +440,108 @@ pub(super) fn select_index(items: &[Node], seg: &PathSeg) -> Result<usize, (Stri
                 .ok_or_else(|| (format!("no list item has {k}: {v}"), "check the selector"))
         }
     }
+}
+
+/// The node at `segs` below `node`, following map keys and list selectors (`None` when a
+/// step finds nothing).
+pub fn find<'n>(node: &'n Node, segs: &[PathSeg]) -> Option<&'n Node> {
+    let Some((seg, rest)) = segs.split_first() else {
+        return Some(node);
+    };
+    match (seg, &node.kind) {
+        (PathSeg::Key(k), Kind::Map { entries, .. }) => entries
+            .iter()
+            .rev()
+            .find(|(kn, _)| kn.as_str() == Some(k))
+            .and_then(|(_, v)| find(v, rest)),
+        (_, Kind::Seq { items, .. }) => select_index(items, seg)
+            .ok()
+            .and_then(|i| find(&items[i], rest)),
+        _ => None,
+    }
+}
+
+/// Remove the list item `path` names (it ends in `[N]` or `[key=value]`), or the mapping
+/// entry, from document `doc` of a file's text: its lines go, every other byte stays.
+pub fn remove_item(
+    file: &Path,
+    src: &str,
+    doc: usize,
+    path: &str,
+) -> Result<String, ManifestError> {
+    let docs = parse_for_patch(file, src)?;
+    let root = docs
+        .get(doc)
+        .and_then(|d| d.root.as_ref())
+        .ok_or_else(|| no_document(file, path, doc))?;
+    let segs = split_path(path);
+    let Some((last, parent)) = segs.split_last() else {
+        return Err(patch_error(
+            file,
+            0,
+            path,
+            "an empty path",
+            "name a list item",
+        ));
+    };
+    let list = find(root, parent).ok_or_else(|| {
+        patch_error(
+            file,
+            root.start.line,
+            path,
+            "no such list",
+            "check the field path against the manifest",
+        )
+    })?;
+    let (start, end) = match (&list.kind, last) {
+        (Kind::Seq { items, flow: false }, _) => {
+            let i = select_index(items, last).map_err(|(message, hint)| {
+                patch_error(file, list.start.line, path, message, hint)
+            })?;
+            let end = match items.get(i + 1) {
+                Some(next) => line_start(src, next.start.byte),
+                None => insertion_point(src, &items[i]),
+            };
+            (line_start(src, items[i].start.byte), end)
+        }
+        (
+            Kind::Map {
+                entries,
+                flow: false,
+            },
+            PathSeg::Key(k),
+        ) => {
+            let i = entries
+                .iter()
+                .rposition(|(kn, _)| kn.as_str() == Some(k))
+                .ok_or_else(|| {
+                    patch_error(
+                        file,
+                        list.start.line,
+                        path,
+                        format!("no `{k}` here"),
+                        "check the field path",
+                    )
+                })?;
+            let end = match entries.get(i + 1) {
+                Some((next, _)) => line_start(src, next.start.byte),
+                None => insertion_point(src, &entries[i].1),
+            };
+            (line_start(src, entries[i].0.start.byte), end)
+        }
+        _ => {
+            return Err(patch_error(
+                file,
+                list.start.line,
+                path,
+                "not a block list or mapping",
+                "write it in block style (one item or key per line), then patch again",
+            ));
+        }
+    };
+    let mut out = src.to_string();
+    out.replace_range(start..end, "");
+    Ok(out)
 }
 
 /// Replace a null value (`key:`, `key: ~`) with `value` as a block on the lines below the key.

@@ -9,7 +9,7 @@ mod settings;
 pub mod skeleton;
 
 use build::*;
-pub use settings::{ParsedModel, Setting};
+pub use settings::{ITEM_OFF, ITEM_ON, ParsedModel, Setting};
 
 use crate::engine::dist::{CountDist, DurationDist};
 use crate::engine::model::*;
@@ -375,8 +375,49 @@ impl ModelSources {
     /// recommendation's manifests, which users read and commit. Runs compile settings from
     /// the parsed files instead (`ParsedModel`); the two agree (see the tests of `settings`).
     pub fn apply_overrides(&mut self, sets: &[(String, String)]) -> Result<(), ModelError> {
+        // As runs apply them: list items switched off after every field is set.
+        let mut sets: Vec<&(String, String)> = sets.iter().collect();
+        sets.sort_by_key(|(_, v)| v == settings::ITEM_OFF || v == settings::ITEM_ON);
         for (path, value) in sets {
-            let (file, patch) = ParsedModel::parse(self)?.setting(path)?.patch(value);
+            let setting = ParsedModel::parse(self)?.setting(path)?;
+            if setting.names_item() {
+                if value != settings::ITEM_OFF {
+                    continue;
+                }
+                let (Some(i), patch) = setting.patch(value) else {
+                    continue;
+                };
+                let (name, text) = &mut self.manifests[i];
+                *text = manifest::patch::remove_item(name, text, patch.doc, &patch.path)
+                    .map_err(|e| merr(name, path, e.to_string()))?;
+                // Its binding goes too, as runs drop it.
+                if let Some((object, trigger)) = settings::switched_trigger(path) {
+                    let (name, text) = &mut self.service;
+                    if let Ok(t) = manifest::patch::remove_item(
+                        name,
+                        text,
+                        0,
+                        &format!("bindings.{object}.{trigger}"),
+                    ) {
+                        *text = t;
+                    }
+                    // An object left with no binding goes too (an empty entry is not a map),
+                    // and then `bindings` if it is left empty.
+                    for at in [format!("bindings.{object}"), "bindings".to_string()] {
+                        let empty = manifest::yaml::parse(text).ok().is_some_and(|docs| {
+                            docs.first()
+                                .and_then(|d| d.root.as_ref())
+                                .and_then(|r| manifest::patch::find(r, &manifest::split_path(&at)))
+                                .is_some_and(|n| n.is_null())
+                        });
+                        if empty && let Ok(t) = manifest::patch::remove_item(name, text, 0, &at) {
+                            *text = t;
+                        }
+                    }
+                }
+                continue;
+            }
+            let (file, patch) = setting.patch(value);
             let (name, text) = match file {
                 None => (&self.service.0, &mut self.service.1),
                 Some(i) => {

@@ -4,7 +4,7 @@
 //! inputs; the text patch is kept for the one thing users read, the recommendation's files.
 
 use super::*;
-use crate::manifest::edit::{FieldPath, set_scalar};
+use crate::manifest::edit::{FieldPath, get_scalar, remove_item, set_scalar};
 use crate::manifest::yaml::Document;
 use crate::manifest::{PathSeg, split_path};
 use serde_json::Value;
@@ -37,6 +37,29 @@ impl Setting {
             },
         )
     }
+}
+
+/// The value of a path to a list item that keeps the item.
+pub const ITEM_ON: &str = "on";
+/// The value of a path to a list item that removes it (a trigger switched off).
+pub const ITEM_OFF: &str = "off";
+
+impl Setting {
+    /// Whether the path names a list item (`on`/`off`) rather than a field.
+    pub fn names_item(&self) -> bool {
+        matches!(&self.target, Target::Manifest { field, .. } if field.names_item())
+    }
+}
+
+/// `(object, trigger)` of a `manifest.<object>.spec.triggers[name=<trigger>]` path.
+pub(super) fn switched_trigger(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("manifest.")?;
+    let (object, field) = rest.split_once('.')?;
+    let object = object.rsplit('/').next()?;
+    let name = field
+        .strip_prefix("spec.triggers[name=")?
+        .strip_suffix(']')?;
+    Some((object, name))
 }
 
 /// Per manifest file, its edited trees (`None`: as parsed).
@@ -244,7 +267,28 @@ impl ParsedModel {
     fn edited(&self, edits: &[(&Setting, &str)]) -> Result<(ServiceFile, EditedFiles), ModelError> {
         let mut service_value: Option<Value> = None;
         let mut docs: Vec<Option<Vec<Document>>> = vec![None; self.manifests.len()];
+        // A list item switched off goes after every field is set (a field of that item set
+        // by another setting must find it), last items first (an index keeps its meaning).
+        let mut removals: Vec<(usize, &FieldPath, &str)> = Vec::new();
         for (s, value) in edits {
+            if let Target::Manifest { file, field } = &s.target
+                && field.names_item()
+            {
+                match *value {
+                    ITEM_ON => {}
+                    ITEM_OFF => removals.push((*file, field, &s.path)),
+                    other => {
+                        return Err(merr(
+                            &self.manifests[*file].0,
+                            &s.path,
+                            format!(
+                                "`{other}`: a path to a list item takes `{ITEM_ON}` (kept) or `{ITEM_OFF}` (removed)"
+                            ),
+                        ));
+                    }
+                }
+                continue;
+            }
             match &s.target {
                 Target::Service(_, segs) => {
                     let v = match &mut service_value {
@@ -260,6 +304,29 @@ impl ParsedModel {
                     let (p, base) = &self.manifests[*file];
                     let d = docs[*file].get_or_insert_with(|| base.clone());
                     set_scalar(p, d, field, value).map_err(|e| merr(p, &s.path, e.to_string()))?;
+                }
+            }
+        }
+        removals.sort_by(|a, b| b.1.text.cmp(&a.1.text));
+        for (file, field, path) in removals {
+            let (p, base) = &self.manifests[file];
+            let d = docs[file].get_or_insert_with(|| base.clone());
+            remove_item(p, d, field).map_err(|e| merr(p, path, e.to_string()))?;
+            // A named trigger switched off takes its binding with it.
+            if let Some((object, trigger)) = switched_trigger(path) {
+                let v = match &mut service_value {
+                    Some(v) => v,
+                    None => service_value.insert(
+                        serde_json::to_value(&self.service)
+                            .map_err(|e| merr(&self.service_path, path, e.to_string()))?,
+                    ),
+                };
+                if let Some(b) = v
+                    .get_mut("bindings")
+                    .and_then(|b| b.get_mut(object))
+                    .and_then(|b| b.as_object_mut())
+                {
+                    b.remove(trigger);
                 }
             }
         }
@@ -306,6 +373,14 @@ impl ParsedModel {
             set.files.push(p.clone());
         }
         Ok((service, set))
+    }
+
+    /// The scalar a `manifest.` path names in the files as parsed (`None`: no such scalar).
+    pub fn scalar(&self, path: &str) -> Option<String> {
+        match self.setting(path).ok()?.target {
+            Target::Manifest { file, field } => get_scalar(&self.manifests[file].1, &field),
+            Target::Service(..) => None,
+        }
     }
 
     /// Compile the model with `(path, value)` pairs applied.
