@@ -28,6 +28,17 @@ pub struct TuneArgs {
     /// Evaluate only slice I of N (0-based), e.g. 3/8; combine the slices with `scaletwin merge`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Search the automatic space (every knob of the model's autoscalers, with values
+    /// around its current setting) with the optimizer, besides the file's own axes.
+    #[arg(long)]
+    pub auto: bool,
+    /// Print the automatic search space's knobs and values, and exit.
+    #[arg(long)]
+    pub list_auto: bool,
+    /// The optimizer's budget: configurations the engine decides (a deeper search than the
+    /// experiment's `search.budget`, continuing its checkpoint).
+    #[arg(long, value_name = "N")]
+    pub budget: Option<usize>,
     /// Print a Kubernetes Indexed Job that runs this sweep as N shards, and exit.
     #[arg(long, value_name = "N")]
     pub k8s_job: Option<usize>,
@@ -88,9 +99,11 @@ fn progress_bar() -> impl Fn(&str, u64, u64) + Sync {
     }
 }
 
-/// Read the experiment, its model and workloads; errors are usage errors (exit 2).
+/// Read the experiment, its model and workloads; errors are usage errors (exit 2). `auto`:
+/// search the automatic space besides the file's axes.
 fn open_experiment(
     path: &std::path::Path,
+    auto: bool,
 ) -> Result<
     (
         scaletwin::tune::Experiment,
@@ -110,19 +123,50 @@ fn open_experiment(
         tune::Experiment::load(path)
     }
     .map_err(|e| e.to_string())?;
+    let x = if auto { x.searched_automatically() } else { x };
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let base = tune::experiment_model(&x, dir).map_err(|e| e.to_string())?;
-    let x = x.judged(&base).map_err(|e| e.to_string())?;
+    let x = x
+        .with_auto_axes(&base)
+        .and_then(|x| x.judged(&base))
+        .and_then(|x| x.with_spike_check(&base))
+        .map_err(|e| e.to_string())?;
     let w = tune::resolve_workloads(&x, dir).map_err(|e| e.to_string())?;
     Ok((x, base, w))
 }
 
 pub fn run(a: TuneArgs) -> anyhow::Result<ExitCode> {
     use scaletwin::tune;
-    let (x, base, workloads) = match open_experiment(&a.experiment) {
+    let (mut x, base, workloads) = match open_experiment(&a.experiment, a.auto || a.list_auto) {
         Ok(v) => v,
         Err(e) => return usage(e),
     };
+    if let Some(n) = a.budget {
+        if x.search.strategy != tune::Strategy::Tpe {
+            return usage(format!(
+                "--budget {n}: the experiment's search is {:?}, not the optimizer; use --auto or search: {{strategy: tpe}}",
+                x.search.strategy
+            ));
+        }
+        if n == 0 {
+            return usage(
+                "--budget 0: give the number of configurations to decide, e.g. --budget 192".into(),
+            );
+        }
+        x.search.budget = n;
+        if let Err(e) = x.check_size() {
+            return usage(e.to_string());
+        }
+    }
+    if a.list_auto {
+        let mut out = String::new();
+        for (ax, values) in x.axes.iter().zip(x.values()) {
+            out.push_str(&format!("{}: {}\n", ax.path, values.join(", ")));
+        }
+        print!("{out}");
+        eprintln!("{} knobs", x.axes.len());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(n) = a.k8s_job {
         if n == 0 {
             return usage("--k8s-job 0: give the number of shards, e.g. --k8s-job 8".into());
@@ -186,7 +230,7 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
         out,
         threads,
     } = a;
-    let (x, base, workloads) = match open_experiment(&experiment) {
+    let (x, base, workloads) = match open_experiment(&experiment, false) {
         Ok(v) => v,
         Err(e) => return usage(e),
     };
@@ -212,11 +256,23 @@ fn run_sweep(
 ) -> anyhow::Result<ExitCode> {
     use scaletwin::tune;
     let started = std::time::Instant::now();
-    let cands = tune::search::candidates(x).len();
+    let what = if x.search.strategy == tune::Strategy::Tpe {
+        format!(
+            "the optimizer deciding {} of {} configurations ({} axes)",
+            x.search.budget.min(x.grid_size()),
+            x.grid_size(),
+            x.axes.len()
+        )
+    } else {
+        format!(
+            "{} configurations ({:?} search)",
+            tune::search::candidates(x).len(),
+            x.search.strategy
+        )
+    };
     eprintln!(
-        "tune {}: {cands} configurations ({:?} search) x {} workloads x {} seeds -> {}",
+        "tune {}: {what} x {} workloads x {} seeds -> {}",
         x.name,
-        x.search.strategy,
         workloads.len(),
         x.seeds.len(),
         dir.display()
@@ -238,14 +294,31 @@ fn run_sweep(
         Ok(r) => r,
         Err(e) => return failed(&e, e.exit_code()),
     };
-    for e in r.evaluations.iter().filter(|e| e.error.is_some()) {
-        eprintln!(
-            "warning: configuration {} ({}, seed {}): {}",
-            e.config,
-            e.workload,
-            e.seed,
-            e.error.clone().unwrap_or_default()
-        );
+    // Failed evaluations, one line per distinct reason (a setting the model refuses, such as
+    // a minimum above the maximum, fails every evaluation of its configurations).
+    let mut reasons: std::collections::BTreeMap<&str, Vec<&tune::Evaluation>> = Default::default();
+    for e in r.evaluations.iter() {
+        if let Some(m) = &e.error {
+            reasons.entry(m.as_str()).or_default().push(e);
+        }
+    }
+    for (m, es) in reasons {
+        let e = es[0];
+        if es.len() == 1 {
+            eprintln!(
+                "warning: configuration {} ({}, seed {}): {m}",
+                e.config, e.workload, e.seed
+            );
+        } else {
+            let mut configs: Vec<usize> = es.iter().map(|e| e.config).collect();
+            configs.dedup();
+            eprintln!(
+                "warning: {} evaluations of {} configurations (e.g. {}) failed: {m}",
+                es.len(),
+                configs.len(),
+                e.config
+            );
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
     let Some(a) = r.analysis else {

@@ -19,6 +19,8 @@ pub enum Stream {
     FanOut = 5,
     Think = 6,
     Users = 7,
+    /// The sweep optimizer's proposals.
+    Search = 8,
 }
 
 /// SplitMix64's finaliser: a strong 64-bit mix.

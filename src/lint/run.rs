@@ -78,12 +78,29 @@ pub struct Deciding {
 pub struct RunFindings {
     pub findings: Vec<Finding>,
     pub deciding: Vec<Deciding>,
+    /// The settings the findings point at, for a search to try first.
+    #[serde(skip)]
+    pub advice: Vec<Advice>,
+}
+
+/// A setting a structural finding points at: a field of an autoscaler's object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Advice {
+    /// The autoscaler (ScaledObject or HPA) name.
+    pub autoscaler: String,
+    /// The field below the object: `spec.triggers[name=<trigger>]` (switch it off) or
+    /// `spec.maxReplicaCount` / `spec.maxReplicas` (raise it).
+    pub field: String,
+    /// Raise the value (`false`: switch the trigger off).
+    pub raise: bool,
 }
 
 /// One trigger of an autoscaler: its name, the HPA's label of its metric, the queue its
 /// signal reads.
 struct TriggerInfo {
     name: String,
+    /// The name the manifest gives it (none: the trigger is unnamed).
+    named: bool,
     label: String,
     queue: Option<usize>,
 }
@@ -109,6 +126,7 @@ fn triggers(kind: &AutoscalerKind) -> Vec<TriggerInfo> {
                     .name
                     .clone()
                     .unwrap_or_else(|| format!("{} (trigger {i})", t.type_name())),
+                named: t.name.is_some(),
                 label: match &t.scaler {
                     Scaler::Resource {
                         resource,
@@ -131,6 +149,7 @@ fn triggers(kind: &AutoscalerKind) -> Vec<TriggerInfo> {
                 let bound = m.bound_metric();
                 TriggerInfo {
                     name: m.label(),
+                    named: false,
                     label: m.label(),
                     queue: signals
                         .iter()
@@ -176,6 +195,7 @@ pub fn lint_run(
 ) -> RunFindings {
     let mut findings = Vec::new();
     let mut deciding = Vec::new();
+    let mut advice = Vec::new();
     let hours = outcome.duration_s.max(1.0) / 3600.0;
     for a in &m.autoscalers {
         let dm = &m.deployments[a.deployment];
@@ -211,6 +231,13 @@ pub fn lint_run(
                     .iter()
                     .find(|d| d.consumes.contains(&q))
                     .map_or("no deployment".to_string(), |d| d.name.clone());
+                if t.named {
+                    advice.push(Advice {
+                        autoscaler: a.name.clone(),
+                        field: format!("spec.triggers[name={}]", t.name),
+                        raise: false,
+                    });
+                }
                 findings.push(Finding {
                     id: "RN001",
                     name: "trigger-on-unconsumed-queue",
@@ -251,6 +278,14 @@ pub fn lint_run(
         let share_at_max = o.time_at_max_s / outcome.duration_s.max(1.0);
         let worst_recovery = o.recovery_s.iter().copied().fold(0.0, f64::max);
         if o.time_at_max_s > 0.0 && (share_at_max >= limits.max_share || worst_recovery > 0.0) {
+            advice.push(Advice {
+                autoscaler: a.name.clone(),
+                field: match &a.kind {
+                    AutoscalerKind::Keda { .. } => "spec.maxReplicaCount".into(),
+                    AutoscalerKind::Hpa { .. } => "spec.maxReplicas".into(),
+                },
+                raise: true,
+            });
             findings.push(Finding {
                 id: "RN002",
                 name: "capacity-bound",
@@ -321,5 +356,9 @@ pub fn lint_run(
         }
     }
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));
-    RunFindings { findings, deciding }
+    RunFindings {
+        findings,
+        deciding,
+        advice,
+    }
 }

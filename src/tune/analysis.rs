@@ -4,45 +4,10 @@
 //! when nothing meets the constraints.
 
 use super::evaluate::{Evaluation, Fidelity, ResolvedWorkload};
-use super::{Bounds, CostMeasure, Experiment, Figures};
+pub use super::judge::Stat;
+use super::judge::{Check, dep_figure};
+use super::{CostMeasure, Experiment, Figures};
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
-
-/// A mean with its confidence interval over replications (`lo == hi == mean` for one).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
-pub struct Stat {
-    pub mean: f64,
-    pub lo: f64,
-    pub hi: f64,
-}
-
-impl Stat {
-    /// Mean and two-sided Student-t interval at `confidence`.
-    pub fn of(v: &[f64], confidence: f64) -> Stat {
-        let n = v.len();
-        if n == 0 {
-            return Stat::default();
-        }
-        let mean = v.iter().sum::<f64>() / n as f64;
-        if n == 1 {
-            return Stat {
-                mean,
-                lo: mean,
-                hi: mean,
-            };
-        }
-        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-            .map(|d| d.inverse_cdf(0.5 + confidence / 2.0))
-            .unwrap_or(f64::INFINITY);
-        let h = t * (var / n as f64).sqrt();
-        Stat {
-            mean,
-            lo: mean - h,
-            hi: mean + h,
-        }
-    }
-}
 
 /// The figures of one configuration (weighted over the workloads, per replication, then
 /// averaged) and its verdict.
@@ -98,121 +63,6 @@ impl Row {
             CostMeasure::Money => self.cost.mean,
         }
     }
-}
-
-struct Check {
-    violation: f64,
-    binding: Option<(f64, String)>,
-}
-
-impl Check {
-    fn shortfall(&mut self, amount: f64, what: String) {
-        if amount > 0.0 {
-            self.violation += amount;
-            if self.binding.as_ref().is_none_or(|(a, _)| amount > *a) {
-                self.binding = Some((amount, what));
-            }
-        }
-    }
-
-    /// Check one deployment's figures against `b` (`who`: "" for the entry, else the
-    /// deployment's name; `label`: "" for the combined figures, else the workload).
-    #[allow(clippy::too_many_arguments)]
-    fn figures(
-        &mut self,
-        conf: f64,
-        b: &Bounds,
-        who: &str,
-        label: &str,
-        p95: &[f64],
-        ok: &[f64],
-        att: &[f64],
-    ) {
-        let at = if label.is_empty() {
-            String::new()
-        } else {
-            format!(" under {label}")
-        };
-        let who = if who.is_empty() {
-            String::new()
-        } else {
-            format!("{who} ")
-        };
-        if let Some(b) = b.p95_ms {
-            let s = Stat::of(p95, conf);
-            let worst = s.hi.max(p95.iter().copied().fold(f64::MIN, f64::max));
-            self.shortfall(
-                (worst - b) / b,
-                format!(
-                    "{who}p95 <= {b} ms{at} (upper {:.0}% bound {worst:.0} ms)",
-                    conf * 100.0
-                ),
-            );
-        }
-        if let Some(b) = b.success_rate {
-            let s = Stat::of(ok, conf);
-            let worst = s.lo.min(ok.iter().copied().fold(f64::MAX, f64::min));
-            self.shortfall(
-                (b - worst) / b.max(1e-9),
-                format!(
-                    "{who}success rate >= {:.2}%{at} (lower bound {:.3}%)",
-                    b * 100.0,
-                    worst * 100.0
-                ),
-            );
-        }
-        if let Some(b) = b.window_attainment {
-            let s = Stat::of(att, conf);
-            let worst = s.lo.min(att.iter().copied().fold(f64::MAX, f64::min));
-            self.shortfall(
-                (b - worst) / b.max(1e-9),
-                format!(
-                    "{who}SLO met in >= {:.1}% of windows{at} (lower bound {:.2}%)",
-                    b * 100.0,
-                    worst * 100.0
-                ),
-            );
-        }
-    }
-
-    /// Check the entry and every judged deployment under `f` (a replication's evaluation
-    /// to its figures).
-    fn all(&mut self, x: &Experiment, label: &str, f: &Replications<'_>) {
-        let c = &x.constraints;
-        self.figures(
-            c.confidence,
-            &c.entry_bounds(),
-            "",
-            label,
-            &f(&|e| e.p95_ms),
-            &f(&|e| e.success_rate),
-            &f(&|e| e.window_attainment),
-        );
-        for (name, b) in x.judged_deployments() {
-            let g = |k: fn(&Figures) -> f64| f(&|e| dep_figure(e, name, k));
-            self.figures(
-                c.confidence,
-                b,
-                name,
-                label,
-                &g(|d| d.p95_ms),
-                &g(|d| d.success_rate),
-                &g(|d| d.window_attainment),
-            );
-        }
-    }
-}
-
-/// A figure of an evaluation to its values over the replications.
-type Replications<'a> = dyn Fn(&dyn Fn(&Evaluation) -> f64) -> Vec<f64> + 'a;
-
-/// Deployment `name`'s figure `k` in `e` (NaN in a failed evaluation, which has none; its
-/// row is infeasible by its error).
-fn dep_figure(e: &Evaluation, name: &str, k: fn(&Figures) -> f64) -> f64 {
-    e.deployments
-        .iter()
-        .find(|d| d.name == name)
-        .map_or(f64::NAN, k)
 }
 
 /// Aggregate the evaluations of `configs` (or of the baseline) at one fidelity and load.
@@ -442,6 +292,9 @@ pub struct Analysis {
     /// Axes none of whose values changed an evaluation ([`super::inert`]).
     #[serde(default)]
     pub unchanged_axes: Vec<String>,
+    /// The optimizer's progress: the best feasible cost after each configuration it decided.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub convergence: Vec<Convergence>,
 }
 
 impl Analysis {
@@ -492,6 +345,9 @@ pub struct Inputs<'a> {
     pub fluid_rows: Vec<Row>,
     pub candidates: usize,
     pub evaluated: usize,
+    /// The (axis, value) pairs that are the model's current settings: a sentence about a
+    /// configuration of a large space names only the settings it changes.
+    pub current: Vec<(String, String)>,
 }
 
 fn ranks(v: &[f64]) -> Vec<f64> {
@@ -616,6 +472,34 @@ fn settings(values: &[(String, String)]) -> String {
         .map(|(p, v)| format!("{}={v}", short(p)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Beyond this many axes, a sentence names only the settings a configuration changes.
+const LISTED_AXES: usize = 8;
+
+/// A configuration's settings for a sentence: every one in a small space; in a large one,
+/// those that differ from the model's current settings, each with its object.
+fn changed_settings(values: &[(String, String)], current: &[(String, String)]) -> String {
+    if values.len() <= LISTED_AXES {
+        return settings(values);
+    }
+    let changed: Vec<String> = values
+        .iter()
+        .filter(|pv| !current.contains(pv))
+        .map(|(p, v)| {
+            let object = p
+                .strip_prefix("manifest.")
+                .and_then(|r| r.split('.').next())
+                .map(|o| format!("{o} "))
+                .unwrap_or_default();
+            format!("{object}{}={v}", short(p))
+        })
+        .collect();
+    if changed.is_empty() {
+        "the current settings".into()
+    } else {
+        format!("changing {}: {}", changed.len(), changed.join(", "))
+    }
 }
 
 /// The last two parts of a path, enough to recognise it.
@@ -759,7 +643,7 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
         (Some(r), Some(c)) => format!(
             "Recommended: configuration {} ({}): {:.2} pod-hours, p95 {:.0} ms ({:.0}% CI {:.0}–{:.0}), success {:.3}%, windows met {:.2}%{}; against the current settings: {}.",
             r.config,
-            settings(&r.values),
+            changed_settings(&r.values, &i.current),
             r.pod_hours.mean,
             r.p95_ms.mean,
             x.constraints.confidence * 100.0,
@@ -793,7 +677,7 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
             Some(c) => format!(
                 "No configuration meets every constraint. The closest is configuration {} ({}); the binding constraint: {}.",
                 c.config,
-                settings(&c.values),
+                changed_settings(&c.values, &i.current),
                 c.binding
             ),
             None => "No configuration was evaluated.".into(),
@@ -818,12 +702,26 @@ pub fn analyse(i: Inputs<'_>) -> Analysis {
         verdict,
         lower_bound: None,
         unchanged_axes: Vec::new(),
+        convergence: Vec::new(),
     }
 }
 
 /// A shortfall read back from JSON, which writes an infinite one as null.
 fn infinite_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::INFINITY))
+}
+
+/// One configuration the engine decided, in the order the optimizer decided them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Convergence {
+    /// 1-based: the n-th configuration decided.
+    pub evaluation: usize,
+    pub config: usize,
+    /// Its objective (mean over the seeds; none when its evaluations failed).
+    pub cost: Option<f64>,
+    pub feasible: bool,
+    /// The cheapest feasible objective among the first `evaluation` (None: none yet).
+    pub best_feasible: Option<f64>,
 }
 
 #[cfg(test)]

@@ -41,6 +41,10 @@ pub struct Evaluation {
     /// The figures of the other judged deployments (`constraints.deployments`), by name.
     #[serde(default)]
     pub deployments: Vec<super::Figures>,
+    /// p95 of the time from a request's arrival to its last fanned-out job's completion
+    /// (the engine's, when the entry fans out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_to_end_p95_ms: Option<f64>,
     pub error: Option<String>,
 }
 
@@ -282,6 +286,7 @@ pub fn evaluate(
         scaling_events: 0,
         oscillations: 0,
         deployments: Vec::new(),
+        end_to_end_p95_ms: None,
         error: None,
     };
     let run = (|| -> Result<(), String> {
@@ -289,12 +294,21 @@ pub fn evaluate(
         // A configuration's own settings (a polling interval, say) can ask for a run the
         // engine cannot do; that configuration fails, the sweep goes on.
         engine::check_run(&model, &workload, &cfg)?;
+        // Figures only the engine has: the consumers' queue waits, the end-to-end time.
+        let mut waits: Vec<(String, f64)> = Vec::new();
+        let mut end_to_end = None;
         let o = match key.fidelity {
             Fidelity::Engine => {
                 let o = match arrivals {
                     Some(a) => engine::run_with_arrivals(&model, &workload, cfg, a),
                     None => engine::run(&model, &workload, cfg),
                 };
+                end_to_end = o.end_to_end.map(|e| e.latency_ms.p95);
+                waits = o
+                    .deployments
+                    .iter()
+                    .filter_map(|d| d.queue_wait_ms.map(|w| (d.name.clone(), w.p95)))
+                    .collect();
                 let d = o.deployment(&o.entry).unwrap_or(&o.deployments[0]);
                 fluid::FluidOutcome {
                     p95_ms: d.latency_ms.p95,
@@ -333,8 +347,10 @@ pub fn evaluate(
                 p95_ms: f.p95_ms,
                 success_rate: f.success_rate,
                 window_attainment: f.window_attainment,
+                queue_wait_p95_ms: waits.iter().find(|(n, _)| n == name).map(|w| w.1),
             });
         }
+        ev.end_to_end_p95_ms = end_to_end;
         ev.p95_ms = o.p95_ms;
         ev.success_rate = o.success_rate;
         ev.window_attainment = o.window_attainment;

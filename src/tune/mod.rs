@@ -3,14 +3,19 @@
 //! recommendation (the cheapest configuration that meets every constraint with confidence).
 
 pub mod analysis;
+pub mod auto;
 pub mod bound;
+pub mod check;
 pub mod evaluate;
 pub mod inert;
 pub mod job;
 pub mod judge;
+pub mod optimize;
 pub mod output;
+pub mod range;
 pub mod run;
 pub mod search;
+pub mod spike;
 
 pub use analysis::*;
 pub use evaluate::*;
@@ -71,6 +76,10 @@ pub struct Axis {
     pub values: Option<Vec<String>>,
     #[serde(default)]
     pub range: Option<Range>,
+    /// The value that stands for the model's current setting where no value is exactly it
+    /// (an automatic window axis of an autoscaler without `behavior`: the API's default).
+    #[serde(skip)]
+    pub stands_for_current: Option<String>,
 }
 
 /// `from`, `to` (inclusive) and `step`, written as decimals and expanded exactly.
@@ -101,6 +110,10 @@ pub struct Constraints {
     /// with (over its replications).
     #[serde(default = "default_confidence")]
     pub confidence: f64,
+    /// p95 of the time from a request's arrival to the completion of the last job it fanned
+    /// out, ms, over the run (the engine's figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_to_end_p95_ms: Option<f64>,
     /// Bounds of the deployments other than the entry, by name; completed from the model by
     /// [`Experiment::judged`].
     #[serde(default)]
@@ -118,6 +131,7 @@ impl Default for Constraints {
             success_rate: None,
             window_attainment: None,
             confidence: default_confidence(),
+            end_to_end_p95_ms: None,
             deployments: Default::default(),
         }
     }
@@ -183,6 +197,11 @@ pub enum Strategy {
     /// Successive halving: every candidate under the fluid approximation, the best `1/eta`
     /// under the engine with one seed, the best `1/eta` of those with every seed.
     Halving,
+    /// The optimizer ([`optimize`]): rounds of candidates proposed by Tree-structured Parzen
+    /// Estimators and around the best so far, screened by the fluid approximation, the best
+    /// of each round decided by the engine with every seed, until `budget` configurations
+    /// are decided.
+    Tpe,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -203,6 +222,39 @@ pub struct Search {
     /// Halving keeps at least this many at each rung.
     #[serde(default = "default_min_survivors")]
     pub min_survivors: usize,
+    /// The optimizer: configurations the engine evaluates (each with every seed). A limit,
+    /// left out of the checkpoint's fingerprint: a deeper search (`tune --budget`) continues
+    /// a shallower one's checkpoint, whose rounds it repeats exactly.
+    #[serde(default = "default_budget", skip_serializing)]
+    pub budget: usize,
+    /// The optimizer: configurations the engine evaluates per round.
+    #[serde(default = "default_batch", skip_serializing_if = "is_default_batch")]
+    pub batch: usize,
+    /// The optimizer: candidates the fluid approximation screens per configuration the
+    /// engine evaluates.
+    #[serde(default = "default_screen", skip_serializing_if = "is_default_screen")]
+    pub screen: usize,
+    /// The optimizer: stop starting rounds after this many seconds of wall time (the results
+    /// then depend on the machine's speed; `budget` alone is reproducible). A limit, not a
+    /// setting of the results: left out of the checkpoint's fingerprint.
+    #[serde(default, skip_serializing)]
+    pub budget_s: Option<f64>,
+}
+
+fn default_budget() -> usize {
+    96
+}
+fn default_batch() -> usize {
+    8
+}
+fn is_default_batch(v: &usize) -> bool {
+    *v == default_batch()
+}
+fn default_screen() -> usize {
+    8
+}
+fn is_default_screen(v: &usize) -> bool {
+    *v == default_screen()
 }
 
 fn one_u64() -> u64 {
@@ -223,6 +275,10 @@ impl Default for Search {
             seed: 1,
             eta: default_eta(),
             min_survivors: default_min_survivors(),
+            budget: default_budget(),
+            batch: default_batch(),
+            screen: default_screen(),
+            budget_s: None,
         }
     }
 }
@@ -254,7 +310,13 @@ pub struct Experiment {
     /// Workloads (default: the model's scenario).
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
+    /// The axes: a list, or `auto` (the automatic search space, [`auto`]).
+    #[serde(default, deserialize_with = "axes_or_auto")]
     pub axes: Vec<Axis>,
+    /// The automatic search space: its knobs become axes before the sweep runs
+    /// ([`Experiment::with_auto_axes`]); `axes: auto` is `auto: {}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<auto::AutoSpec>,
     #[serde(default)]
     pub constraints: Constraints,
     #[serde(default)]
@@ -265,6 +327,9 @@ pub struct Experiment {
     /// (0.2: +20 %); 0 turns the check off.
     #[serde(default = "default_margin")]
     pub load_margin: f64,
+    /// Add the spike check ([`spike`]) when no workload must hold (default true).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub spike_check: bool,
     /// Refuse to evaluate more configurations than this.
     #[serde(default = "default_cap")]
     pub max_configs: usize,
@@ -274,12 +339,44 @@ pub struct Experiment {
     pub max_evaluations: usize,
 }
 
+/// The path `axes: auto` is read into until [`Experiment::parse`] turns it into `auto`.
+const AUTO_MARKER: &str = "(auto)";
+
+/// `axes: [...]` as written; `axes: auto` as one marker axis.
+fn axes_or_auto<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Axis>, D::Error> {
+    // Read as a value first: an untagged enum would hide a list's own errors (an unknown
+    // field of an axis) behind "no variant matched".
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(w) if w == "auto" => Ok(vec![Axis {
+            path: AUTO_MARKER.into(),
+            values: None,
+            range: None,
+            stands_for_current: None,
+        }]),
+        serde_json::Value::String(w) => Err(serde::de::Error::custom(format!(
+            "axes: `{w}`: write a list of axes, or `auto` for the automatic search space"
+        ))),
+        v => serde_json::from_value(v).map_err(|e| serde::de::Error::custom(format!("axes: {e}"))),
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
 fn default_margin() -> f64 {
     0.2
 }
 
 /// Grids are indexed with `usize`; beyond this the axes are surely a mistake.
 const MAX_GRID: u128 = 1 << 40;
+
+/// A configuration of a space beyond [`MAX_GRID`] (searched by the optimizer only) is
+/// still named by one index: spaces up to this size.
+const MAX_SPACE: u128 = usize::MAX as u128;
 
 fn one_seed() -> Vec<u64> {
     vec![1]
@@ -310,63 +407,6 @@ fn default_cap() -> usize {
 }
 fn default_eval_cap() -> usize {
     100_000
-}
-
-/// Parse a decimal into (mantissa, scale): `"2.50"` -> (250, 2).
-fn decimal(s: &str) -> Result<(i128, u32), String> {
-    let t = s.trim();
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    if int.is_empty() && frac.is_empty() {
-        return Err(format!("`{s}` is not a decimal number"));
-    }
-    let digits = format!("{int}{frac}");
-    let m: i128 = digits
-        .parse()
-        .map_err(|_| format!("`{s}` is not a decimal number"))?;
-    Ok((m, frac.len() as u32))
-}
-
-fn format_decimal(m: i128, scale: u32) -> String {
-    if scale == 0 {
-        return m.to_string();
-    }
-    let neg = m < 0;
-    let a = m.unsigned_abs();
-    let p = 10u128.pow(scale);
-    let s = format!(
-        "{}{}.{:0width$}",
-        if neg { "-" } else { "" },
-        a / p,
-        a % p,
-        width = scale as usize
-    );
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-impl Range {
-    /// The values from `from` to `to` inclusive, in exact decimal steps.
-    pub fn expand(&self) -> Result<Vec<String>, String> {
-        let (f, fs) = decimal(&self.from)?;
-        let (t, ts) = decimal(&self.to)?;
-        let (st, ss) = decimal(&self.step)?;
-        let scale = fs.max(ts).max(ss);
-        let up = |m: i128, s: u32| m * 10i128.pow(scale - s);
-        let (f, t, st) = (up(f, fs), up(t, ts), up(st, ss));
-        if st <= 0 {
-            return Err(format!("step {} must be > 0", self.step));
-        }
-        if t < f {
-            return Err(format!(
-                "empty range: to ({}) is below from ({})",
-                self.to, self.from
-            ));
-        }
-        let n = (t - f) / st + 1;
-        if n > 1_000_000 {
-            return Err(format!("{n} values: the range is too fine"));
-        }
-        Ok((0..n).map(|k| format_decimal(f + k * st, scale)).collect())
-    }
 }
 
 /// One configuration: a value per axis.
@@ -415,8 +455,25 @@ impl Experiment {
                 ),
             ));
         }
-        if x.axes.is_empty() {
-            return Err(e("axes", "an experiment needs at least one axis".into()));
+        if x.axes.iter().any(|a| a.path == AUTO_MARKER) {
+            if x.auto.is_some() {
+                return Err(e(
+                    "axes",
+                    "`axes: auto` and an `auto:` section say the same twice: keep the `auto:` section and list extra axes under `axes`".into(),
+                ));
+            }
+            x.axes.clear();
+            x.auto = Some(auto::AutoSpec::default());
+            // An automatic space is searched by the optimizer unless the file says otherwise.
+            if x.search == Search::default() {
+                x.search.strategy = Strategy::Tpe;
+            }
+        }
+        if x.axes.is_empty() && x.auto.is_none() {
+            return Err(e(
+                "axes",
+                "an experiment needs at least one axis, or `axes: auto`".into(),
+            ));
         }
         if x.seeds.is_empty() {
             return Err(e("seeds", "list at least one seed".into()));
@@ -456,6 +513,14 @@ impl Experiment {
         let c = &x.constraints;
         judge::check_bounds(c.p95_ms, c.success_rate, c.window_attainment)
             .map_err(|(k, m)| e(&format!("constraints.{k}"), m))?;
+        if let Some(b) = c.end_to_end_p95_ms
+            && !(b.is_finite() && b > 0.0)
+        {
+            return Err(e(
+                "constraints.end_to_end_p95_ms",
+                format!("must be > 0 (found {b})"),
+            ));
+        }
         for (i, a) in x.axes.iter().enumerate() {
             match (&a.values, &a.range) {
                 (Some(v), None) if !v.is_empty() => {}
@@ -473,18 +538,6 @@ impl Experiment {
                 }
             }
         }
-        let full: u128 = x
-            .values()
-            .iter()
-            .map(|v| v.len() as u128)
-            .fold(1u128, |a, b| a.saturating_mul(b));
-        if full > MAX_GRID {
-            return Err(e(
-                "axes",
-                format!("the grid has {full} configurations: narrow the axes"),
-            ));
-        }
-        let n = x.grid_size();
         let s = &x.search;
         if s.eta < 2 {
             return Err(e("search.eta", format!("must be >= 2 (found {})", s.eta)));
@@ -503,32 +556,17 @@ impl Experiment {
                     "a grid search evaluates the whole grid: drop samples or pick random, latin-hypercube or halving".into(),
                 ));
             }
+            (Strategy::Tpe, Some(_)) => {
+                return Err(e(
+                    "search.samples",
+                    "the optimizer's budget is search.budget (configurations the engine evaluates); drop samples".into(),
+                ));
+            }
             _ => {}
         }
-        let evaluated = s.samples.map_or(n, |k| k.min(n));
-        if evaluated > x.max_configs {
-            return Err(e(
-                "axes",
-                format!(
-                    "the sweep would evaluate {evaluated} configurations, over max_configs {}; narrow the axes, sample fewer or raise max_configs",
-                    x.max_configs
-                ),
-            ));
-        }
-        let runs =
-            (evaluated as u128) * (x.workloads.len().max(1) as u128) * (x.seeds.len() as u128);
-        if runs > x.max_evaluations as u128 {
-            return Err(e(
-                "seeds",
-                format!(
-                    "the sweep would run {evaluated} configurations x {} workloads x {} seeds = \
-                     {runs} evaluations, over max_evaluations {}; list fewer seeds or workloads, \
-                     narrow the axes, or raise max_evaluations",
-                    x.workloads.len().max(1),
-                    x.seeds.len(),
-                    x.max_evaluations
-                ),
-            ));
+        optimize::check(&x.search).map_err(|(k, m)| e(&format!("search.{k}"), m))?;
+        if x.auto.is_none() {
+            x.check_size()?;
         }
         if !(x.load_margin.is_finite() && (0.0..=10.0).contains(&x.load_margin)) {
             return Err(e(
@@ -579,6 +617,79 @@ impl Experiment {
             ));
         }
         Ok(x)
+    }
+
+    /// The size checks of an experiment's axes (after its automatic axes are derived): the
+    /// space an index can name, max_configs, max_evaluations.
+    pub fn check_size(&self) -> Result<(), TuneError> {
+        let x = self;
+        let e = |field: &str, message: String| TuneError::Input {
+            file: x.source.clone(),
+            field: field.into(),
+            message,
+        };
+        let full: u128 = x
+            .values()
+            .iter()
+            .map(|v| v.len() as u128)
+            .fold(1u128, |a, b| a.saturating_mul(b));
+        let cap = if x.search.strategy == Strategy::Tpe {
+            MAX_SPACE
+        } else {
+            MAX_GRID
+        };
+        if full > cap {
+            return Err(e(
+                "axes",
+                format!(
+                    "the space has {full} configurations ({} axes), more than {} can name: narrow the axes{}",
+                    x.axes.len(),
+                    if x.search.strategy == Strategy::Tpe {
+                        "the optimizer"
+                    } else {
+                        "a grid"
+                    },
+                    if x.auto.is_some() {
+                        " or leave knobs out with auto.drop"
+                    } else if x.search.strategy == Strategy::Tpe {
+                        ""
+                    } else {
+                        ", or search it with strategy: tpe"
+                    }
+                ),
+            ));
+        }
+        let n = x.grid_size();
+        let s = &x.search;
+        let evaluated = match s.strategy {
+            Strategy::Tpe => s.budget.min(n),
+            _ => s.samples.map_or(n, |k| k.min(n)),
+        };
+        if evaluated > x.max_configs {
+            return Err(e(
+                "axes",
+                format!(
+                    "the sweep would evaluate {evaluated} configurations, over max_configs {}; narrow the axes, sample fewer or raise max_configs",
+                    x.max_configs
+                ),
+            ));
+        }
+        let runs =
+            (evaluated as u128) * (x.workloads.len().max(1) as u128) * (x.seeds.len() as u128);
+        if runs > x.max_evaluations as u128 {
+            return Err(e(
+                "seeds",
+                format!(
+                    "the sweep would run {evaluated} configurations x {} workloads x {} seeds = \
+                     {runs} evaluations, over max_evaluations {}; list fewer seeds or workloads, \
+                     narrow the axes, or raise max_evaluations",
+                    x.workloads.len().max(1),
+                    x.seeds.len(),
+                    x.max_evaluations
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The value lists of the axes (ranges expanded).
@@ -653,42 +764,6 @@ pub fn experiment_model(x: &Experiment, experiment_dir: &Path) -> Result<ModelSo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_expand_exactly() {
-        let r = Range {
-            from: "0.1".into(),
-            to: "0.3".into(),
-            step: "0.1".into(),
-        };
-        assert_eq!(r.expand().unwrap(), vec!["0.1", "0.2", "0.3"]);
-        let r = Range {
-            from: "60".into(),
-            to: "300".into(),
-            step: "60".into(),
-        };
-        assert_eq!(r.expand().unwrap(), vec!["60", "120", "180", "240", "300"]);
-        assert!(
-            Range {
-                from: "1".into(),
-                to: "0".into(),
-                step: "1".into()
-            }
-            .expand()
-            .unwrap_err()
-            .contains("empty range")
-        );
-        assert!(
-            Range {
-                from: "0".into(),
-                to: "1".into(),
-                step: "0".into()
-            }
-            .expand()
-            .unwrap_err()
-            .contains("step")
-        );
-    }
 
     #[test]
     fn bad_experiments_are_rejected() {

@@ -171,6 +171,22 @@ pub fn evaluations_table(evals: &[Evaluation], x: &Experiment) -> Table {
             &format!("{name}.window_attainment"),
             g(|d| d.window_attainment),
         );
+        if evals
+            .iter()
+            .flat_map(|e| &e.deployments)
+            .any(|d| &d.name == name && d.queue_wait_p95_ms.is_some())
+        {
+            t.push(
+                &format!("{name}.queue_wait_p95_ms"),
+                g(|d| d.queue_wait_p95_ms.unwrap_or(f64::NAN)),
+            );
+        }
+    }
+    if evals.iter().any(|e| e.end_to_end_p95_ms.is_some()) {
+        t.push(
+            "end_to_end_p95_ms",
+            f(&|e| e.end_to_end_p95_ms.unwrap_or(f64::NAN)),
+        );
     }
     t.push("pod_hours", f(&|e| e.pod_hours));
     t.push("cost", f(&|e| e.cost));

@@ -3,11 +3,12 @@
 //! the baseline, the extra-load check of the recommendation, shards and their merge.
 
 use super::analysis::{self, Analysis};
+use super::check::{check_axes, check_runs, current_values};
 use super::evaluate::{
     Evaluation, Fidelity, Key, ResolvedWorkload, SweepModel, evaluate, prepare, shared_arrivals,
 };
 use super::{EXPERIMENT_FORMAT_VERSION, Experiment, Strategy, TuneError, search};
-use crate::engine::{self, Workload, fluid};
+use crate::engine::{self, Workload};
 use crate::scenario::ModelSources;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -154,7 +155,7 @@ pub struct Sweep<'a> {
     /// Per axis and value: whether it is the model's current setting.
     current: Vec<Vec<bool>>,
     /// The model parsed once, the axes read into settings.
-    model: SweepModel,
+    pub(super) model: SweepModel,
 }
 
 /// What a run ends with.
@@ -194,7 +195,14 @@ impl<'a> Sweep<'a> {
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| TuneError::io(dir, format_args!("cannot create: {e}")))?;
-        let x = x.clone().judged(base)?;
+        if opts.shard.is_some() && x.search.strategy == Strategy::Tpe {
+            return Err(TuneError::Input {
+                file: "--shard".into(),
+                field: "shard".into(),
+                message: "the optimizer's rounds build on each other and cannot be split into shards: run it whole (it uses every core), or shard a grid, random or halving search".into(),
+            });
+        }
+        let x = x.clone().with_auto_axes(base)?.judged(base)?;
         let x = &x;
         let model = SweepModel::new(x, base)?;
         check_axes(x, &model)?;
@@ -263,13 +271,18 @@ impl<'a> Sweep<'a> {
         })
     }
 
+    /// Per axis and value: whether it is the model's current setting.
+    pub(super) fn current_settings(&self) -> &[Vec<bool>] {
+        &self.current
+    }
+
     /// Evaluations read back from the checkpoint.
     pub fn resumed(&self) -> usize {
         self.done.len()
     }
 
     /// Evaluate every key not already done, in parallel; append each to the checkpoint.
-    fn batch(&mut self, phase: &str, keys: Vec<Key>) -> Result<usize, TuneError> {
+    pub(super) fn batch(&mut self, phase: &str, keys: Vec<Key>) -> Result<usize, TuneError> {
         let todo: Vec<Key> = {
             let mut seen = HashSet::new();
             keys.into_iter()
@@ -380,7 +393,13 @@ impl<'a> Sweep<'a> {
         Ok(n)
     }
 
-    fn keys(&self, configs: &[usize], fidelity: Fidelity, seeds: &[u64], load: f64) -> Vec<Key> {
+    pub(super) fn keys(
+        &self,
+        configs: &[usize],
+        fidelity: Fidelity,
+        seeds: &[u64],
+        load: f64,
+    ) -> Vec<Key> {
         let seeds: Vec<u64> = match fidelity {
             Fidelity::Fluid => vec![0],
             Fidelity::Engine => seeds.to_vec(),
@@ -409,7 +428,7 @@ impl<'a> Sweep<'a> {
         v
     }
 
-    fn aggregate(
+    pub(super) fn aggregate(
         &self,
         configs: &[usize],
         fidelity: Fidelity,
@@ -457,7 +476,31 @@ impl<'a> Sweep<'a> {
         }
         let seeds = x.seeds.clone();
         let mut rungs: Vec<(Fidelity, Vec<u64>, Vec<usize>)> = Vec::new();
-        let final_configs = if x.search.strategy == Strategy::Halving {
+        let mut convergence = Vec::new();
+        let mut total_candidates = total_candidates;
+        let final_configs = if x.search.strategy == Strategy::Tpe {
+            let o = self.optimize(&mut ran)?;
+            total_candidates = o.screened.len();
+            rungs.push((Fidelity::Fluid, vec![0], o.screened));
+            rungs.push((Fidelity::Engine, seeds.clone(), o.decided.clone()));
+            convergence = o.convergence;
+            // The configurations the model refused (every trigger of an object switched off,
+            // a minimum above the maximum) stay in evaluations.csv and the convergence, not
+            // in the ranked table.
+            let refused: HashSet<usize> = self
+                .aggregate(&o.decided, Fidelity::Engine, &seeds, 1.0)
+                .into_iter()
+                .filter(|r| r.error.is_some())
+                .map(|r| r.config)
+                .collect();
+            let mut decided: Vec<usize> = o
+                .decided
+                .into_iter()
+                .filter(|c| !refused.contains(c))
+                .collect();
+            decided.sort_unstable();
+            decided
+        } else if x.search.strategy == Strategy::Halving {
             let plan: Vec<(Fidelity, Vec<u64>)> = if seeds.len() > 1 {
                 vec![
                     (Fidelity::Fluid, vec![0]),
@@ -576,7 +619,7 @@ impl<'a> Sweep<'a> {
         )
         .into_iter()
         .next();
-        let fluid_rows = if x.search.strategy == Strategy::Halving {
+        let fluid_rows = if matches!(x.search.strategy, Strategy::Halving | Strategy::Tpe) {
             self.aggregate(&rungs[0].2, Fidelity::Fluid, &[0], 1.0)
         } else {
             vec![]
@@ -590,9 +633,23 @@ impl<'a> Sweep<'a> {
             fluid_rows,
             candidates: total_candidates,
             evaluated: evaluations.len(),
+            current: x
+                .axes
+                .iter()
+                .zip(x.values())
+                .zip(&self.current)
+                .flat_map(|((a, vals), cur)| {
+                    vals.into_iter()
+                        .zip(cur)
+                        .filter(|(_, c)| **c)
+                        .map(|(v, _)| (a.path.clone(), v))
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
         });
         a.lower_bound = super::bound::of_experiment(x, &self.model, &self.workloads);
         a.unchanged_axes = super::inert::unchanged_axes(&evaluations, x);
+        a.convergence = convergence;
         Ok(SweepResult {
             evaluations,
             analysis: Some(a),
@@ -603,7 +660,7 @@ impl<'a> Sweep<'a> {
 }
 
 /// At most this many of the cheapest feasible configurations get the extra-load check.
-pub const MARGIN_CHECKS: usize = 6;
+pub const MARGIN_CHECKS: usize = 12;
 
 /// Sort order of evaluations in tables and checkpoints.
 fn order(e: &Evaluation) -> (bool, usize, u64, Fidelity, String, u64) {
@@ -615,147 +672,6 @@ fn order(e: &Evaluation) -> (bool, usize, u64, Fidelity, String, u64) {
         e.workload.clone(),
         e.seed,
     )
-}
-
-/// For each axis value, whether the model already has it: setting it changes nothing.
-fn current_values(x: &Experiment, model: &SweepModel) -> Vec<Vec<bool>> {
-    x.values()
-        .iter()
-        .enumerate()
-        .map(|(i, vals)| vals.iter().map(|v| model.is_current(i, v)).collect())
-        .collect()
-}
-
-/// Every axis must name a field the model accepts: before running anything, some value of
-/// each axis must compile on the model, so a typo is one clear error and not a table of failed
-/// evaluations. (A value that only fails beside the model's other settings, such as a minimum
-/// above the maximum, fails its own configurations and leaves the sweep running.)
-fn check_axes(x: &Experiment, model: &SweepModel) -> Result<(), TuneError> {
-    let vals = x.values();
-    for (i, a) in x.axes.iter().enumerate() {
-        let mut first_error = None;
-        for v in &vals[i] {
-            match model.compile(&[(a.path.clone(), v.clone())]) {
-                Ok(_) => {
-                    first_error = None;
-                    break;
-                }
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(e) = first_error {
-            return Err(TuneError::Input {
-                file: x.source.clone(),
-                field: format!("axes[{i}].path"),
-                message: format!("{}: {e}", a.path),
-            });
-        }
-    }
-    // A value its field cannot hold (a threshold of "abc") fails every configuration it is
-    // in: refused before the first evaluation, naming the value.
-    for (i, a) in x.axes.iter().enumerate() {
-        for v in &vals[i] {
-            if let Err(e) = model.reads(i, v) {
-                return Err(TuneError::Input {
-                    file: x.source.clone(),
-                    field: format!("axes[{i}]"),
-                    message: format!("{} = `{v}`: {e}", a.path),
-                });
-            }
-        }
-    }
-    // An axis whose values all compile to the same model changes nothing a run reads (a
-    // field scaletwin does not model, an object no model deployment uses): refused, rather
-    // than a table of identical rows.
-    for (i, a) in x.axes.iter().enumerate() {
-        let compiled: Vec<String> = vals[i]
-            .iter()
-            .filter_map(|v| model.compile(&[(a.path.clone(), v.clone())]).ok())
-            .map(|l| format!("{:?}{:?}", l.model, l.scenario))
-            .collect();
-        if compiled.len() >= 2 && compiled.iter().all(|c| *c == compiled[0]) {
-            return Err(TuneError::Input {
-                file: x.source.clone(),
-                field: format!("axes[{i}].path"),
-                message: format!(
-                    "{}: its values ({}) all give the same model; the path names a field the simulation does not read or an object no model deployment uses; address the object that scales the deployment, or drop the axis",
-                    a.path,
-                    vals[i].join(", ")
-                ),
-            });
-        }
-    }
-    let Ok(loaded) = model.compile(&[]) else {
-        return Ok(());
-    };
-    // A p95 bound below the entry's own service-time p95 cannot be met by any setting.
-    if let Some(b) = x.constraints.p95_ms {
-        let m = &loaded.model;
-        let entry = &m.deployments[m.entry];
-        let s95 = fluid::p95_of(&entry.service_dist) * 1e3;
-        if b < s95 * 0.999 {
-            return Err(TuneError::Input {
-                file: x.source.clone(),
-                field: "constraints.p95_ms".into(),
-                message: format!(
-                    "{b} ms is below the p95 of {}'s own service time ({s95:.0} ms): no autoscaling setting can meet it; raise the bound or change the service",
-                    entry.name
-                ),
-            });
-        }
-    }
-    if let Some(w) = x.constraints.window_attainment
-        && w > 0.0
-        && x.duration_s.is_some_and(|d| d < loaded.scenario.window_s)
-    {
-        return Err(TuneError::Input {
-            file: x.source.clone(),
-            field: "constraints.window_attainment".into(),
-            message: format!(
-                "duration_s is shorter than one {} s window, so no window is judged: lengthen the run or drop the constraint",
-                loaded.scenario.window_s
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Every workload must be a run the engine can do (duration, windows, ticks, requests,
-/// users), at the highest load the sweep asks for: refused before the first evaluation.
-fn check_runs(
-    x: &Experiment,
-    model: &SweepModel,
-    workloads: &[ResolvedWorkload],
-) -> Result<(), TuneError> {
-    if let Ok(loaded) = model.compile(&[])
-        && let Err(e) = loaded.model.clone().restrict(&x.deployments)
-    {
-        return Err(TuneError::Input {
-            file: x.source.clone(),
-            field: "deployments".into(),
-            message: e.to_string(),
-        });
-    }
-    let load = 1.0 + x.load_margin.max(0.0);
-    for (i, w) in workloads.iter().enumerate() {
-        let Ok((m, workload, cfg)) = prepare(model, x, w, &[], load, x.seeds[0], false) else {
-            continue;
-        };
-        if let Err(message) = engine::check_run(&m, &workload, &cfg) {
-            return Err(TuneError::Input {
-                file: x.source.clone(),
-                field: if x.workloads.is_empty() {
-                    "duration_s".into()
-                } else {
-                    format!("workloads[{i}] ({})", w.name)
-                },
-                message,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Combine the checkpoints of a sharded sweep into `out`'s checkpoint (evaluations of the

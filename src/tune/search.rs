@@ -14,6 +14,8 @@ pub fn candidates(x: &Experiment) -> Vec<usize> {
         Strategy::Halving if want == n => (0..n).collect(),
         Strategy::Random | Strategy::Halving => random(n, want, x.search.seed),
         Strategy::LatinHypercube => latin_hypercube(x, want),
+        // The optimizer proposes its own, round by round.
+        Strategy::Tpe => vec![],
     };
     out.sort_unstable();
     out.dedup();

@@ -206,3 +206,7 @@ pub fn write_pipeline_model(
     )
     .unwrap();
 }
+
+/// A ScaledObject for the pipeline model's front: a trigger on the `jobs` queue (which only
+/// the worker consumes) and a cpu trigger.
+pub const FRONT_SCALER: &str = "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: front}\nspec:\n  scaleTargetRef: {name: front}\n  minReplicaCount: 1\n  maxReplicaCount: 10\n  triggers:\n    - type: redis\n      name: backlog\n      metadata: {address: redis:6379, listName: jobs, listLength: '2'}\n    - type: cpu\n      metricType: Utilization\n      metadata: {value: '70'}\n";

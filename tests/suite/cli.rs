@@ -411,10 +411,45 @@ fn tune_fixture(name: &str) -> (PathBuf, PathBuf) {
     let x = d.join("exp.yaml");
     std::fs::write(
         &x,
-        "format_version: 1\nname: cli-sweep\nmodel: model\nseeds: [1, 2, 3]\nload_margin: 0.1\naxes:\n  - path: manifest.deployment/server.spec.replicas\n    range: {from: '4', to: '8', step: '1'}\nconstraints: {p95_ms: 3300, success_rate: 0.99}\n",
+        "format_version: 1\nname: cli-sweep\nmodel: model\nseeds: [1, 2, 3]\nload_margin: 0.1\nspike_check: false\naxes:\n  - path: manifest.deployment/server.spec.replicas\n    range: {from: '4', to: '8', step: '1'}\nconstraints: {p95_ms: 3300, success_rate: 0.99}\n",
     )
     .unwrap();
     (d, x)
+}
+
+#[test]
+fn an_experiment_with_no_workload_that_must_hold_gets_the_spike_check() {
+    let (d, x) = tune_fixture("tune-spike");
+    let text_x = std::fs::read_to_string(&x)
+        .unwrap()
+        .replace("spike_check: false\n", "seeds: [1]\n")
+        .replace("seeds: [1, 2, 3]\n", "")
+        .replace("from: '4', to: '8'", "from: '5', to: '9'");
+    std::fs::write(&x, text_x).unwrap();
+    let out = d.join("out");
+    let o = scaletwin(&["tune", x.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{stdout}{stderr}");
+    let evals = std::fs::read_to_string(out.join("evaluations.csv")).unwrap();
+    let spike = evals
+        .lines()
+        .filter(|l| l.contains(",spike-check,"))
+        .count();
+    let scenario = evals.lines().filter(|l| l.contains(",scenario,")).count();
+    assert!(spike > 0 && spike == scenario, "{evals}");
+    // The x3 spikes of 2.5 req/s need more servers than the steady load: the check binds.
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    let bindings: Vec<String> = a["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["binding"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        bindings.iter().any(|b| b.contains("under spike-check")),
+        "{bindings:?}"
+    );
 }
 
 // Exit codes by kind of failure: a results folder that cannot be written is a failure at

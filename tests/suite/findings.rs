@@ -6,14 +6,12 @@ use scaletwin::scenario::ModelSources;
 
 use crate::common;
 
-const FRONT_SCALER: &str = "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: front}\nspec:\n  scaleTargetRef: {name: front}\n  minReplicaCount: 1\n  maxReplicaCount: 10\n  triggers:\n    - type: redis\n      name: backlog\n      metadata: {address: redis:6379, listName: jobs, listLength: '2'}\n    - type: cpu\n      metricType: Utilization\n      metadata: {value: '70'}\n";
-
 const WORKER_SCALER: &str = "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: worker}\nspec:\n  scaleTargetRef: {name: worker}\n  minReplicaCount: 1\n  maxReplicaCount: 2\n  triggers:\n    - type: redis\n      name: jobs\n      metadata: {address: redis:6379, listName: jobs, listLength: '5'}\n";
 
 #[test]
 fn a_trigger_on_a_queue_another_deployment_consumes_and_a_capped_consumer_are_named() {
     let d = common::fresh_dir("findings", "pipeline");
-    common::write_pipeline_model(&d, 7200, 10_000.0, Some(FRONT_SCALER));
+    common::write_pipeline_model(&d, 7200, 10_000.0, Some(common::FRONT_SCALER));
     std::fs::write(d.join("worker-scaler.yaml"), WORKER_SCALER).unwrap();
     let loaded = ModelSources::read_dir(&d).unwrap().load().unwrap();
     let cfg = scaletwin::engine::RunConfig {
@@ -101,7 +99,7 @@ fn a_trigger_on_a_queue_another_deployment_consumes_and_a_capped_consumer_are_na
 fn lint_with_run_reads_a_simulate_folder_and_refuses_a_run_of_another_model() {
     let d = common::fresh_dir("findings", "cli");
     let model = d.join("model");
-    common::write_pipeline_model(&model, 3600, 10_000.0, Some(FRONT_SCALER));
+    common::write_pipeline_model(&model, 3600, 10_000.0, Some(common::FRONT_SCALER));
     let run = d.join("run");
     let bin = env!("CARGO_BIN_EXE_scaletwin");
     let st = std::process::Command::new(bin)

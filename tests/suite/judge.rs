@@ -7,7 +7,7 @@ use scaletwin::tune::{Experiment, RunOptions, Sweep};
 use std::path::Path;
 
 use crate::common;
-use crate::tune::p95;
+use crate::tune::{erlang_c, p95};
 
 /// The worker's p95 (ms) halfway between 3 and 4 replicas, and between 4 and 5, at λ = 2.5,
 /// μ = 1.
@@ -131,4 +131,84 @@ fn bad_deployment_bounds_are_refused_naming_the_field() {
             "{constraints}: {e}"
         );
     }
+}
+
+/// The p95 of an M/M/c job's wait in the queue (s): 0 when fewer than 5 % wait, else
+/// `ln(C / 0.05) / (c mu - lambda)` (Erlang C).
+fn wait_p95(c: u32, lambda: f64, mu: f64) -> f64 {
+    let pw = erlang_c(c, lambda, mu);
+    if pw <= 0.05 {
+        0.0
+    } else {
+        (pw / 0.05).ln() / (c as f64 * mu - lambda)
+    }
+}
+
+#[test]
+fn a_consumers_queue_wait_and_the_end_to_end_time_match_erlang_c() {
+    // A long run (1.5 M jobs): at 83 % utilisation a queue's tail settles slowly.
+    let d = common::fresh_dir("judge", "figures");
+    common::write_pipeline_model(&d, 600_000, 10_000.0, None);
+    let loaded = ModelSources::read_dir(&d).unwrap().load().unwrap();
+    let o = scaletwin::engine::run(
+        &loaded.model,
+        &loaded.scenario.workload,
+        loaded.scenario.run_config(1),
+    );
+    // Three workers at 2.5 jobs/s of 1 s each: an M/M/3 queue.
+    let w = o.deployment("worker").unwrap();
+    let wait = w.queue_wait_ms.expect("a consumer has a queue wait").p95;
+    let want = wait_p95(3, 2.5, 1.0) * 1000.0;
+    assert!(
+        (wait - want).abs() / want < 0.05,
+        "wait p95 {wait} ms, Erlang C {want} ms"
+    );
+    let mean = w.queue_wait_ms.unwrap().mean;
+    let want = erlang_c(3, 2.5, 1.0) / 0.5 * 1000.0;
+    assert!(
+        (mean - want).abs() / want < 0.05,
+        "mean wait {mean} ms, Erlang C {want} ms"
+    );
+    assert!(o.deployment("front").unwrap().queue_wait_ms.is_none());
+    // End to end: the front's 10 ms, then the job's sojourn.
+    let e = o.end_to_end.expect("the entry fans out");
+    let want = (p95(3, 2.5, 1.0) + 0.01) * 1000.0;
+    assert!(
+        (e.latency_ms.p95 - want).abs() / want < 0.05,
+        "end-to-end p95 {} ms, M/M/3 {want} ms",
+        e.latency_ms.p95
+    );
+    let front = o.deployment("front").unwrap();
+    let done = e.completed + e.failed;
+    assert!(done <= front.succeeded && done + w.in_system_at_end >= front.succeeded);
+    // A model whose entry fans nothing out has no end-to-end figure.
+    let d = common::fresh_dir("judge", "mmc");
+    common::write_mmc_model(&d, 600);
+    let m = ModelSources::read_dir(&d).unwrap().load().unwrap();
+    let o = scaletwin::engine::run(&m.model, &m.scenario.workload, m.scenario.run_config(1));
+    assert!(o.end_to_end.is_none());
+}
+
+#[test]
+fn a_bound_on_a_consumers_queue_wait_picks_the_fewest_workers_that_meet_it() {
+    let base = pipeline("wait", 1e9);
+    let bound = (wait_p95(3, 2.5, 1.0) + wait_p95(4, 2.5, 1.0)) / 2.0 * 1000.0;
+    let (v, a) = recommended(
+        &experiment(&format!(
+            "{{p95_ms: 1000, deployments: {{worker: {{queue_wait_p95_ms: {bound}}}}}}}"
+        )),
+        &base,
+        "queue-wait",
+    );
+    assert_eq!(v, "4", "{:#?}", a.rows);
+    let three = a.rows.iter().find(|r| r.values[0].1 == "3").unwrap();
+    assert!(
+        three
+            .binding
+            .as_deref()
+            .unwrap()
+            .starts_with("worker queue wait p95 <= "),
+        "{:?}",
+        three.binding
+    );
 }

@@ -15,6 +15,7 @@ mod hpa_properties;
 mod judge;
 mod layout;
 mod manifests;
+mod optimize;
 mod oracles;
 mod report;
 mod report_page;

@@ -40,7 +40,7 @@ fn sweep() -> &'static PathBuf {
         std::fs::write(
             &exp,
             format!(
-                "format_version: 1\nname: page\nmodel: {}\ndeployments: [amas-orchestrator]\nduration_s: 43200\nseeds: [1, 2]\nload_margin: 0\naxes:\n  - path: {THRESHOLD}\n    values: ['10', '15', '20', '30']\n  - path: {WINDOW}\n    values: ['60', '300', '600']\nconstraints: {{p95_ms: 1500, success_rate: 0.99, window_attainment: 0.95, confidence: 0.9}}\n",
+                "format_version: 1\nname: page\nmodel: {}\ndeployments: [amas-orchestrator]\nduration_s: 43200\nseeds: [1, 2]\nload_margin: 0\nspike_check: false\naxes:\n  - path: {THRESHOLD}\n    values: ['10', '15', '20', '30']\n  - path: {WINDOW}\n    values: ['60', '300', '600']\nconstraints: {{p95_ms: 1500, success_rate: 0.99, window_attainment: 0.95, confidence: 0.9}}\n",
                 repo().join("models/amas").display()
             ),
         )

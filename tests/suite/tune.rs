@@ -11,8 +11,8 @@ fn dir(name: &str) -> PathBuf {
     common::fresh_dir("tune", name)
 }
 
-/// Sojourn-time tail of M/M/c: P(T > t).
-fn tail(c: u32, lambda: f64, mu: f64, t: f64) -> f64 {
+/// Erlang C: the probability that a job of an M/M/c queue waits.
+pub(crate) fn erlang_c(c: u32, lambda: f64, mu: f64) -> f64 {
     let a = lambda / mu;
     let mut term = 1.0;
     let mut sum = 1.0;
@@ -21,7 +21,12 @@ fn tail(c: u32, lambda: f64, mu: f64, t: f64) -> f64 {
         sum += term;
     }
     let last = term * a / c as f64 / (1.0 - a / c as f64);
-    let pw = last / (sum + last);
+    last / (sum + last)
+}
+
+/// Sojourn-time tail of M/M/c: P(T > t).
+fn tail(c: u32, lambda: f64, mu: f64, t: f64) -> f64 {
+    let pw = erlang_c(c, lambda, mu);
     // T = W + S: W is 0 with probability 1 - pw, else Exp(theta); S is Exp(mu).
     let theta = c as f64 * mu - lambda;
     let both = (theta * (-mu * t).exp() - mu * (-theta * t).exp()) / (theta - mu);

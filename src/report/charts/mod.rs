@@ -5,7 +5,7 @@
 
 mod sweep;
 
-pub use sweep::{ParetoPoint, heatmap, pareto};
+pub use sweep::{ParetoPoint, convergence, heatmap, pareto};
 
 use crate::engine::SeriesRow;
 use plotters::coord::Shift;

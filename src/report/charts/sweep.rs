@@ -288,3 +288,93 @@ pub fn heatmap(
     }
     Ok(buf)
 }
+
+/// The optimizer's convergence: the cost of each configuration it decided (filled: met the
+/// constraints with the first seed; hollow: did not), the best feasible cost so far as a step
+/// line, and the current settings' cost and the lower bound as horizontal lines.
+pub fn convergence(
+    cost_label: &str,
+    points: &[(f64, f64, bool, Option<f64>)],
+    current: Option<f64>,
+    bound: Option<f64>,
+) -> ChartResult {
+    let mut buf = String::new();
+    {
+        let root = new_svg(&mut buf, 420);
+        root.fill(&WHITE).map_err(err)?;
+        let ys = points
+            .iter()
+            .map(|p| p.1)
+            .chain(current)
+            .chain(bound)
+            .filter(|v| v.is_finite());
+        let (ylo, yhi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+        let (ylo, yhi) = span(ylo, yhi);
+        let pad = (yhi - ylo) * 0.05;
+        let n = points.iter().map(|p| p.0).fold(1.0, f64::max);
+        let mut c = ChartBuilder::on(&root)
+            .caption("The optimizer's progress", (FONT, 20))
+            .margin(10)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..n + 1.0, (ylo - pad).max(0.0)..yhi + pad)
+            .map_err(err)?;
+        c.configure_mesh()
+            .max_light_lines(0)
+            .x_labels(10)
+            .y_labels(8)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| num(*v))
+            .x_desc("configurations decided by the engine")
+            .y_desc(cost_label)
+            .draw()
+            .map_err(err)?;
+        c.draw_series(points.iter().filter(|p| p.1.is_finite()).map(|p| {
+            let style = if p.2 {
+                RECOMMENDED.mix(0.7).filled()
+            } else {
+                INK.mix(0.5).stroke_width(1)
+            };
+            Circle::new((p.0, p.1), 3, style)
+        }))
+        .map_err(err)?
+        .label("a configuration (filled: meets the constraints)")
+        .legend(|(x, y)| Circle::new((x + 6, y), 4, RECOMMENDED.mix(0.7).filled()));
+        let best: Vec<(f64, f64)> = points
+            .iter()
+            .filter_map(|p| p.3.map(|b| (p.0, b)))
+            .collect();
+        if !best.is_empty() {
+            let mut steps = Vec::new();
+            for w in best.windows(2) {
+                steps.push(w[0]);
+                steps.push((w[1].0, w[0].1));
+            }
+            steps.extend(best.last().copied());
+            steps.push((n, best[best.len() - 1].1));
+            c.draw_series(LineSeries::new(steps, RECOMMENDED.stroke_width(2)))
+                .map_err(err)?
+                .label("best feasible so far")
+                .legend(legend_line(RECOMMENDED));
+        }
+        for (v, color, what) in [
+            (current, BASELINE, "current settings"),
+            (bound, INK, "lower bound"),
+        ] {
+            if let Some(v) = v {
+                c.draw_series(LineSeries::new(
+                    [(0.0, v), (n + 1.0, v)],
+                    color.mix(0.8).stroke_width(1),
+                ))
+                .map_err(err)?
+                .label(what)
+                .legend(legend_line(color));
+            }
+        }
+        legend(&mut c, SeriesLabelPosition::UpperRight)?;
+        root.present().map_err(err)?;
+    }
+    Ok(buf)
+}

@@ -331,6 +331,30 @@ pub fn charts(r: &Results, runs: &[Run]) -> Result<(Vec<Chart>, Vec<String>), Re
                 svg: charts::sensitivity(&sens).map_err(e)?,
             });
         }
+        if !a.convergence.is_empty() {
+            let pts: Vec<(f64, f64, bool, Option<f64>)> = a
+                .convergence
+                .iter()
+                .filter_map(|c| Some((c.evaluation as f64, c.cost?, c.feasible, c.best_feasible)))
+                .collect();
+            let pod_hours = a
+                .recommendation
+                .as_ref()
+                .or(a.rows.first())
+                .is_none_or(|r| (r.cost.mean - r.pod_hours.mean).abs() < 1e-9);
+            out.push(Chart {
+                id: "convergence",
+                title: "The optimizer's progress".into(),
+                caption: "Each dot is a configuration the engine decided, in the order the optimizer proposed them (first seed; filled: meets the constraints); the line is the cheapest that met them so far.".into(),
+                svg: charts::convergence(
+                    "cost",
+                    &pts,
+                    a.baseline.as_ref().map(|b| b.cost.mean),
+                    a.lower_bound.as_ref().filter(|_| pod_hours).map(|b| b.pod_hours),
+                )
+                .map_err(e)?,
+            });
+        }
     }
     Ok((out, notes))
 }
