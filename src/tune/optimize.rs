@@ -15,7 +15,10 @@
 //! - later rounds draw half from Tree-structured Parzen Estimators (one per axis, from the
 //!   `tpe` crate: values that ranked among the best so far are drawn more often than values
 //!   that ranked among the rest) and half around the three best distinct outcomes so far
-//!   (mostly one axis moved one step, or to another value for an unordered axis).
+//!   (mostly one axis moved one step, or to another value for an unordered axis);
+//! - once a decided configuration meets every constraint, a quarter of each round descends
+//!   from the best: every configuration one step from it is screened, and the best by the
+//!   fluid ranking are decided (a pattern search that keeps improving the best).
 //!
 //! The fluid approximation screens the proposals: half of a round are the best by its
 //! ranking, half are drawn from the rest, because it ranks cost well but misses some
@@ -81,6 +84,9 @@ fn rng(seed: u64, what: u64, round: usize, draw: usize) -> KeyedRng {
         (what << 56) ^ ((round as u64) << 24) ^ draw as u64,
     )
 }
+
+/// A configuration as one value index per axis.
+type Coords = Vec<usize>;
 
 /// The space: each axis's number of values and whether its values are ordered numbers.
 struct Space {
@@ -167,6 +173,29 @@ impl Space {
             };
         }
         c
+    }
+
+    /// Every configuration one step from `from`: each free axis moved to a neighbouring value
+    /// (ordered) or to each other value (unordered). The descent's candidates.
+    fn steps(&self, from: &[usize]) -> Vec<Vec<usize>> {
+        let mut out = Vec::new();
+        for k in self.free_axes() {
+            let n = self.sizes[k];
+            let to: Vec<usize> = if self.ordered[k] {
+                [from[k].checked_sub(1), Some(from[k] + 1).filter(|v| *v < n)]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            } else {
+                (0..n).filter(|v| *v != from[k]).collect()
+            };
+            for v in to {
+                let mut c = from.to_vec();
+                c[k] = v;
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// Draw from per-axis Parzen estimators fitted to `ranked` (coordinates, best first).
@@ -276,16 +305,20 @@ impl Sweep<'_> {
             let want = s.batch.min(budget - decided.len());
             let pool_size = (want * s.screen).min(grid - decided.len());
             let taken: BTreeSet<usize> = decided.iter().copied().collect();
-            // Every decided configuration best first, and the best of each distinct outcome.
-            let ranked_now: (Vec<Vec<usize>>, Vec<Vec<usize>>) = {
+            // Every decided configuration best first, the best of each distinct outcome, and
+            // whether the best meets every constraint.
+            let (ranked_now, best_feasible): ((Vec<Coords>, Vec<Coords>), bool) = {
                 let rows = self.aggregate(&decided, Fidelity::Engine, &seeds, 1.0);
                 let ranked = analysis::ranked(&rows, &x);
                 (
-                    ranked.iter().map(|r| space.coords(r.config)).collect(),
-                    distinct(&ranked)
-                        .iter()
-                        .map(|r| space.coords(r.config))
-                        .collect(),
+                    (
+                        ranked.iter().map(|r| space.coords(r.config)).collect(),
+                        distinct(&ranked)
+                            .iter()
+                            .map(|r| space.coords(r.config))
+                            .collect(),
+                    ),
+                    ranked.first().is_some_and(|r| r.feasible),
                 )
             };
             let mut pool: Vec<usize> = Vec::new();
@@ -330,6 +363,25 @@ impl Sweep<'_> {
                 push(space.perturbed(&advised, &mut r), &mut pool);
                 draw += 1;
             }
+            // The descent, once a configuration meets every constraint: every configuration
+            // one step from the best so far, screened by the fluid approximation on top of the
+            // pool; the best of them by its ranking are decided each round (a pattern search,
+            // the part that keeps improving the best once the rest has found its region).
+            // Not before: the fluid approximation cannot see every miss (a consumer's
+            // windows), and would lead the descent from a missing configuration to its
+            // cheaper, further-missing side.
+            let mut descent: Vec<usize> = Vec::new();
+            if warm && best_feasible {
+                for c in space.steps(&ranked_now.0[0]) {
+                    let i = space.index(&c);
+                    if !taken.contains(&i) {
+                        if !pool.contains(&i) {
+                            pool.push(i);
+                        }
+                        descent.push(i);
+                    }
+                }
+            }
             if pool.is_empty() {
                 break;
             }
@@ -352,14 +404,25 @@ impl Sweep<'_> {
             // (shuffled): the fluid approximation ranks cost well but misses some
             // constraints (consumers' window misses), and a screen that alone chose would
             // keep the search among configurations it wrongly thinks feasible.
+            let ranked_fluid: Vec<usize> = analysis::ranked(&rows, &x)
+                .into_iter()
+                .map(|r| r.config)
+                .collect();
             let mut chosen: Vec<usize> = forced.clone();
-            let by_fluid = (want - forced.len()).div_ceil(2);
+            // A quarter of the round descends from the best so far.
             chosen.extend(
-                analysis::ranked(&rows, &x)
-                    .into_iter()
-                    .map(|r| r.config)
-                    .filter(|c| !forced.contains(c))
-                    .take(by_fluid),
+                ranked_fluid
+                    .iter()
+                    .filter(|c| descent.contains(*c))
+                    .take(want.div_ceil(4).min(want - chosen.len())),
+            );
+            let by_fluid = (want - chosen.len()).div_ceil(2);
+            chosen.extend(
+                ranked_fluid
+                    .iter()
+                    .filter(|c| !chosen.contains(c))
+                    .take(by_fluid)
+                    .collect::<Vec<_>>(),
             );
             let mut rest: Vec<usize> = pool
                 .iter()
@@ -532,6 +595,24 @@ mod tests {
             assert_eq!(c[1], 0, "a one-value axis never moves");
             assert!(c[0].abs_diff(from[0]) <= 3 && c[2].abs_diff(from[2]) <= 3);
         }
+    }
+
+    #[test]
+    fn the_descent_steps_once_on_every_free_axis() {
+        let s = space();
+        let steps = s.steps(&[3, 0, 1, 0]);
+        assert_eq!(
+            steps,
+            vec![
+                vec![2, 0, 1, 0],
+                vec![3, 0, 0, 0],
+                vec![3, 0, 2, 0],
+                vec![3, 0, 1, 1]
+            ]
+        );
+        // At the bottom of an ordered axis, only up.
+        assert!(s.steps(&[0, 0, 1, 1]).contains(&vec![1, 0, 1, 1]));
+        assert!(!s.steps(&[0, 0, 1, 1]).iter().any(|c| c[1] != 0));
     }
 
     #[test]
